@@ -1,0 +1,53 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+NODE_DIR := tests/node
+
+# The test suite runs on the production engines at localhost (SPEC §0).
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/mdcreator
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/1
+
+.PHONY: run test install install-dev node services migrate bench clean
+
+$(BIN)/python:
+	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.runtime: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@ $(VENV)/.runtime
+
+$(NODE_DIR)/node_modules/.installed: $(NODE_DIR)/package.json $(NODE_DIR)/package-lock.json
+	npm ci --prefix $(NODE_DIR) --no-audit --no-fund --loglevel=error
+	touch $@
+
+install: $(VENV)/.runtime
+install-dev: $(VENV)/.dev
+node: $(NODE_DIR)/node_modules/.installed
+
+## make run: the embedded default (SQLite, in-memory layers, local files, console email) on :8000
+run: install
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py seed_demo
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	$(BIN)/daphne -b 127.0.0.1 -p 8000 mdcreator.asgi:application
+
+services:
+	scripts/services.sh
+
+## make test: the whole suite on PostgreSQL and Redis, plus a smoke run of the embedded default
+test: install-dev node services
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
+	  $(BIN)/python -m pytest --create-db $(PYTEST_ARGS)
+
+bench: install-dev services
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(BIN)/python bench/auth_throughput.py
+
+clean:
+	rm -rf $(VENV) $(NODE_DIR)/node_modules var

@@ -1,0 +1,75 @@
+"""Bearer-token authentication shared by REST and the WebSocket consumers."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.utils import timezone
+from rest_framework.authentication import BaseAuthentication
+
+from accounts.models import User
+from accounts.services.sessions import session_is_revoked
+from accounts.tokens import decode_access_token, unverified_issuer
+from mdcreator.errors import InvalidTokenError
+
+LAST_SEEN_RESOLUTION = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class TokenAuth:
+    """How the caller authenticated: `source` is `local` or `oidc`; `session_id` is the refresh family."""
+
+    source: str
+    session_id: uuid.UUID | None = None
+    claims: dict | None = None
+
+
+def authenticate_token(token: str) -> tuple[User, TokenAuth]:
+    """Verify a local or OIDC bearer token and return its user; raises a 401 problem."""
+    issuer = unverified_issuer(token)
+    if issuer == settings.JWT_ISSUER:
+        return _authenticate_local(token)
+    if settings.OIDC_ENABLED and issuer == settings.OIDC_ISSUER:
+        from accounts.oidc import authenticate_oidc_token
+
+        user, claims = authenticate_oidc_token(token)
+        _touch_last_seen(user)
+        return user, TokenAuth(source="oidc", claims=claims)
+    raise InvalidTokenError("The token was not issued by a trusted issuer.")
+
+
+def _authenticate_local(token: str) -> tuple[User, TokenAuth]:
+    claims = decode_access_token(token)
+    user = User.objects.filter(pk=claims.user_id, is_active=True, deleted_at__isnull=True).first()
+    if user is None or session_is_revoked(claims.session_id):
+        raise InvalidTokenError("The session of this token has ended.")
+    _touch_last_seen(user)
+    return user, TokenAuth(source="local", session_id=claims.session_id)
+
+
+def _touch_last_seen(user: User) -> None:
+    """Record activity at most once per five minutes, without touching `updated_at`."""
+    now = timezone.now()
+    if user.last_seen_at is None or now - user.last_seen_at >= LAST_SEEN_RESOLUTION:
+        User.objects.filter(pk=user.pk).update(last_seen_at=now)
+        user.last_seen_at = now
+
+
+class BearerTokenAuthentication(BaseAuthentication):
+    """DRF authentication for `Authorization: Bearer <token>`."""
+
+    def authenticate(self, request):
+        header = request.META.get("HTTP_AUTHORIZATION", "")
+        if not header:
+            return None
+        scheme, _, token = header.strip().partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token or " " in token:
+            raise InvalidTokenError("The Authorization header must be 'Bearer <token>'.")
+        return authenticate_token(token)
+
+    def authenticate_header(self, request) -> str:
+        return 'Bearer realm="api"'

@@ -1,0 +1,1 @@
+"""Write services of the accounts app, one module per entity."""

@@ -1,0 +1,203 @@
+"""Auth and account endpoints (SPEC §3.1): parse, rate-limit, call a service, serialize."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts import serializers as s
+from accounts.oidc import provider_summary
+from accounts.services import codes, sessions, users
+from mdcreator.ratelimit import client_ip, hit
+
+CODE_CHECK_RATE = "10/15minute"
+CODE_SEND_RATE = "1/minute"
+REFRESH_RATE = "60/minute"
+SENT_IF_EXISTS = "If an account exists for this address, an email with a code is on its way."
+
+
+def _client(request, device_id: str | None = None) -> sessions.ClientInfo:
+    return sessions.ClientInfo(
+        user_agent=request.META.get("HTTP_USER_AGENT", ""), ip=client_ip(request), device_id=device_id
+    )
+
+
+def _valid(serializer_class, request) -> dict:
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+class PublicAPIView(APIView):
+    """Endpoints callable without a token."""
+
+    permission_classes = [AllowAny]
+
+
+@extend_schema(tags=["auth"], auth=[], responses=s.ProvidersSerializer)
+class ProvidersView(PublicAPIView):
+    """Which sign-in methods this server offers."""
+
+    def get(self, request):
+        return Response(
+            {
+                "local": {
+                    "enabled": True,
+                    "signup_enabled": settings.ACCOUNTS_SIGNUP_ENABLED,
+                    "email_confirmation": settings.ACCOUNTS_EMAIL_CONFIRMATION,
+                },
+                "oidc": provider_summary(),
+            }
+        )
+
+
+@extend_schema(tags=["auth"], auth=[], request=s.SignupSerializer, responses={201: s.SignupResponseSerializer})
+class SignupView(PublicAPIView):
+    """Create a local account (also served as `auth/register`)."""
+
+    def post(self, request):
+        hit("signup", client_ip(request), settings.RATE_LIMIT_SIGNUP)
+        data = _valid(s.SignupSerializer, request)
+        user, tokens = users.user_signup(
+            email=data["email"],
+            password=data["password"],
+            display_name=data["display_name"],
+            username=data["username"],
+            client=_client(request),
+        )
+        body = {
+            "user_id": str(user.pk),
+            "email": user.email,
+            "display_name": user.display_name,
+            "email_verified": user.email_verified,
+            "confirmation_required": tokens is None,
+            "message": "Check your inbox for a 6-digit confirmation code."
+            if tokens is None
+            else "Your account is ready.",
+        }
+        if tokens is not None:
+            body.update(tokens.as_dict())
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(tags=["auth"], auth=[], request=s.ConfirmSerializer, responses=s.ConfirmResponseSerializer)
+class ConfirmView(PublicAPIView):
+    """Verify an email address with the mailed code."""
+
+    def post(self, request):
+        data = _valid(s.ConfirmSerializer, request)
+        hit("confirm", data["email"], CODE_CHECK_RATE)
+        codes.email_confirm(email=data["email"], code=data["confirmation_code"])
+        return Response({"email_verified": True, "message": "Your email address is confirmed."})
+
+
+@extend_schema(tags=["auth"], auth=[], request=s.EmailSerializer, responses={202: s.MessageSerializer})
+class ConfirmResendView(PublicAPIView):
+    """Mail a new confirmation code (same answer for unknown addresses)."""
+
+    def post(self, request):
+        data = _valid(s.EmailSerializer, request)
+        hit("confirm-resend", data["email"], CODE_SEND_RATE)
+        codes.confirmation_resend(email=data["email"])
+        return Response({"message": SENT_IF_EXISTS}, status=status.HTTP_202_ACCEPTED)
+
+
+@extend_schema(tags=["auth"], auth=[], request=s.LoginSerializer, responses=s.LoginResponseSerializer)
+class LoginView(PublicAPIView):
+    """Exchange email and password for an access and a refresh token."""
+
+    def post(self, request):
+        data = _valid(s.LoginSerializer, request)
+        hit("login", f"{client_ip(request)}|{data['email']}", settings.RATE_LIMIT_LOGIN)
+        user, tokens = sessions.session_login(
+            email=data["email"], password=data["password"], client=_client(request, data.get("device_id"))
+        )
+        return Response({**tokens.as_dict(), "user": s.MeSerializer(user).data})
+
+
+@extend_schema(tags=["auth"], auth=[], request=s.RefreshSerializer, responses=s.TokenPairSerializer)
+class RefreshView(PublicAPIView):
+    """Rotate a refresh token (SPEC §3.1: reuse detection with a 10-second grace)."""
+
+    def post(self, request):
+        data = _valid(s.RefreshSerializer, request)
+        # Keyed by the token, so one family cannot be hammered whatever the address.
+        hit("refresh", data["refresh_token"], REFRESH_RATE)
+        tokens = sessions.session_refresh(refresh_token=data["refresh_token"], client=_client(request))
+        return Response(tokens.as_dict())
+
+
+@extend_schema(tags=["auth"], request=s.LogoutSerializer, responses={204: OpenApiResponse(description="Signed out")})
+class LogoutView(APIView):
+    """Sign out one session (family) or every device; a no-op for OIDC callers."""
+
+    permission_classes = [IsAuthenticated]
+
+    def post(self, request):
+        data = _valid(s.LogoutSerializer, request)
+        sessions.session_logout(
+            user=request.user,
+            refresh_token=data.get("refresh_token") or None,
+            session_id=request.auth.session_id,
+            all_devices=data["all_devices"],
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema(tags=["auth"], auth=[], request=s.EmailSerializer, responses={202: s.MessageSerializer})
+class PasswordResetView(PublicAPIView):
+    """Mail a password-reset code (same answer for unknown addresses)."""
+
+    def post(self, request):
+        data = _valid(s.EmailSerializer, request)
+        hit("reset-request", data["email"], CODE_SEND_RATE)
+        codes.password_reset_request(email=data["email"])
+        return Response({"message": SENT_IF_EXISTS}, status=status.HTTP_202_ACCEPTED)
+
+
+@extend_schema(tags=["auth"], auth=[], request=s.ResetConfirmSerializer, responses=s.MessageSerializer)
+class PasswordResetConfirmView(PublicAPIView):
+    """Set a new password with the mailed reset code."""
+
+    def post(self, request):
+        data = _valid(s.ResetConfirmSerializer, request)
+        hit("reset-confirm", data["email"], CODE_CHECK_RATE)
+        codes.password_reset_confirm(email=data["email"], code=data["code"], new_password=data["new_password"])
+        return Response({"message": "Your password has been reset. Sign in with the new password."})
+
+
+@extend_schema(tags=["auth"], request=s.PasswordChangeSerializer, responses=s.MessageSerializer)
+class PasswordChangeView(APIView):
+    """Change the password of a local account; other sessions are signed out."""
+
+    permission_classes = [IsAuthenticated]
+
+    def post(self, request):
+        data = _valid(s.PasswordChangeSerializer, request)
+        users.password_change(
+            user=request.user,
+            current_password=data["current_password"],
+            new_password=data["new_password"],
+            keep_session_id=request.auth.session_id,
+        )
+        return Response({"message": "Your password has been changed."})
+
+
+class MeView(APIView):
+    """The caller's profile."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(tags=["auth"], responses=s.MeSerializer)
+    def get(self, request):
+        return Response(s.MeSerializer(request.user).data)
+
+    @extend_schema(tags=["auth"], request=s.MeUpdateSerializer, responses=s.MeSerializer)
+    def patch(self, request):
+        data = _valid(s.MeUpdateSerializer, request)
+        user = users.user_update_profile(user=request.user, data=data)
+        return Response(s.MeSerializer(user).data)

@@ -1,0 +1,71 @@
+"""Fixed-window rate limits kept in the cache (Redis in production, SPEC §9)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import cache
+from rest_framework.throttling import BaseThrottle
+
+from mdcreator.errors import RateLimitedError
+
+_PERIODS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
+_RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*(second|minute|hour|day)s?\s*$")
+
+
+@dataclass(frozen=True)
+class Rate:
+    """`limit` hits per `period` seconds."""
+
+    limit: int
+    period: int
+
+    @classmethod
+    def parse(cls, text: str) -> "Rate":
+        """Parse `N/second|minute|hour|day` (also `N/15minute`)."""
+        match = _RATE.match(text)
+        if not match:
+            raise ValueError(f"Invalid rate {text!r}; expected N/second|minute|hour|day")
+        count, multiplier, unit = match.groups()
+        return cls(limit=int(count), period=int(multiplier or 1) * _PERIODS[unit])
+
+
+def _key(scope: str, identity: str) -> str:
+    digest = hashlib.sha256(identity.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    return f"rl:{scope}:{digest}"
+
+
+def hit(scope: str, identity: str, rate: Rate | str) -> None:
+    """Count one hit; raise `RateLimitedError` with Retry-After once over the limit."""
+    rate = Rate.parse(rate) if isinstance(rate, str) else rate
+    now = time.time()
+    window = int(now // rate.period)
+    key = f"{_key(scope, identity)}:{window}"
+    cache.add(key, 0, timeout=rate.period + 1)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.add(key, 1, timeout=rate.period + 1)
+        count = 1
+    if count > rate.limit:
+        raise RateLimitedError(retry_after=int((window + 1) * rate.period - now) + 1)
+
+
+def client_ip(request) -> str:
+    """The caller's address as the server saw it."""
+    return request.META.get("REMOTE_ADDR") or "unknown"
+
+
+class ApiRateThrottle(BaseThrottle):
+    """The general API limit per authenticated user (`RATE_LIMIT_API`)."""
+
+    def allow_request(self, request, view):
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated:
+            return True
+        hit("api", str(user.pk), settings.RATE_LIMIT_API)
+        return True

@@ -1,0 +1,3 @@
+"""WebSocket routes of every app (filled by the collab app)."""
+
+websocket_urlpatterns: list = []

@@ -1,0 +1,28 @@
+"""URL map: REST under /api/v1/, health probes, admin, OIDC and the API docs."""
+
+from django.contrib import admin
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from mdcreator import views
+
+api_v1 = [
+    path("health", views.healthz, name="api-health"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("", include("accounts.urls")),
+    re_path(r"^.*$", views.not_found),
+]
+
+urlpatterns = [
+    path("healthz", views.healthz, name="healthz"),
+    path("readyz", views.readyz, name="readyz"),
+    path("api/v1/", include(api_v1)),
+    path("admin/", admin.site.urls),
+    path("oidc/", include("mozilla_django_oidc.urls")),
+]
+
+handler400 = "mdcreator.views.handler400"
+handler403 = "mdcreator.views.handler403"
+handler404 = "mdcreator.views.handler404"
+handler500 = "mdcreator.views.handler500"
