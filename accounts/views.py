@@ -16,7 +16,6 @@ from mdcreator.ratelimit import client_ip, hit
 
 CODE_CHECK_RATE = "10/15minute"
 CODE_SEND_RATE = "1/minute"
-REFRESH_RATE = "60/minute"
 SENT_IF_EXISTS = "If an account exists for this address, an email with a code is on its way."
 
 
@@ -125,8 +124,6 @@ class RefreshView(PublicAPIView):
 
     def post(self, request):
         data = _valid(s.RefreshSerializer, request)
-        # Keyed by the token, so one family cannot be hammered whatever the address.
-        hit("refresh", data["refresh_token"], REFRESH_RATE)
         tokens = sessions.session_refresh(refresh_token=data["refresh_token"], client=_client(request))
         return Response(tokens.as_dict())
 

@@ -13,6 +13,9 @@ from django.utils import timezone
 from accounts.models import RefreshToken, User
 from accounts.tokens import issue_access_token, new_refresh_token, sha256_hex
 from mdcreator import errors
+from mdcreator.ratelimit import hit
+
+REFRESH_RATE = "60/minute"
 
 _FAMILY_CACHE_KEY = "rt-family-revoked:{}"
 
@@ -120,6 +123,7 @@ def _rotate(*, refresh_token: str, client: ClientInfo) -> TokenPair | errors.Pro
     )
     if current is None or current.revoked_at is not None:
         return errors.InvalidTokenError("The refresh token is invalid or has been revoked.")
+    hit("refresh", str(current.family_id), REFRESH_RATE)
     if current.expires_at <= now:
         return errors.InvalidTokenError("The refresh token has expired; sign in again.")
     user = current.user

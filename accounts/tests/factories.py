@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import factory
+from django.contrib.auth.hashers import make_password
 
 from accounts.models import User
 
@@ -12,22 +13,16 @@ DEFAULT_PASSWORD = "Correct-Horse-9"
 class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = User
-        skip_postgeneration_save = True
 
     email = factory.Sequence(lambda n: f"user{n}@example.com")
     display_name = factory.Sequence(lambda n: f"User {n}")
     email_verified = True
-    password = factory.PostGenerationMethodCall("set_password", DEFAULT_PASSWORD)
-
-    @factory.post_generation
-    def _save_password(obj, create, extracted, **kwargs):
-        if create:
-            obj.save(update_fields=["password"])
+    password = factory.django.Password(DEFAULT_PASSWORD)
 
     class Params:
         unverified = factory.Trait(email_verified=False)
         oidc_only = factory.Trait(
-            password=factory.PostGenerationMethodCall("set_unusable_password"),
+            password=factory.LazyFunction(lambda: make_password(None)),
             oidc_issuer="https://issuer.example",
             oidc_sub=factory.Sequence(lambda n: f"sub-{n}"),
         )
