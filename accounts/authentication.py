@@ -11,6 +11,7 @@ from django.utils import timezone
 from rest_framework.authentication import BaseAuthentication
 
 from accounts.models import User
+from accounts.oidc import authenticate_oidc_token
 from accounts.services.sessions import session_is_revoked
 from accounts.tokens import decode_access_token, unverified_issuer
 from mdcreator.errors import InvalidTokenError
@@ -33,8 +34,6 @@ def authenticate_token(token: str) -> tuple[User, TokenAuth]:
     if issuer == settings.JWT_ISSUER:
         return _authenticate_local(token)
     if settings.OIDC_ENABLED and issuer == settings.OIDC_ISSUER:
-        from accounts.oidc import authenticate_oidc_token
-
         user, claims = authenticate_oidc_token(token)
         _touch_last_seen(user)
         return user, TokenAuth(source="oidc", claims=claims)

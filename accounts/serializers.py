@@ -178,3 +178,21 @@ class ConfirmResponseSerializer(MessageSerializer):
 class ProvidersSerializer(serializers.Serializer):
     local = serializers.DictField()
     oidc = serializers.DictField()
+
+
+class UserSummarySerializer(serializers.Serializer):
+    """`{id, display_name, avatar_url}`; deleted accounts read "Deleted user"."""
+
+    id = serializers.UUIDField(read_only=True)
+    display_name = serializers.SerializerMethodField()
+    avatar_url = serializers.SerializerMethodField()
+
+    def get_display_name(self, user) -> str:
+        return "Deleted user" if user.deleted_at else user.display_name
+
+    def get_avatar_url(self, user) -> str | None:
+        return None if user.deleted_at else user.avatar_url
+
+
+class AccountDeleteSerializer(serializers.Serializer):
+    password = StrictCharField(**PASSWORD_FIELD, required=False, allow_blank=True)

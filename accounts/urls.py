@@ -15,4 +15,5 @@ urlpatterns = [
     path("auth/password/reset/confirm", views.PasswordResetConfirmView.as_view(), name="auth-password-reset-confirm"),
     path("auth/password/change", views.PasswordChangeView.as_view(), name="auth-password-change"),
     path("auth/me", views.MeView.as_view(), name="auth-me"),
+    path("auth/me/export", views.MeExportView.as_view(), name="auth-me-export"),
 ]

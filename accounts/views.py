@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 from django.conf import settings
+from django.http import HttpResponse
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -10,12 +14,17 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import serializers as s
+from accounts.exports import user_export
 from accounts.oidc import provider_summary
 from accounts.services import codes, sessions, users
+from accounts.services.erasure import user_delete
+from mdcreator import errors
 from mdcreator.ratelimit import client_ip, hit
 
 CODE_CHECK_RATE = "10/15minute"
 CODE_SEND_RATE = "1/minute"
+EXPORT_RATE = "1/hour"
+REAUTH_WINDOW_SECONDS = 600
 SENT_IF_EXISTS = "If an account exists for this address, an email with a code is on its way."
 
 
@@ -198,3 +207,43 @@ class MeView(APIView):
         data = _valid(s.MeUpdateSerializer, request)
         user = users.user_update_profile(user=request.user, data=data)
         return Response(s.MeSerializer(user).data)
+
+    @extend_schema(tags=["auth"], request=s.AccountDeleteSerializer, responses={204: OpenApiResponse(description="Deleted")})
+    def delete(self, request):
+        data = _valid(s.AccountDeleteSerializer, request)
+        _confirm_identity(request, data.get("password"))
+        user_delete(user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _confirm_identity(request, password: str | None) -> None:
+    """Deletion needs the password, or an OIDC token from a sign-in of the last ten minutes."""
+    user = request.user
+    if password and user.has_usable_password():
+        if not user.check_password(password):
+            raise errors.InvalidCredentialsError("The password is wrong.")
+        return
+    claims = (request.auth.claims or {}) if request.auth.source == "oidc" else {}
+    auth_time = claims.get("auth_time")
+    if isinstance(auth_time, (int, float)) and timezone.now().timestamp() - auth_time <= REAUTH_WINDOW_SECONDS:
+        return
+    if user.has_usable_password():
+        raise errors.InvalidCredentialsError("Confirm with your password to delete the account.")
+    raise errors.InvalidCredentialsError("Sign in again with your identity provider, then retry within ten minutes.")
+
+
+@extend_schema(tags=["auth"], responses={200: OpenApiResponse(description="JSON download of the account's data")})
+class MeExportView(APIView):
+    """Everything the caller owns, as a JSON download (at most once an hour)."""
+
+    permission_classes = [IsAuthenticated]
+
+    def get(self, request):
+        hit("export", str(request.user.pk), EXPORT_RATE)
+        document = user_export(user=request.user)
+        response = HttpResponse(
+            json.dumps(document, ensure_ascii=False, indent=2), content_type="application/json; charset=utf-8"
+        )
+        stamp = timezone.now().strftime("%Y%m%d")
+        response["Content-Disposition"] = f'attachment; filename="mdcreator-export-{stamp}.json"'
+        return response

@@ -3,36 +3,77 @@
 from __future__ import annotations
 
 import json
+import math
+import re
 
 from rest_framework.parsers import JSONParser
 
 from mdcreator import errors
+
+# Deeper documents are refused before anything recursive (serializers, json.dumps,
+# the database's JSON parser) walks them and runs out of stack.
+MAX_JSON_DEPTH = 100
+
+# NUL cannot be stored in PostgreSQL text or jsonb; a lone surrogate (`"\ud800"`)
+# has no UTF-8 encoding, so encoding it for the database or a hash would fail.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 def _reject_constant(name: str):
     raise ValueError(f"{name} is not valid JSON")
 
 
-def find_nul_paths(value, path: str = "") -> list[str]:
-    """Dotted paths of every string (key or value) that contains a NUL character."""
-    found: list[str] = []
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        # 1e400 parses to infinity, which JSON cannot represent on the way out.
+        raise ValueError(f"the number {text[:20]} is out of range")
+    return value
+
+
+def _string_problem(text: str) -> str | None:
+    match = _UNSTORABLE.search(text)
+    if match is None:
+        return None
+    if match.group() == "\x00":
+        return "NUL characters are not allowed."
+    return "Unpaired surrogate characters (invalid UTF-8) are not allowed."
+
+
+def json_depth(value) -> int:
+    """Nesting depth of a decoded JSON value (scalars are 0), computed without recursion."""
+    deepest = 0
+    pending = [(value, 1)] if isinstance(value, (dict, list)) else []
+    while pending:
+        item, depth = pending.pop()
+        deepest = max(deepest, depth)
+        children = item.values() if isinstance(item, dict) else item
+        pending.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return deepest
+
+
+def find_invalid_strings(value, path: str = "") -> dict[str, str]:
+    """`{dotted path: message}` for every string (key or value) with NUL or an unpaired surrogate."""
+    found: dict[str, str] = {}
     if isinstance(value, str):
-        if "\x00" in value:
-            found.append(path or "non_field_errors")
+        problem = _string_problem(value)
+        if problem:
+            found[path or "non_field_errors"] = problem
     elif isinstance(value, dict):
         for key, item in value.items():
             child = f"{path}.{key}" if path else str(key)
-            if "\x00" in str(key):
-                found.append(child)
-            found.extend(find_nul_paths(item, child))
+            problem = _string_problem(str(key))
+            if problem:
+                found[child] = problem
+            found.update(find_invalid_strings(item, child))
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            found.extend(find_nul_paths(item, f"{path}.{index}" if path else str(index)))
+            found.update(find_invalid_strings(item, f"{path}.{index}" if path else str(index)))
     return found
 
 
 class StrictJSONParser(JSONParser):
-    """UTF-8 JSON only; NaN/Infinity, invalid UTF-8 and NUL characters are refused."""
+    """UTF-8 JSON only; NaN/Infinity, overflowing numbers, deep nesting, invalid UTF-8 and NUL are refused."""
 
     def parse(self, stream, media_type=None, parser_context=None):
         raw = stream.read() if stream is not None else b""
@@ -41,10 +82,12 @@ class StrictJSONParser(JSONParser):
         except UnicodeDecodeError:
             raise errors.InvalidJsonError("The request body is not valid UTF-8.") from None
         try:
-            data = json.loads(text, parse_constant=_reject_constant)
+            data = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
         except (ValueError, RecursionError) as exc:
             raise errors.InvalidJsonError(f"The request body is not valid JSON: {exc}") from None
-        bad = find_nul_paths(data)
+        if json_depth(data) > MAX_JSON_DEPTH:
+            raise errors.InvalidJsonError(f"The request body nests deeper than {MAX_JSON_DEPTH} levels.")
+        bad = find_invalid_strings(data)
         if bad:
-            raise errors.ValidationProblem({path: ["NUL characters are not allowed."] for path in bad})
+            raise errors.ValidationProblem({path: [message] for path, message in bad.items()})
         return data

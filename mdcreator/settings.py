@@ -86,6 +86,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "accounts.oidc_admin.sso_context",
             ],
         },
     },
@@ -100,6 +101,7 @@ if IS_POSTGRES:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 else:
     DATABASES["default"].setdefault("OPTIONS", {}).update({"timeout": 20, "transaction_mode": "IMMEDIATE"})
+    VAR_DIR.mkdir(parents=True, exist_ok=True)  # the embedded default keeps its SQLite file here
 
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
@@ -176,6 +178,10 @@ OIDC_OP_AUTHORIZATION_ENDPOINT = OIDC_ISSUER + "/authorize"
 OIDC_OP_TOKEN_ENDPOINT = OIDC_ISSUER + "/token"
 OIDC_OP_USER_ENDPOINT = OIDC_ISSUER + "/userinfo"
 OIDC_OP_JWKS_ENDPOINT = OIDC_ISSUER + "/jwks"
+OIDC_AUTHENTICATE_CLASS = "accounts.oidc_admin.AdminOIDCAuthenticationRequestView"
+OIDC_CALLBACK_CLASS = "accounts.oidc_admin.AdminOIDCAuthenticationCallbackView"
+OIDC_USE_PKCE = True
+OIDC_TIMEOUT = OIDC_HTTP_TIMEOUT
 LOGIN_REDIRECT_URL = "/admin/"
 LOGOUT_REDIRECT_URL = "/admin/"
 LOGIN_URL = "/admin/login/"

@@ -103,7 +103,17 @@ READINESS_CHECKS = {
             "Readiness", {"status": serializers.CharField(), "checks": serializers.DictField(child=serializers.CharField())}
         ),
         503: inline_serializer(
-            "NotReady", {"status": serializers.CharField(), "checks": serializers.DictField(child=serializers.CharField())}
+            "NotReady",
+            {
+                "type": serializers.CharField(),
+                "title": serializers.CharField(),
+                "status": serializers.IntegerField(),
+                "detail": serializers.CharField(),
+                "instance": serializers.CharField(),
+                "timestamp": serializers.CharField(),
+                "trace_id": serializers.CharField(),
+                "checks": serializers.DictField(child=serializers.CharField()),
+            },
         ),
     },
 )
@@ -120,11 +130,13 @@ def readyz(request):
         except Exception as exc:  # a probe reports failures, it does not raise them
             logger.warning("readiness check %s failed: %s", name, exc)
             checks[name] = "failing"
-    ready = all(value == "ok" for value in checks.values())
-    response = Response({"status": "ok" if ready else "unavailable", "checks": checks}, status=200 if ready else 503)
-    if not ready:
-        response["Retry-After"] = "5"
-    return response
+    failing = sorted(name for name, value in checks.items() if value != "ok")
+    if failing:
+        # Every error body is a problem (SPEC §0); `checks` rides along as an extension member.
+        raise errors.ServiceUnavailableError(
+            f"Not ready: {', '.join(failing)} failing.", headers={"Retry-After": "5"}, checks=checks
+        )
+    return Response({"status": "ok", "checks": checks})
 
 
 def csrf_failure(request, reason: str = ""):

@@ -140,3 +140,10 @@ def _reset(*, email: str, code: str, new_password: str) -> User | errors.Problem
     user.save(update_fields=["password", "email_verified", "updated_at"])
     sessions_revoke_all(user=user, reason=RefreshToken.RevokeReason.PASSWORD_CHANGE)
     return user
+
+
+@transaction.atomic
+def email_code_revoke(*, code: EmailCode) -> bool:
+    """Mark an unused code used so it can no longer be redeemed; False if it already was."""
+    updated = EmailCode.objects.filter(pk=code.pk, used_at__isnull=True).update(used_at=timezone.now())
+    return bool(updated)

@@ -10,11 +10,13 @@ from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from accounts.models import EmailCode, RefreshToken, User
 from accounts.services.codes import email_code_issue
 from accounts.services.sessions import ClientInfo, TokenPair, session_start, sessions_revoke_all
 from mdcreator import errors
+from workspaces.services.workspaces import workspace_create_personal
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9_.-]{3,40}$")
 SETTINGS_MAX_BYTES = 16 * 1024
@@ -81,6 +83,7 @@ def user_create(
         if User.objects.filter(email__iexact=email).exists():
             raise errors.EmailTakenError() from None
         raise errors.UsernameTakenError() from None
+    workspace_create_personal(user=user)
     return user
 
 
@@ -149,3 +152,49 @@ def password_change(
     user.set_password(new_password)
     user.save(update_fields=["password", "updated_at"])
     sessions_revoke_all(user=user, reason=RefreshToken.RevokeReason.PASSWORD_CHANGE, keep_family_id=keep_session_id)
+
+
+@transaction.atomic
+def user_deactivate(*, user: User) -> int:
+    """Deactivate an account and revoke every refresh family; returns how many tokens were revoked."""
+    if user.is_active:
+        user.is_active = False
+        user.save(update_fields=["is_active", "updated_at"])
+    return sessions_revoke_all(user=user, reason=RefreshToken.RevokeReason.ADMIN)
+
+
+@transaction.atomic
+def user_reactivate(*, user: User) -> bool:
+    """Let a deactivated account sign in again; False if it was active. Erased accounts stay inactive."""
+    if user.deleted_at is not None:
+        raise errors.ConflictError("An erased account cannot be reactivated.")
+    if user.is_active:
+        return False
+    user.is_active = True
+    user.save(update_fields=["is_active", "updated_at"])
+    return True
+
+
+@transaction.atomic
+def user_mark_verified(*, user: User) -> bool:
+    """Mark the address verified and burn unused confirmation codes; False if it already was."""
+    if user.email_verified:
+        return False
+    user.email_verified = True
+    user.save(update_fields=["email_verified", "updated_at"])
+    EmailCode.objects.filter(user=user, purpose=EmailCode.Purpose.CONFIRM_EMAIL, used_at__isnull=True).update(
+        used_at=timezone.now()
+    )
+    return True
+
+
+@transaction.atomic
+def user_password_set(*, user: User, password: str | None) -> int:
+    """Set a password as an operator (None removes it); every session is signed out. Returns tokens revoked."""
+    if password is None:
+        user.set_unusable_password()
+    else:
+        _check_password(password, field="password", user=user)
+        user.set_password(password)
+    user.save(update_fields=["password", "updated_at"])
+    return sessions_revoke_all(user=user, reason=RefreshToken.RevokeReason.PASSWORD_CHANGE)

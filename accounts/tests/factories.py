@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import factory
 from django.contrib.auth.hashers import make_password
 
 from accounts.models import User
 
 DEFAULT_PASSWORD = "Correct-Horse-9"
+
+
+@lru_cache(maxsize=1)
+def default_password_hash() -> str:
+    """One real Argon2 hash of DEFAULT_PASSWORD, shared by every factory user (hashing is slow by design)."""
+    return make_password(DEFAULT_PASSWORD)
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -17,7 +25,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     email = factory.Sequence(lambda n: f"user{n}@example.com")
     display_name = factory.Sequence(lambda n: f"User {n}")
     email_verified = True
-    password = factory.django.Password(DEFAULT_PASSWORD)
+    password = factory.LazyFunction(default_password_hash)
 
     class Params:
         unverified = factory.Trait(email_verified=False)

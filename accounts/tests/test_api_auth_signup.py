@@ -5,6 +5,7 @@ import pytest
 from accounts.models import EmailCode, RefreshToken, User
 from accounts.tests.factories import UserFactory
 from accounts.tests.helpers import code_from_mail, problem_slug
+from workspaces.models import WorkspaceMember
 
 pytestmark = pytest.mark.django_db
 
@@ -122,3 +123,11 @@ def test_api_auth_signup_rate_limited_per_ip(api_client, settings):
     assert problem_slug(response) == "rate-limited"
     assert 0 < int(response["Retry-After"]) <= 3600
     assert User.objects.count() == 2
+
+
+def test_api_auth_signup_creates_personal_workspace(api_client):
+    response = api_client.post("/api/v1/auth/signup", GOOD, format="json")
+    user = User.objects.get(pk=response.json()["user_id"])
+    member = WorkspaceMember.objects.select_related("workspace").get(user=user)
+    assert member.role == "owner" and member.workspace.is_personal
+    assert member.workspace.name == "New Person's workspace"

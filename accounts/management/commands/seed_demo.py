@@ -6,25 +6,37 @@ from django.core.management.base import BaseCommand
 
 from accounts.models import User
 from accounts.services.users import user_create
+from workspaces.models import Workspace, WorkspaceMember
+from workspaces.roles import Role
+from workspaces.services.workspaces import workspace_create
 
-DEMO_EMAIL = "demo@mdcreator.local"
 DEMO_PASSWORD = "Demo-Password-1"
+DEMO_TEAM = "Demo Team"
+# The team gets one member of each role below the owner.
+TEAM_ROLES = (Role.ADMIN, Role.EDITOR, Role.COMMENTER, Role.VIEWER)
+
+
+def _demo_user(email: str, name: str) -> User:
+    user = User.objects.filter(email=email).first()
+    return user or user_create(email=email, password=DEMO_PASSWORD, display_name=name, email_verified=True)
 
 
 class Command(BaseCommand):
-    help = "Create the demo account (idempotent) and print its credentials."
+    help = "Create demo accounts and a team workspace with a member of each role (idempotent); print the credentials."
 
     def add_arguments(self, parser):
-        parser.add_argument("--users", type=int, default=1, help="How many demo users to create (demo, demo2, ...).")
+        parser.add_argument("--users", type=int, default=5, help="How many demo accounts (at least 5: one per role).")
 
     def handle(self, *args, users: int, **options):
-        for index in range(1, max(1, users) + 1):
-            email = DEMO_EMAIL if index == 1 else f"demo{index}@mdcreator.local"
-            if not User.objects.filter(email=email).exists():
-                user_create(
-                    email=email,
-                    password=DEMO_PASSWORD,
-                    display_name="Demo User" if index == 1 else f"Demo User {index}",
-                    email_verified=True,
-                )
-            self.stdout.write(f"Demo account: {email} / {DEMO_PASSWORD}")
+        owner = _demo_user("demo@mdcreator.local", "Demo User")
+        people = [owner] + [
+            _demo_user(f"demo{index}@mdcreator.local", f"Demo User {index}") for index in range(2, max(5, users) + 1)
+        ]
+        team = Workspace.objects.filter(owner=owner, name=DEMO_TEAM, deleted_at__isnull=True).first()
+        team = team or workspace_create(owner=owner, name=DEMO_TEAM, description="A team to try roles with.")
+        for person, role in zip(people[1:], TEAM_ROLES):
+            WorkspaceMember.objects.get_or_create(workspace=team, user=person, defaults={"role": role, "invited_by": owner})
+        roles = dict(WorkspaceMember.objects.filter(workspace=team, is_active=True).values_list("user_id", "role"))
+        for person in people:
+            role = roles.get(person.pk, "not a member")
+            self.stdout.write(f"Demo account: {person.email} / {DEMO_PASSWORD}  ({DEMO_TEAM}: {role})")

@@ -1,0 +1,406 @@
+"""Django admin for accounts (SPEC §8): actions call services; hashes and secrets are never shown.
+
+Support staff (`is_staff` in the `support` group) get view permissions from the
+group and may run the actions marked `permissions=["support"]`; superusers may
+also edit users. Tokens and codes are read-only for everybody.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import AdminPasswordChangeForm, AdminUserCreationForm
+from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.html import format_html
+
+from accounts.models import EmailCode, RefreshToken, User
+from accounts.services.codes import email_code_issue, email_code_revoke
+from accounts.services.sessions import session_family_revoke, sessions_revoke_all
+from accounts.services.staff import user_is_support
+from accounts.services.users import (
+    normalize_username,
+    user_create,
+    user_deactivate,
+    user_mark_verified,
+    user_password_set,
+    user_reactivate,
+)
+
+ADMIN_REASON = RefreshToken.RevokeReason.ADMIN
+NOT_YOURS = "accounts you may not act on"
+
+
+class SupportActionsMixin:
+    """Adds the `support` action permission: superusers, or active staff in the support group."""
+
+    def has_support_permission(self, request) -> bool:
+        if not hasattr(request, "_accounts_is_support"):
+            request._accounts_is_support = user_is_support(request.user)
+        return request._accounts_is_support
+
+
+def _actionable(request, users, *, allow_self: bool = True):
+    """The selected accounts the actor may act on; only superusers may act on superusers."""
+    if not request.user.is_superuser:
+        users = users.exclude(is_superuser=True)
+    if not allow_self:
+        users = users.exclude(pk=request.user.pk)
+    return users
+
+
+def _report(model_admin, request, *, done: str, selected, acted: int, why: str = NOT_YOURS) -> None:
+    """Tell the operator what an action did and how many `selected` rows it left alone, and why."""
+    model_admin.message_user(request, done, messages.SUCCESS)
+    skipped = selected.count() - acted
+    if skipped:
+        model_admin.message_user(request, f"Skipped {skipped} selected row(s): {why}.", messages.WARNING)
+
+
+def auth_source_of(user: User) -> str:
+    """`local` without an identity-provider link, `oidc` with one and no password, `linked` with both."""
+    if not user.oidc_sub:
+        return "local"
+    return "linked" if user.has_usable_password() else "oidc"
+
+
+class AuthSourceFilter(admin.SimpleListFilter):
+    """Local, OIDC-only or linked (OIDC identity plus a usable password)."""
+
+    title = "auth source"
+    parameter_name = "auth_source"
+
+    def lookups(self, request, model_admin):
+        return (("local", "Local"), ("oidc", "OIDC only"), ("linked", "Linked (OIDC and password)"))
+
+    def queryset(self, request, queryset):
+        no_oidc = Q(oidc_sub__isnull=True) | Q(oidc_sub="")
+        no_password = Q(password__startswith=UNUSABLE_PASSWORD_PREFIX)
+        if self.value() == "local":
+            return queryset.filter(no_oidc)
+        if self.value() == "oidc":
+            return queryset.exclude(no_oidc).filter(no_password)
+        if self.value() == "linked":
+            return queryset.exclude(no_oidc).exclude(no_password)
+        return queryset
+
+
+class _YesNoFilter(admin.SimpleListFilter):
+    """A yes/no filter on one condition."""
+
+    def lookups(self, request, model_admin):
+        return (("yes", "Yes"), ("no", "No"))
+
+    def condition(self) -> Q:
+        raise NotImplementedError
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(self.condition())
+        if self.value() == "no":
+            return queryset.exclude(self.condition())
+        return queryset
+
+
+class RevokedFilter(_YesNoFilter):
+    """Tokens whose family was revoked."""
+
+    title, parameter_name = "revoked", "revoked"
+
+    def condition(self) -> Q:
+        return Q(revoked_at__isnull=False)
+
+
+class ExpiredFilter(_YesNoFilter):
+    """Rows past their `expires_at`."""
+
+    title, parameter_name = "expired", "expired"
+
+    def condition(self) -> Q:
+        return Q(expires_at__lte=timezone.now())
+
+
+class UsedFilter(_YesNoFilter):
+    """Codes already redeemed, replaced, burnt or revoked."""
+
+    title, parameter_name = "used", "used"
+
+    def condition(self) -> Q:
+        return Q(used_at__isnull=False)
+
+
+class _EmailAndUsernameMixin:
+    """Lower-cases the email and folds the username the way the API does, with friendly uniqueness errors."""
+
+    def clean_email(self) -> str:
+        email = self.cleaned_data["email"].strip().lower()
+        if User.objects.filter(email__iexact=email).exclude(pk=self.instance.pk).exists():
+            raise ValidationError("An account with this email already exists.")
+        return email
+
+    def clean_username(self) -> str | None:
+        value = self.cleaned_data.get("username")
+        if not value:
+            return None
+        try:
+            username = normalize_username(value)
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from None
+        if User.objects.filter(username__iexact=username).exclude(pk=self.instance.pk).exists():
+            raise ValidationError("This username is already taken.")
+        return username
+
+
+class UserAddForm(_EmailAndUsernameMixin, AdminUserCreationForm):
+    """New account: email, name, optional username and a validated password (or none, for OIDC)."""
+
+    email = forms.EmailField(max_length=254)
+
+    class Meta:
+        model = User
+        fields = ("email", "display_name", "username", "email_verified")
+
+    def new_password(self) -> str | None:
+        return self.cleaned_data["password1"] if self.cleaned_data["set_usable_password"] else None
+
+
+class UserChangeForm(_EmailAndUsernameMixin, forms.ModelForm):
+    """Edits an account; the password hash is not a field (it has its own page)."""
+
+    email = forms.EmailField(max_length=254)
+
+    class Meta:
+        model = User
+        exclude = ("password",)
+
+
+class OperatorPasswordForm(AdminPasswordChangeForm):
+    """The admin's set-password page, saved through `user_password_set` so sessions end too."""
+
+    def save(self, commit: bool = True) -> User:
+        password = self.cleaned_data["password1"] if self.cleaned_data["set_usable_password"] else None
+        user_password_set(user=self.user, password=password)
+        return self.user
+
+
+@admin.register(User)
+class UserAdmin(SupportActionsMixin, DjangoUserAdmin):
+    """Accounts: search, filters, support actions; superusers edit, nobody hard-deletes."""
+
+    form = UserChangeForm
+    add_form = UserAddForm
+    change_password_form = OperatorPasswordForm
+    list_display = (
+        "email",
+        "display_name",
+        "username",
+        "auth_source",
+        "email_verified",
+        "is_active",
+        "is_staff",
+        "subscription_tier",
+        "created_at",
+        "last_seen_at",
+    )
+    list_filter = ("is_active", "is_staff", "email_verified", "subscription_tier", AuthSourceFilter)
+    search_fields = ("email", "username", "display_name", "oidc_sub", "id")
+    ordering = ("-created_at",)
+    readonly_fields = (
+        "id",
+        "password_status",
+        "auth_source",
+        "oidc_issuer",
+        "oidc_sub",
+        "created_at",
+        "updated_at",
+        "last_seen_at",
+        "last_login",
+        "deleted_at",
+    )
+    fieldsets = (
+        (None, {"fields": ("id", "email", "display_name", "username", "password_status")}),
+        ("Profile", {"fields": ("avatar_url", "bio", "settings", "features")}),
+        ("Subscription", {"fields": ("subscription_tier", "subscription_status", "subscription_expires_at")}),
+        ("Identity provider", {"fields": ("auth_source", "oidc_issuer", "oidc_sub")}),
+        (
+            "Access",
+            {"fields": ("is_active", "email_verified", "is_staff", "is_superuser", "groups", "user_permissions")},
+        ),
+        ("Dates", {"fields": ("created_at", "updated_at", "last_login", "last_seen_at", "deleted_at")}),
+    )
+    add_fieldsets = (
+        (
+            None,
+            {
+                "classes": ("wide",),
+                "fields": (
+                    "email",
+                    "display_name",
+                    "username",
+                    "email_verified",
+                    "usable_password",
+                    "password1",
+                    "password2",
+                ),
+            },
+        ),
+    )
+    actions = ("deactivate", "reactivate", "revoke_sessions", "mark_verified", "resend_confirmation")
+
+    @admin.display(description="auth source")
+    def auth_source(self, obj: User) -> str:
+        return auth_source_of(obj)
+
+    @admin.display(description="password")
+    def password_status(self, obj: User):
+        state = "Set: can sign in with a password." if obj.has_usable_password() else "None: no password sign-in."
+        return format_html('{} <a href="{}">Set or change the password</a>', state, "../password/")
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # Erasure anonymizes the account and keeps shared content (SPEC §3.1,
+        # `delete_user`); a hard delete from here would bypass that.
+        return False
+
+    def save_model(self, request, obj, form, change) -> None:
+        if not change:
+            created = user_create(
+                email=form.cleaned_data["email"],
+                password=form.new_password(),
+                display_name=obj.display_name,
+                username=obj.username,
+                email_verified=obj.email_verified,
+            )
+            obj.pk = created.pk
+            obj.refresh_from_db()
+            obj._state.adding = False
+            return
+        super().save_model(request, obj, form, change)
+        if "is_active" in form.changed_data and not obj.is_active:
+            # Unticking "active" must end the sessions too, as the deactivate action does.
+            user_deactivate(user=obj)
+
+    @admin.action(description="Deactivate and revoke all sessions", permissions=["support"])
+    def deactivate(self, request, queryset) -> None:
+        users = list(_actionable(request, queryset, allow_self=False))
+        revoked = sum(user_deactivate(user=user) for user in users)
+        done = f"Deactivated {len(users)} account(s); revoked {revoked} refresh token(s)."
+        why = "your own account or " + NOT_YOURS
+        _report(self, request, done=done, selected=queryset, acted=len(users), why=why)
+
+    @admin.action(description="Reactivate", permissions=["support"])
+    def reactivate(self, request, queryset) -> None:
+        # Erased accounts are anonymized for good; they are never reactivated.
+        users = list(_actionable(request, queryset).filter(deleted_at__isnull=True))
+        changed = sum(user_reactivate(user=user) for user in users)
+        why = "erased accounts or " + NOT_YOURS
+        _report(self, request, done=f"Reactivated {changed} account(s).", selected=queryset, acted=len(users), why=why)
+
+    @admin.action(description="Revoke all sessions", permissions=["support"])
+    def revoke_sessions(self, request, queryset) -> None:
+        users = list(_actionable(request, queryset))
+        revoked = sum(sessions_revoke_all(user=user, reason=ADMIN_REASON) for user in users)
+        done = f"Revoked {revoked} refresh token(s) of {len(users)} account(s)."
+        _report(self, request, done=done, selected=queryset, acted=len(users))
+
+    @admin.action(description="Mark email verified", permissions=["support"])
+    def mark_verified(self, request, queryset) -> None:
+        users = list(_actionable(request, queryset))
+        changed = sum(user_mark_verified(user=user) for user in users)
+        _report(self, request, done=f"Marked {changed} account(s) verified.", selected=queryset, acted=len(users))
+
+    @admin.action(description="Resend confirmation code", permissions=["support"])
+    def resend_confirmation(self, request, queryset) -> None:
+        # Same eligibility as `confirmation_resend`: live, unverified accounts only.
+        users = list(
+            _actionable(request, queryset).filter(email_verified=False, is_active=True, deleted_at__isnull=True)
+        )
+        for user in users:
+            email_code_issue(user=user, purpose=EmailCode.Purpose.CONFIRM_EMAIL)
+        done = f"Sent {len(users)} confirmation code(s)."
+        why = "verified, inactive or erased accounts, or " + NOT_YOURS
+        _report(self, request, done=done, selected=queryset, acted=len(users), why=why)
+
+
+class ReadOnlyAdmin(SupportActionsMixin, admin.ModelAdmin):
+    """Rows written only by the services: nobody adds, edits or deletes them here, actions aside."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # Revocation is recorded on the rows themselves; deleting one would forget it.
+        return False
+
+
+@admin.register(RefreshToken)
+class RefreshTokenAdmin(ReadOnlyAdmin):
+    """Refresh tokens by family; `token_hash` is never displayed."""
+
+    list_display = (
+        "user",
+        "family_id",
+        "created_at",
+        "expires_at",
+        "rotated_at",
+        "revoked_at",
+        "revoke_reason",
+        "ip",
+        "device_id",
+    )
+    list_filter = (RevokedFilter, ExpiredFilter, "revoke_reason")
+    list_select_related = ("user",)
+    search_fields = ("user__email", "family_id")
+    ordering = ("-created_at",)
+    fields = (
+        "id",
+        "user",
+        "family_id",
+        "family_started_at",
+        "parent",
+        "created_at",
+        "expires_at",
+        "rotated_at",
+        "revoked_at",
+        "revoke_reason",
+        "user_agent",
+        "ip",
+        "device_id",
+    )
+    actions = ("revoke_family",)
+
+    @admin.action(description="Revoke the selected sessions (whole refresh families)", permissions=["support"])
+    def revoke_family(self, request, queryset) -> None:
+        tokens = queryset if request.user.is_superuser else queryset.exclude(user__is_superuser=True)
+        families = set(tokens.values_list("family_id", flat=True))
+        revoked = sum(session_family_revoke(family_id=family, reason=ADMIN_REASON) for family in families)
+        done = f"Revoked {revoked} refresh token(s) in {len(families)} session(s)."
+        _report(self, request, done=done, selected=queryset, acted=tokens.count(), why="sessions of superusers")
+
+
+@admin.register(EmailCode)
+class EmailCodeAdmin(ReadOnlyAdmin):
+    """Emailed one-time codes; `code_hash` is never displayed."""
+
+    list_display = ("user", "purpose", "attempts", "expires_at", "used_at", "created_at", "is_usable")
+    list_filter = ("purpose", UsedFilter, ExpiredFilter)
+    list_select_related = ("user",)
+    search_fields = ("user__email",)
+    ordering = ("-created_at",)
+    fields = ("id", "user", "purpose", "attempts", "expires_at", "used_at", "created_at", "is_usable")
+    readonly_fields = ("is_usable",)
+    actions = ("revoke_codes",)
+
+    @admin.display(boolean=True, description="usable")
+    def is_usable(self, obj: EmailCode) -> bool:
+        return obj.is_usable
+
+    @admin.action(description="Revoke (mark used)", permissions=["support"])
+    def revoke_codes(self, request, queryset) -> None:
+        revoked = sum(email_code_revoke(code=code) for code in queryset)
+        self.message_user(request, f"Revoked {revoked} code(s).", messages.SUCCESS)

@@ -1,0 +1,111 @@
+"""Reads of workspaces, members and invitations, filtered in SQL to what the caller may see."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from accounts.tokens import sha256_hex
+from mdcreator.errors import NotFoundError
+from workspaces.access import Access, access_from_membership
+from workspaces.models import Invitation, Workspace, WorkspaceMember
+
+
+def _active_member_count(outer: str):
+    """Subquery: active members of the workspace named by `outer`."""
+    counts = (
+        WorkspaceMember.objects.filter(workspace=OuterRef(outer), is_active=True)
+        .order_by()
+        .values("workspace")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(counts, output_field=IntegerField()), Value(0))
+
+
+def _document_count(outer: str):
+    """Live documents of the workspace named by `outer` (documents arrive with the documents app)."""
+    return Value(0, output_field=IntegerField())
+
+
+def workspace_list(*, user, kind: str | None = None) -> QuerySet[WorkspaceMember]:
+    """The caller's active memberships of live workspaces, with the workspace and its counts."""
+    memberships = (
+        WorkspaceMember.objects.filter(user=user, is_active=True, workspace__deleted_at__isnull=True)
+        .select_related("workspace")
+        .annotate(member_count=_active_member_count("workspace_id"), document_count=_document_count("workspace_id"))
+        .order_by("-workspace__is_personal", "workspace__name", "workspace_id")
+    )
+    if kind == "personal":
+        memberships = memberships.filter(workspace__is_personal=True)
+    elif kind == "team":
+        memberships = memberships.filter(workspace__is_team=True)
+    return memberships
+
+
+def workspace_get(*, user, workspace_id: uuid.UUID | str) -> tuple[Workspace, Access]:
+    """A live workspace the caller belongs to, with the caller's access; 404 otherwise."""
+    try:
+        workspace_id = uuid.UUID(str(workspace_id))
+    except ValueError:
+        raise NotFoundError() from None
+    member = (
+        WorkspaceMember.objects.filter(
+            workspace_id=workspace_id, user=user, is_active=True, workspace__deleted_at__isnull=True
+        )
+        .select_related("workspace", "workspace__owner")
+        .annotate(member_count=_active_member_count("workspace_id"), document_count=_document_count("workspace_id"))
+        .first()
+    )
+    if member is None:
+        raise NotFoundError("No workspace with this id.")
+    workspace = member.workspace
+    workspace.member_count, workspace.document_count = member.member_count, member.document_count
+    return workspace, access_from_membership(member)
+
+
+def member_list(*, workspace: Workspace) -> QuerySet[WorkspaceMember]:
+    """Active members of a workspace, owner first, then by rank and name."""
+    return (
+        WorkspaceMember.objects.filter(workspace=workspace, is_active=True)
+        .select_related("user")
+        .order_by("joined_at", "user__display_name", "pk")
+    )
+
+
+def invitation_list(*, workspace: Workspace, status: str | None = None) -> QuerySet[Invitation]:
+    """Invitations of a workspace, newest first; pending past expiry count as expired."""
+    invitations = workspace.invitations.select_related("invited_by").order_by("-created_at", "pk")
+    now = timezone.now()
+    if status == Invitation.Status.PENDING:
+        invitations = invitations.filter(status=status, expires_at__gt=now)
+    elif status == Invitation.Status.EXPIRED:
+        invitations = invitations.filter(status__in=[status, Invitation.Status.PENDING]).exclude(
+            status=Invitation.Status.PENDING, expires_at__gt=now
+        )
+    elif status:
+        invitations = invitations.filter(status=status)
+    return invitations
+
+
+def invitation_get(*, workspace: Workspace, invitation_id) -> Invitation:
+    """One invitation of this workspace; 404 otherwise."""
+    try:
+        return workspace.invitations.get(pk=uuid.UUID(str(invitation_id)))
+    except (ValueError, Invitation.DoesNotExist):
+        raise NotFoundError("No invitation with this id.") from None
+
+
+def invitation_by_token(*, token: str) -> Invitation:
+    """The invitation behind a plaintext token, in a live workspace; 404 otherwise."""
+    invitation = (
+        Invitation.objects.select_related("workspace", "invited_by")
+        .filter(token_hash=sha256_hex(token), workspace__deleted_at__isnull=True)
+        .first()
+    )
+    if invitation is None:
+        raise NotFoundError("No invitation with this token.")
+    return invitation

@@ -1,0 +1,1 @@
+"""Write services of the workspaces app, one module per entity."""

@@ -1,0 +1,190 @@
+"""Invitations: create, revoke, accept, decline (SPEC §3.2)."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from accounts.tokens import sha256_hex
+from mdcreator import errors
+from sync.models import SyncLog
+from workspaces.access import Access, invitable_roles
+from workspaces.errors import (
+    AlreadyMemberError,
+    InvitationEmailMismatchError,
+    InvitationExpiredError,
+    InvitationGoneError,
+    InvitationLimitError,
+    InvitationNotPendingError,
+    InvitationPendingError,
+    MemberLimitError,
+    PersonalWorkspaceError,
+)
+from workspaces.models import Invitation, Workspace, WorkspaceMember
+from workspaces.services.workspaces import member_sync_data, record_member_change
+
+INVITATION_LIFETIME = timedelta(days=7)
+MAX_PENDING = 50
+Status = Invitation.Status
+
+
+def invitation_link(token: str) -> str:
+    """The link mailed to the invitee."""
+    return f"{settings.FRONTEND_URL}/invite/{token}"
+
+
+def _expire_stale(workspace_id) -> None:
+    """Mark pending invitations past their expiry as expired."""
+    Invitation.objects.filter(
+        workspace_id=workspace_id, status=Status.PENDING, expires_at__lte=timezone.now()
+    ).update(status=Status.EXPIRED)
+
+
+def _check_capacity(workspace: Workspace, email: str) -> None:
+    if WorkspaceMember.objects.filter(workspace=workspace, is_active=True, user__email=email).exists():
+        raise AlreadyMemberError()
+    pending = workspace.invitations.filter(status=Status.PENDING)
+    if pending.filter(email=email).exists():
+        raise InvitationPendingError()
+    pending_count = pending.count()
+    if pending_count >= MAX_PENDING:
+        raise InvitationLimitError()
+    if workspace.members.filter(is_active=True).count() + pending_count >= workspace.member_limit:
+        raise MemberLimitError()
+
+
+def mail_invitation(invitation: Invitation, token: str) -> None:
+    """Mail the invitation link once the transaction commits."""
+    body = render_to_string(
+        "workspaces/email/invitation.txt",
+        {"invitation": invitation, "workspace": invitation.workspace, "link": invitation_link(token)},
+    )
+    subject = f"{invitation.invited_by.display_name} invited you to {invitation.workspace.name} on MD Creator"
+    recipient = invitation.email
+    transaction.on_commit(lambda: send_mail(subject, body, None, [recipient]))
+
+
+@transaction.atomic
+def invitation_create(
+    *, workspace: Workspace, actor, actor_access: Access, email: str, role: str, message: str = ""
+) -> tuple[Invitation, str]:
+    """Invite `email` with `role`; returns the invitation and its one-time plaintext token."""
+    workspace = Workspace.objects.select_for_update().get(pk=workspace.pk)
+    if workspace.is_personal:
+        raise PersonalWorkspaceError()
+    if role not in invitable_roles(actor_access):
+        raise errors.PermissionDeniedError(f"You cannot invite members as {role}.")
+    email = email.strip().lower()
+    _expire_stale(workspace.pk)
+    _check_capacity(workspace, email)
+    token = secrets.token_hex(32)
+    invitation = Invitation.objects.create(
+        workspace=workspace,
+        invited_by=actor,
+        email=email,
+        role=role,
+        token_hash=sha256_hex(token),
+        message=message,
+        expires_at=timezone.now() + INVITATION_LIFETIME,
+    )
+    mail_invitation(invitation, token)
+    return invitation, token
+
+
+@transaction.atomic
+def invitation_revoke(*, invitation: Invitation) -> None:
+    """Revoke a pending invitation."""
+    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    if invitation.status != Status.PENDING or invitation.expires_at <= timezone.now():
+        raise InvitationNotPendingError()
+    invitation.status = Status.REVOKED
+    invitation.save(update_fields=["status"])
+
+
+def invitation_check_usable(invitation: Invitation) -> None:
+    """410 for invitations that can no longer be answered (expired, revoked, declined)."""
+    if invitation.status == Status.EXPIRED or (
+        invitation.status == Status.PENDING and invitation.expires_at <= timezone.now()
+    ):
+        raise InvitationExpiredError()
+    if invitation.status in (Status.REVOKED, Status.DECLINED):
+        raise InvitationGoneError()
+
+
+def _answerable(token: str, user) -> Invitation:
+    """The invitation behind `token`, locked, if `user` may answer it."""
+    invitation = (
+        Invitation.objects.select_for_update()
+        .select_related("workspace")
+        .filter(token_hash=sha256_hex(token), workspace__deleted_at__isnull=True)
+        .first()
+    )
+    if invitation is None:
+        raise errors.NotFoundError("No invitation with this token.")
+    if invitation.email != user.email.lower():
+        raise InvitationEmailMismatchError()
+    return invitation
+
+
+def invitation_accept(*, token: str, user) -> tuple[Invitation, WorkspaceMember]:
+    """Join the workspace; idempotent for an invitation this user already accepted."""
+    outcome = _accept(token=token, user=user)
+    if isinstance(outcome, errors.ProblemError):
+        raise outcome
+    return outcome
+
+
+@transaction.atomic
+def _accept(*, token: str, user) -> tuple[Invitation, WorkspaceMember] | errors.ProblemError:
+    invitation = _answerable(token, user)
+    if invitation.status == Status.ACCEPTED:
+        member = WorkspaceMember.objects.filter(workspace=invitation.workspace, user=user, is_active=True).first()
+        if invitation.user_id == user.pk and member is not None:
+            return invitation, member
+        return InvitationGoneError()
+    try:
+        invitation_check_usable(invitation)
+    except errors.ProblemError as problem:
+        if isinstance(problem, InvitationExpiredError) and invitation.status == Status.PENDING:
+            invitation.status = Status.EXPIRED  # kept: the refusal commits the expiry
+            invitation.save(update_fields=["status"])
+        return problem
+    if not user.email_verified:
+        raise errors.EmailNotVerifiedError("Confirm your email address before accepting invitations.")
+    return invitation, _join(invitation, user)
+
+
+def _join(invitation: Invitation, user) -> WorkspaceMember:
+    workspace = Workspace.objects.select_for_update().get(pk=invitation.workspace_id)
+    member = WorkspaceMember.objects.filter(workspace=workspace, user=user).first()
+    if member is None or not member.is_active:
+        if workspace.members.filter(is_active=True).count() >= workspace.member_limit:
+            raise MemberLimitError()
+        before = member_sync_data(member) if member else None
+        member = member or WorkspaceMember(workspace=workspace, user=user)
+        member.role, member.permissions, member.is_active = invitation.role, {}, True
+        member.invited_by_id = invitation.invited_by_id
+        member.invitation_accepted_at = timezone.now()
+        member.save()
+        operation = SyncLog.Operation.UPDATE if before else SyncLog.Operation.CREATE
+        record_member_change(member=member, operation=operation, actor=user, old=before)
+    invitation.status, invitation.user, invitation.accepted_at = Status.ACCEPTED, user, timezone.now()
+    invitation.save(update_fields=["status", "user", "accepted_at"])
+    return member
+
+
+@transaction.atomic
+def invitation_decline(*, token: str, user) -> None:
+    """Decline a pending invitation addressed to this user."""
+    invitation = _answerable(token, user)
+    if invitation.status == Status.ACCEPTED:
+        raise InvitationGoneError()
+    invitation_check_usable(invitation)
+    invitation.status, invitation.declined_at = Status.DECLINED, timezone.now()
+    invitation.save(update_fields=["status", "declined_at"])

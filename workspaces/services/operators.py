@@ -1,0 +1,94 @@
+"""Operator actions on workspaces, memberships and invitations (admin and commands, SPEC §8)."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.tokens import sha256_hex
+from mdcreator.errors import ConflictError
+from sync.models import SyncLog
+from sync.services import sync_log_record
+from workspaces.errors import CannotRemoveOwnerError
+from workspaces.models import Invitation, Workspace, WorkspaceMember
+from workspaces.roles import Role
+from workspaces.services.invitations import INVITATION_LIFETIME, mail_invitation
+from workspaces.services.workspaces import member_sync_data, record_member_change, workspace_sync_data
+
+
+def _log_workspace(workspace: Workspace, operation: str, actor) -> None:
+    sync_log_record(
+        workspace_id=workspace.pk,
+        entity_type=SyncLog.EntityType.WORKSPACE,
+        entity_id=workspace.pk,
+        operation=operation,
+        actor=actor,
+        data=workspace_sync_data(workspace),
+    )
+
+
+@transaction.atomic
+def workspace_soft_delete(*, workspace: Workspace, actor) -> bool:
+    """Soft-delete any workspace, members or not; False if it already was."""
+    workspace = Workspace.objects.select_for_update().get(pk=workspace.pk)
+    if workspace.deleted_at is not None:
+        return False
+    workspace.deleted_at = timezone.now()
+    workspace.save(update_fields=["deleted_at", "updated_at"])
+    _log_workspace(workspace, SyncLog.Operation.DELETE, actor)
+    return True
+
+
+@transaction.atomic
+def workspace_restore(*, workspace: Workspace, actor) -> bool:
+    """Undo a soft delete; False if the workspace was live."""
+    workspace = Workspace.objects.select_for_update().get(pk=workspace.pk)
+    if workspace.deleted_at is None:
+        return False
+    if workspace.owner.deleted_at is not None:
+        raise ConflictError("The owner's account was erased; this workspace cannot come back.")
+    workspace.deleted_at = None
+    workspace.save(update_fields=["deleted_at", "updated_at"])
+    _log_workspace(workspace, SyncLog.Operation.UPDATE, actor)
+    return True
+
+
+@transaction.atomic
+def membership_deactivate(*, member: WorkspaceMember, actor) -> bool:
+    """Remove a member as an operator; the owner row stays. False if already inactive."""
+    member = WorkspaceMember.objects.select_for_update().get(pk=member.pk)
+    if member.role == Role.OWNER:
+        raise CannotRemoveOwnerError()
+    if not member.is_active:
+        return False
+    before = member_sync_data(member)
+    member.is_active = False
+    member.save(update_fields=["is_active"])
+    record_member_change(member=member, operation=SyncLog.Operation.DELETE, actor=actor, old=before)
+    return True
+
+
+@transaction.atomic
+def invitation_expire(*, invitation: Invitation) -> bool:
+    """Expire a pending invitation now; False if it was not pending."""
+    return bool(
+        Invitation.objects.filter(pk=invitation.pk, status=Invitation.Status.PENDING).update(
+            status=Invitation.Status.EXPIRED, expires_at=timezone.now()
+        )
+    )
+
+
+@transaction.atomic
+def invitation_resend(*, invitation: Invitation) -> bool:
+    """Mail a pending invitation again under a new token valid 7 more days; the old link stops working."""
+    invitation = Invitation.objects.select_for_update().select_related("workspace", "invited_by").get(pk=invitation.pk)
+    if invitation.status != Invitation.Status.PENDING:
+        return False
+    token = secrets.token_hex(32)
+    invitation.token_hash = sha256_hex(token)
+    invitation.expires_at = timezone.now() + INVITATION_LIFETIME
+    invitation.save(update_fields=["token_hash", "expires_at"])
+    mail_invitation(invitation, token)
+    return True

@@ -1,0 +1,217 @@
+"""Workspaces, members and invitations (SPEC §3.2): parse, call a selector or service, serialize."""
+
+from __future__ import annotations
+
+import uuid
+
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.viewsets import ViewSet
+
+from mdcreator.errors import NotFoundError, ValidationProblem
+from mdcreator.pagination import page_from
+from workspaces import selectors
+from workspaces import serializers as s
+from workspaces.access import access_from_membership
+from workspaces.models import Invitation
+from workspaces.permissions import WorkspaceAbility
+from workspaces.services import invitations, members, workspaces
+from workspaces.services.invitations import invitation_link
+
+NO_CONTENT = {204: OpenApiResponse(description="Done")}
+PAGE_PARAMS = [OpenApiParameter("limit", int), OpenApiParameter("offset", int)]
+
+
+def _valid(serializer_class, data) -> dict:
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def _uuid_or_404(value) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        raise NotFoundError() from None
+
+
+class WorkspaceViewSet(ViewSet):
+    """Workspaces the caller belongs to, and what can be done to them."""
+
+    permission_classes = [IsAuthenticated, WorkspaceAbility]
+
+    def get_object(self):
+        workspace, access = selectors.workspace_get(user=self.request.user, workspace_id=self.kwargs["pk"])
+        workspace.access = access
+        self.check_object_permissions(self.request, workspace)
+        return workspace
+
+    def _detail(self, workspace, *, status_code=200):
+        refreshed, access = selectors.workspace_get(user=self.request.user, workspace_id=workspace.pk)
+        refreshed.access = access
+        return Response(s.WorkspaceDetailSerializer(refreshed).data, status=status_code)
+
+    @extend_schema(
+        tags=["workspaces"],
+        parameters=[*PAGE_PARAMS, OpenApiParameter("type", str, enum=["personal", "team"])],
+        responses=s.WorkspaceListSerializer,
+    )
+    def list(self, request):
+        page = page_from(request.query_params, max_limit=100, default_limit=50)
+        kind = request.query_params.get("type") or None
+        if kind not in (None, "personal", "team"):
+            raise ValidationProblem({"type": ["Must be personal or team."]})
+        memberships = selectors.workspace_list(user=request.user, kind=kind)
+        rows = []
+        for member in page.slice(memberships):
+            workspace = member.workspace
+            workspace.access = access_from_membership(member)
+            workspace.member_count, workspace.document_count = member.member_count, member.document_count
+            rows.append(workspace)
+        return Response(
+            {
+                "workspaces": s.WorkspaceSerializer(rows, many=True).data,
+                "total": memberships.count(),
+                "limit": page.limit,
+                "offset": page.offset,
+            }
+        )
+
+    @extend_schema(tags=["workspaces"], request=s.WorkspaceCreateSerializer, responses={201: s.WorkspaceDetailSerializer})
+    def create(self, request):
+        data = _valid(s.WorkspaceCreateSerializer, request.data)
+        workspace = workspaces.workspace_create(owner=request.user, **data)
+        return self._detail(workspace, status_code=status.HTTP_201_CREATED)
+
+    @extend_schema(tags=["workspaces"], responses=s.WorkspaceDetailSerializer)
+    def retrieve(self, request, pk=None):
+        workspace = self.get_object()
+        return Response(s.WorkspaceDetailSerializer(workspace).data)
+
+    @extend_schema(tags=["workspaces"], request=s.WorkspaceUpdateSerializer, responses=s.WorkspaceDetailSerializer)
+    def partial_update(self, request, pk=None):
+        workspace = self.get_object()
+        data = _valid(s.WorkspaceUpdateSerializer, request.data)
+        workspaces.workspace_update(workspace=workspace, actor=request.user, data=data)
+        return self._detail(workspace)
+
+    @extend_schema(tags=["workspaces"], responses=NO_CONTENT)
+    def destroy(self, request, pk=None):
+        workspaces.workspace_delete(workspace=self.get_object(), actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(tags=["workspaces"], request=s.TransferSerializer, responses=s.WorkspaceDetailSerializer)
+    def transfer_ownership(self, request, pk=None):
+        workspace = self.get_object()
+        data = _valid(s.TransferSerializer, request.data)
+        workspaces.workspace_transfer_ownership(
+            workspace=workspace,
+            actor=request.user,
+            new_owner_id=data["new_owner_id"],
+            demote_to=data["demote_current_owner_to"],
+        )
+        return self._detail(workspace)
+
+    @extend_schema(tags=["members"], parameters=PAGE_PARAMS, responses=s.MemberListSerializer)
+    def list_members(self, request, pk=None):
+        workspace = self.get_object()
+        page = page_from(request.query_params, max_limit=200, default_limit=50)
+        rows = selectors.member_list(workspace=workspace)
+        return Response(
+            {"members": s.MemberSerializer(page.slice(rows), many=True).data, "total": rows.count()}
+        )
+
+    @extend_schema(tags=["members"], request=s.MemberUpdateSerializer, responses=s.MemberSerializer)
+    def update_member(self, request, pk=None, user_id=None):
+        workspace = self.get_object()
+        data = _valid(s.MemberUpdateSerializer, request.data)
+        member = members.membership_update(
+            workspace=workspace,
+            actor=request.user,
+            actor_access=workspace.access,
+            user_id=_uuid_or_404(user_id),
+            role=data.get("role"),
+            permissions=data.get("permissions"),
+        )
+        return Response(s.MemberSerializer(member).data)
+
+    @extend_schema(tags=["members"], responses=NO_CONTENT)
+    def remove_member(self, request, pk=None, user_id=None):
+        target = _uuid_or_404(user_id)
+        if target == request.user.pk:
+            self.action = "leave"  # removing oneself is leaving, open to every member
+        workspace = self.get_object()
+        members.membership_remove(
+            workspace=workspace, actor=request.user, actor_access=workspace.access, user_id=target
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(tags=["invitations"], request=s.InviteSerializer, responses={201: s.InvitationCreatedSerializer})
+    def invite(self, request, pk=None):
+        workspace = self.get_object()
+        data = _valid(s.InviteSerializer, request.data)
+        invitation, token = invitations.invitation_create(
+            workspace=workspace,
+            actor=request.user,
+            actor_access=workspace.access,
+            email=data["email"],
+            role=data.get("role") or workspace.settings.get("default_permissions", "editor"),
+            message=data["message"],
+        )
+        body = {
+            "invitation_id": invitation.pk,
+            "email": invitation.email,
+            "role": invitation.role,
+            "status": invitation.status,
+            "token": token,
+            "expires_at": invitation.expires_at,
+            "invitation_link": invitation_link(token),
+        }
+        return Response(s.InvitationCreatedSerializer(body).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        tags=["invitations"],
+        parameters=[*PAGE_PARAMS, OpenApiParameter("status", str, enum=[c for c, _ in Invitation.Status.choices])],
+        responses=s.InvitationListSerializer,
+    )
+    def list_invitations(self, request, pk=None):
+        workspace = self.get_object()
+        page = page_from(request.query_params, max_limit=200, default_limit=50)
+        wanted = request.query_params.get("status")
+        if wanted and wanted not in Invitation.Status.values:
+            raise ValidationProblem({"status": [f"Must be one of {', '.join(Invitation.Status.values)}."]})
+        rows = selectors.invitation_list(workspace=workspace, status=wanted)
+        return Response(
+            {"invitations": s.InvitationSerializer(page.slice(rows), many=True).data, "total": rows.count()}
+        )
+
+    @extend_schema(tags=["invitations"], responses=NO_CONTENT)
+    def revoke_invitation(self, request, pk=None, invitation_id=None):
+        workspace = self.get_object()
+        invitation = selectors.invitation_get(workspace=workspace, invitation_id=invitation_id)
+        invitations.invitation_revoke(invitation=invitation)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class InvitationTokenViewSet(ViewSet):
+    """An invitation as seen by the person holding its token."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(tags=["invitations"], responses=s.InvitationPublicSerializer)
+    def retrieve(self, request, token=None):
+        invitation = selectors.invitation_by_token(token=token)
+        invitations.invitation_check_usable(invitation)
+        return Response(s.InvitationPublicSerializer(invitation).data)
+
+    @extend_schema(tags=["invitations"], request=None, responses=s.InvitationAcceptedSerializer)
+    def accept(self, request, token=None):
+        invitation, member = invitations.invitation_accept(token=token, user=request.user)
+        return Response({"workspace_id": str(invitation.workspace_id), "role": member.role})
+
+    @extend_schema(tags=["invitations"], request=None, responses=NO_CONTENT)
+    def decline(self, request, token=None):
+        invitations.invitation_decline(token=token, user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
