@@ -7,6 +7,8 @@ also edit users. Tokens and codes are read-only for everybody.
 
 from __future__ import annotations
 
+import json
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
@@ -14,9 +16,11 @@ from django.contrib.auth.forms import AdminPasswordChangeForm, AdminUserCreation
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.core.exceptions import ValidationError
 from django.db.models import Q
+from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from accounts.exports import user_export
 from accounts.models import EmailCode, RefreshToken, User
 from accounts.services.codes import email_code_issue, email_code_revoke
 from accounts.services.sessions import session_family_revoke, sessions_revoke_all
@@ -248,7 +252,7 @@ class UserAdmin(SupportActionsMixin, DjangoUserAdmin):
             },
         ),
     )
-    actions = ("deactivate", "reactivate", "revoke_sessions", "mark_verified", "resend_confirmation")
+    actions = ("deactivate", "reactivate", "revoke_sessions", "mark_verified", "resend_confirmation", "export_data")
 
     @admin.display(description="auth source")
     def auth_source(self, obj: User) -> str:
@@ -322,6 +326,19 @@ class UserAdmin(SupportActionsMixin, DjangoUserAdmin):
         done = f"Sent {len(users)} confirmation code(s)."
         why = "verified, inactive or erased accounts, or " + NOT_YOURS
         _report(self, request, done=done, selected=queryset, acted=len(users), why=why)
+
+
+    @admin.action(description="Export data (one account, JSON download)", permissions=["support"])
+    def export_data(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(request, "Select exactly one account to export.", messages.WARNING)
+            return None
+        user = queryset.get()
+        response = HttpResponse(
+            json.dumps(user_export(user=user), ensure_ascii=False, indent=2), content_type="application/json"
+        )
+        response["Content-Disposition"] = f'attachment; filename="mdcreator-export-{user.pk}.json"'
+        return response
 
 
 class ReadOnlyAdmin(SupportActionsMixin, admin.ModelAdmin):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from workspaces.models import Workspace, WorkspaceMember
-from workspaces.roles import CAN_INVITE, CAN_MANAGE, RANK, Role, effective_flags, rank
+from workspaces.roles import CAN_CREATE, CAN_DELETE, CAN_EDIT, CAN_INVITE, CAN_MANAGE, RANK, Role, effective_flags, rank
 
 
 @dataclass(frozen=True)
@@ -70,4 +70,28 @@ def workspace_abilities(access: Access) -> dict[str, bool]:
         "update_member": access.rank >= RANK[Role.ADMIN],
         "remove_member": access.rank >= RANK[Role.ADMIN],
         "leave": True,
+    }
+
+
+def document_abilities(access: Access) -> dict[str, bool]:
+    """Abilities on a document (and on documents and folders of a workspace), named after view actions."""
+    can_edit, can_delete = access.has(CAN_EDIT), access.has(CAN_DELETE)
+    return {
+        "retrieve": True,
+        "star": True,
+        "list_versions": True,
+        "retrieve_version": True,
+        "diff": True,
+        "update": can_edit,
+        "partial_update": can_edit,
+        "create_version": can_edit,
+        "restore_version": can_edit,
+        "destroy": can_delete,
+        "undelete": can_delete,
+        "trash": can_delete,
+        "create": access.has(CAN_CREATE),
+        "list": True,
+        "create_folder": access.has(CAN_CREATE),
+        "update_folder": can_edit,
+        "destroy_folder": can_delete,
     }

@@ -1,6 +1,9 @@
 """Django admin for accounts.User: access, search, filters, secrets, actions, add and password forms."""
 
+import json
+
 import pytest
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -407,3 +410,16 @@ def test_admin_users_edit_unticking_active_revokes_sessions(client, superuser, d
     assert (target.email, target.is_active, target.settings) == ("edited@example.com", False, {"theme": "dark"})
     assert RefreshToken.objects.get(user=target).revoke_reason == "admin"
     assert api.get("/api/v1/auth/me").status_code == 401
+
+
+def test_admin_user_export_data_downloads_one_accounts_json(db):
+    staff, target = UserFactory(), UserFactory()
+    staff_grant(user=staff)
+    client = Client()
+    client.force_login(staff)
+    response = client.post("/admin/accounts/user/", {"action": "export_data", "_selected_action": [str(target.pk)]})
+    assert response.status_code == 200
+    assert response["Content-Disposition"].startswith("attachment")
+    assert json.loads(response.content)["profile"]["email"] == target.email
+    both = client.post("/admin/accounts/user/", {"action": "export_data", "_selected_action": [str(target.pk), str(staff.pk)]})
+    assert both.status_code == 302

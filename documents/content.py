@@ -1,0 +1,73 @@
+"""Content rules: validation per type, hashes, derived counts, tags (SPEC §1.3, §3.3, §9)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+
+from mdcreator.errors import PayloadTooLargeError, ValidationProblem
+
+CONTENT_MAX_BYTES = 5 * 1024 * 1024
+JSON_FIELD_MAX_BYTES = 64 * 1024
+TITLE_MAX = 500
+TAGS_MAX = 50
+TAG_MAX = 64
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def content_hash(content: str) -> str:
+    """sha256 hex of the UTF-8 bytes: the document's ETag."""
+    return hashlib.sha256(content.encode("utf-8")).hexdigest()
+
+
+def word_count(content: str) -> int:
+    """Words of the text (for JSON documents, of the whole JSON text)."""
+    return len(_WORD.findall(content))
+
+
+def json_size(value) -> int:
+    """Bytes of a JSON value as stored."""
+    return len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+
+
+def validate_content(doc_type: str, content: str) -> dict | None:
+    """Check `content` for its document type; returns the parsed JSON for mindmaps and presentations."""
+    if len(content.encode("utf-8")) > CONTENT_MAX_BYTES:
+        raise PayloadTooLargeError(f"content exceeds {CONTENT_MAX_BYTES} bytes of UTF-8.")
+    if "\x00" in content:
+        raise ValidationProblem({"content": ["NUL characters are not allowed."]})
+    if doc_type == "markdown":
+        return None
+    try:
+        parsed = json.loads(content)
+    except ValueError:
+        raise ValidationProblem({"content": [f"A {doc_type} document's content must be a JSON object."]}) from None
+    required = ("nodes", "edges") if doc_type == "mindmap" else ("slides",)
+    if not isinstance(parsed, dict) or any(not isinstance(parsed.get(key), list) for key in required):
+        keys = " and ".join(f"'{key}'" for key in required)
+        raise ValidationProblem({"content": [f"A {doc_type} document is a JSON object with array {keys}."]})
+    return parsed
+
+
+def normalize_tags(tags: list[str]) -> list[str]:
+    """Trim, drop empties and case-insensitive duplicates (first spelling wins), ≤ 50 × 64 chars."""
+    seen: set[str] = set()
+    result: list[str] = []
+    for raw in tags:
+        tag = raw.strip()
+        if not tag or tag.casefold() in seen:
+            continue
+        if len(tag) > TAG_MAX:
+            raise ValidationProblem({"tags": [f"Tags are at most {TAG_MAX} characters."]})
+        seen.add(tag.casefold())
+        result.append(tag)
+    if len(result) > TAGS_MAX:
+        raise ValidationProblem({"tags": [f"At most {TAGS_MAX} tags."]})
+    return result
+
+
+def check_json_size(name: str, value: dict) -> None:
+    """metadata and settings are each ≤ 64 KiB."""
+    if json_size(value) > JSON_FIELD_MAX_BYTES:
+        raise PayloadTooLargeError(f"{name} exceeds {JSON_FIELD_MAX_BYTES} bytes.")

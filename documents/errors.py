@@ -1,0 +1,33 @@
+"""Problems specific to documents, folders and versions (SPEC §3.3)."""
+
+from mdcreator.errors import ConflictError, ProblemError
+
+
+class IdExistsError(ConflictError):
+    code, title = "id-exists", "Id already exists"
+    default_detail = "A document with this id already exists."
+
+
+class FolderIdExistsError(ConflictError):
+    code, title = "id-exists", "Id already exists"
+    default_detail = "A folder with this id already exists."
+
+
+class EditConflictError(ProblemError):
+    status, code, title = 412, "edit-conflict", "Edit conflict"
+    default_detail = "The document changed since you loaded it."
+
+
+class PreconditionRequiredError(ProblemError):
+    status, code, title = 428, "precondition-required", "Precondition required"
+    default_detail = "Send If-Match with the ETag you last saw (or * to overwrite) when changing content."
+
+
+class NotDeletedError(ConflictError):
+    code, title = "not-deleted", "Not deleted"
+    default_detail = "This document is not in the trash."
+
+
+class FolderCycleError(ConflictError):
+    code, title = "folder-cycle", "Folder cycle"
+    default_detail = "A folder cannot be moved into itself or one of its subfolders."

@@ -1,0 +1,170 @@
+"""Documents, folders, tags, stars, versions and the mindmap projection (SPEC §1.3)."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings as django_settings
+from django.contrib.postgres.search import SearchVectorField
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+
+
+def default_document_metadata() -> dict:
+    return {"category": None, "priority": "normal", "status": "draft"}
+
+
+def default_document_settings() -> dict:
+    return {"editor_mode": "wysiwyg", "ai_enabled": True, "auto_save": True, "collaboration_enabled": True}
+
+
+class Folder(models.Model):
+    """A folder in a workspace's tree (depth ≤ 10, no cycles)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4)
+    workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE, related_name="folders")
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="children")
+    name = models.CharField(max_length=255)
+    icon = models.CharField(max_length=50, blank=True, default="")
+    color = models.CharField(max_length=20, null=True, blank=True)
+    position = models.IntegerField(default=0)
+    is_expanded = models.BooleanField(default=True)
+    created_by = models.ForeignKey(
+        django_settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["workspace", "parent", "position"], name="folder_tree_idx")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Document(models.Model):
+    """A markdown, mindmap or presentation document; `content_hash` is its ETag."""
+
+    class Type(models.TextChoices):
+        MARKDOWN = "markdown"
+        MINDMAP = "mindmap"
+        PRESENTATION = "presentation"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4)
+    workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE, related_name="documents")
+    folder = models.ForeignKey(Folder, null=True, blank=True, on_delete=models.SET_NULL, related_name="documents")
+    title = models.CharField(max_length=500)
+    type = models.CharField(max_length=20, choices=Type.choices, default=Type.MARKDOWN)
+    content = models.TextField(blank=True, default="")
+    content_hash = models.CharField(max_length=64)
+    size_bytes = models.PositiveIntegerField(default=0)
+    word_count = models.PositiveIntegerField(default=0)
+    metadata = models.JSONField(default=default_document_metadata)
+    settings = models.JSONField(default=default_document_settings)
+    view_count = models.PositiveIntegerField(default=0)
+    last_viewed_at = models.DateTimeField(null=True, blank=True)
+    last_edited_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(django_settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    updated_by = models.ForeignKey(
+        django_settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    deleted = models.BooleanField(default=False)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    deleted_by = models.ForeignKey(
+        django_settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Filled on PostgreSQL only (title A, content B, tags C); its GIN index lives in a migration.
+    search_vector = SearchVectorField(null=True, blank=True, editable=False)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["workspace", "deleted", "-updated_at"], name="document_ws_updated_idx"),
+            models.Index(fields=["workspace", "type"], condition=Q(deleted=False), name="document_ws_type_idx"),
+            models.Index(fields=["workspace", "folder"], name="document_ws_folder_idx"),
+            models.Index(fields=["created_by"], name="document_created_by_idx"),
+            models.Index(fields=["content_hash"], name="document_hash_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class DocumentTag(models.Model):
+    """One tag of a document (case preserved, unique case-insensitively)."""
+
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="tag_rows")
+    tag = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [models.UniqueConstraint("document", Lower("tag"), name="document_tag_ci_unique")]
+        indexes = [models.Index(fields=["tag"], name="document_tag_idx")]
+
+    def __str__(self) -> str:
+        return self.tag
+
+
+class DocumentStar(models.Model):
+    """A user's star on a document (stars are personal)."""
+
+    user = models.ForeignKey(django_settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="document_stars")
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="stars")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "document"], name="document_star_unique")]
+
+
+class DocumentVersion(models.Model):
+    """A snapshot of a document's content; auto versions coalesce per author within 10 minutes."""
+
+    class Source(models.TextChoices):
+        AUTO = "auto"
+        MANUAL = "manual"
+        RESTORE = "restore"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="versions")
+    version_number = models.PositiveIntegerField()
+    title = models.CharField(max_length=500)
+    content = models.TextField(blank=True, default="")
+    content_hash = models.CharField(max_length=64)
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.AUTO)
+    change_description = models.TextField(blank=True, default="")
+    changes_summary = models.JSONField(default=dict)
+    metadata_snapshot = models.JSONField(default=dict)
+    restored_from = models.PositiveIntegerField(null=True, blank=True)
+    created_by = models.ForeignKey(django_settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    size_bytes = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["document", "version_number"], name="document_version_number_unique")
+        ]
+        indexes = [
+            models.Index(fields=["document", "-version_number"], name="version_number_idx"),
+            models.Index(fields=["document", "-created_at"], name="version_created_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.document_id} v{self.version_number}"
+
+
+class Mindmap(models.Model):
+    """The structured projection of a mindmap document, rewritten with its content."""
+
+    document = models.OneToOneField(Document, on_delete=models.CASCADE, primary_key=True, related_name="mindmap")
+    nodes = models.JSONField(default=list)
+    edges = models.JSONField(default=list)
+    layout_type = models.CharField(max_length=50, default="tree")
+    layout_settings = models.JSONField(default=dict)
+    ai_generated = models.BooleanField(default=False)
+    ai_prompt = models.TextField(blank=True, default="")
+    ai_model = models.CharField(max_length=100, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)

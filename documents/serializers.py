@@ -1,0 +1,227 @@
+"""Input and output shapes of documents, versions, folders and search (SPEC §3.3)."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from accounts.serializers import UserSummarySerializer
+from documents.content import TITLE_MAX
+from documents.models import Document, DocumentVersion
+from mdcreator.fields import JSONObjectField, StrictBooleanField, StrictCharField, TimestampField
+from workspaces.roles import CAN_COMMENT, CAN_DELETE, CAN_EDIT
+from workspaces.serializers import ColorField
+
+# Far above the 5 MiB content limit in characters; the exact byte check is the service's.
+CONTENT_FIELD = {"allow_blank": True, "trim_whitespace": False, "max_length": 6 * 1024 * 1024}
+
+
+class TitleField(StrictCharField):
+    def __init__(self, **kwargs):
+        super().__init__(max_length=TITLE_MAX, **kwargs)
+
+
+class TagListField(serializers.ListField):
+    child = StrictCharField(max_length=200, allow_blank=True, trim_whitespace=False)
+
+
+class DocumentCreateSerializer(serializers.Serializer):
+    id = serializers.UUIDField(required=False)
+    title = TitleField()
+    type = serializers.ChoiceField(choices=Document.Type.choices, default=Document.Type.MARKDOWN)
+    content = StrictCharField(required=False, default="", **CONTENT_FIELD)
+    folder_id = serializers.UUIDField(required=False, allow_null=True, default=None)
+    tags = TagListField(required=False, default=list)
+    metadata = JSONObjectField(required=False, default=dict)
+    settings = JSONObjectField(required=False, default=dict)
+
+
+class DocumentWriteSerializer(serializers.Serializer):
+    """PUT (title and content required) and PATCH (any field)."""
+
+    title = TitleField()
+    content = StrictCharField(**CONTENT_FIELD)
+    tags = TagListField(required=False)
+    metadata = JSONObjectField(required=False)
+    settings = JSONObjectField(required=False)
+    folder_id = serializers.UUIDField(required=False, allow_null=True)
+    is_starred = StrictBooleanField(required=False)
+
+
+class DocumentSummarySerializer(serializers.Serializer):
+    """`DocSummary`: a document without content, settings and access."""
+
+    id = serializers.UUIDField()
+    workspace_id = serializers.UUIDField()
+    folder_id = serializers.UUIDField(allow_null=True)
+    title = serializers.CharField()
+    type = serializers.CharField()
+    content_hash = serializers.CharField()
+    size_bytes = serializers.IntegerField()
+    word_count = serializers.IntegerField()
+    tags = serializers.SerializerMethodField()
+    metadata = serializers.JSONField()
+    is_starred = serializers.BooleanField()
+    creator = UserSummarySerializer(source="created_by")
+    last_editor = UserSummarySerializer(source="updated_by", allow_null=True)
+    view_count = serializers.IntegerField()
+    comment_count = serializers.IntegerField()
+    version_count = serializers.IntegerField()
+    created_at = TimestampField()
+    updated_at = TimestampField()
+    last_viewed_at = TimestampField()
+    last_edited_at = TimestampField()
+    deleted = serializers.BooleanField()
+    deleted_at = TimestampField()
+
+    def get_tags(self, document) -> list[str]:
+        return [row.tag for row in document.tag_rows.all()]
+
+
+class DocumentSerializer(DocumentSummarySerializer):
+    """`Document`: the summary plus content, settings and the caller's `access` (from `obj.access`)."""
+
+    content = serializers.CharField()
+    settings = serializers.JSONField()
+    access = serializers.SerializerMethodField()
+
+    def get_access(self, document) -> dict:
+        access = document.access
+        return {
+            "role": access.role,
+            "source": access.source,
+            "can_edit": access.has(CAN_EDIT),
+            "can_comment": access.has(CAN_COMMENT),
+            "can_delete": access.has(CAN_DELETE),
+        }
+
+
+class DocumentListSerializer(serializers.Serializer):
+    documents = DocumentSummarySerializer(many=True)
+    cursor = serializers.CharField(allow_null=True)
+    has_more = serializers.BooleanField()
+    total = serializers.IntegerField()
+
+
+class DocumentListQuerySerializer(serializers.Serializer):
+    limit = serializers.IntegerField(min_value=1, max_value=100, default=50)
+    cursor = serializers.CharField(required=False, max_length=2000)
+    type = serializers.ChoiceField(choices=Document.Type.choices, required=False)
+    tags = serializers.CharField(required=False, max_length=4000)
+    folder_id = serializers.UUIDField(required=False)
+    starred = serializers.BooleanField(required=False, allow_null=True, default=None)
+    search = serializers.CharField(required=False, max_length=256)
+    sort = serializers.ChoiceField(choices=["updated_at", "created_at", "title"], default="updated_at")
+    order = serializers.ChoiceField(choices=["asc", "desc"], default="desc")
+    deleted = serializers.BooleanField(required=False, default=False)
+
+
+class StarSerializer(serializers.Serializer):
+    is_starred = serializers.BooleanField()
+
+
+class VersionSummarySerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    version_number = serializers.IntegerField()
+    title = serializers.CharField()
+    content_hash = serializers.CharField()
+    source = serializers.CharField()
+    change_description = serializers.CharField()
+    changes_summary = serializers.JSONField()
+    created_by = UserSummarySerializer()
+    created_at = TimestampField()
+    size_bytes = serializers.IntegerField()
+
+
+class VersionSerializer(VersionSummarySerializer):
+    content = serializers.CharField()
+    metadata_snapshot = serializers.JSONField()
+    restored_from = serializers.IntegerField(allow_null=True)
+
+
+class VersionListSerializer(serializers.Serializer):
+    versions = VersionSummarySerializer(many=True)
+    total = serializers.IntegerField()
+
+
+class VersionCreateSerializer(serializers.Serializer):
+    change_description = StrictCharField(max_length=1000, required=False, allow_blank=True, default="")
+
+
+class VersionCreatedSerializer(serializers.Serializer):
+    version_id = serializers.UUIDField()
+    version_number = serializers.IntegerField()
+
+
+class DiffQuerySerializer(serializers.Serializer):
+    to = serializers.CharField(default="current", max_length=20)
+    context = serializers.IntegerField(min_value=0, max_value=1000, default=3)
+
+    def validate_to(self, value: str) -> str | int:
+        if value == "current":
+            return value
+        if not value.isdigit() or int(value) < 1:
+            raise serializers.ValidationError("A version number or 'current'.")
+        return int(value)
+
+
+class DiffSerializer(serializers.Serializer):
+    to = serializers.CharField()
+    unified_diff = serializers.CharField()
+    changes_summary = serializers.JSONField()
+
+
+class RestoreSerializer(serializers.Serializer):
+    version_number = serializers.IntegerField(min_value=1)
+
+
+class RestoredSerializer(serializers.Serializer):
+    new_version_number = serializers.IntegerField()
+    content_hash = serializers.CharField()
+
+
+class VersionSourceQuerySerializer(serializers.Serializer):
+    source = serializers.ChoiceField(choices=DocumentVersion.Source.choices, required=False)
+
+
+class FolderSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    workspace_id = serializers.UUIDField()
+    parent_id = serializers.UUIDField(allow_null=True)
+    name = serializers.CharField()
+    icon = serializers.CharField()
+    color = serializers.CharField(allow_null=True)
+    position = serializers.IntegerField()
+    is_expanded = serializers.BooleanField()
+    created_by = serializers.UUIDField(source="created_by_id", allow_null=True)
+    created_at = TimestampField()
+    updated_at = TimestampField()
+
+
+class FolderWriteSerializer(serializers.Serializer):
+    id = serializers.UUIDField(required=False)
+    name = StrictCharField(max_length=255)
+    parent_id = serializers.UUIDField(required=False, allow_null=True)
+    icon = StrictCharField(max_length=50, required=False, allow_blank=True)
+    color = ColorField(required=False, allow_null=True)
+    position = serializers.IntegerField(required=False, min_value=-(2**31), max_value=2**31 - 1)
+    is_expanded = StrictBooleanField(required=False)
+
+
+class SearchQuerySerializer(serializers.Serializer):
+    q = serializers.CharField(min_length=1, max_length=256, trim_whitespace=True)
+    workspace_id = serializers.UUIDField(required=False)
+    type = serializers.ChoiceField(choices=Document.Type.choices, required=False)
+    limit = serializers.IntegerField(min_value=1, max_value=50, default=20)
+    offset = serializers.IntegerField(min_value=0, max_value=500, default=0)
+
+
+class SearchResultSerializer(serializers.Serializer):
+    document = DocumentSummarySerializer()
+    rank = serializers.FloatField()
+    title_highlight = serializers.CharField()
+    snippets = serializers.ListField(child=serializers.CharField())
+
+
+class SearchResponseSerializer(serializers.Serializer):
+    results = SearchResultSerializer(many=True)
+    total = serializers.IntegerField()

@@ -1,0 +1,1 @@
+"""Write services of the documents app, one module per entity."""

@@ -1,0 +1,302 @@
+"""Documents, versions, folders and search (SPEC §3.3): parse, call a selector or service, serialize."""
+
+from __future__ import annotations
+
+from django.http import HttpResponseNotModified
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+from rest_framework.viewsets import ViewSet
+
+from documents import selectors
+from documents import serializers as s
+from documents.models import Document
+from documents.search import search_documents
+from documents.services import documents, folders, restore, versions
+from mdcreator.errors import NotFoundError, PermissionDeniedError, ValidationProblem
+from mdcreator.pagination import page_from
+from workspaces.access import document_abilities
+from workspaces.selectors import workspace_get
+
+NO_CONTENT = {204: OpenApiResponse(description="Done")}
+IF_MATCH = OpenApiParameter("If-Match", str, OpenApiParameter.HEADER, description="ETag last seen, or *")
+
+
+def _valid(serializer_class, data, **kwargs) -> dict:
+    serializer = serializer_class(data=data, **kwargs)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def _require(access, action: str) -> None:
+    if not document_abilities(access).get(action, False):
+        raise PermissionDeniedError()
+
+
+def _etag_matches(header: str | None, content_hash: str) -> bool:
+    if not header:
+        return False
+    tags = {tag.strip().removeprefix("W/").strip('"') for tag in header.split(",")}
+    return "*" in tags or content_hash in tags
+
+
+def document_response(document: Document, access, *, status_code: int = 200, headers: dict | None = None) -> Response:
+    """A Document body with its ETag."""
+    document.access = access
+    response = Response(s.DocumentSerializer(document).data, status=status_code, headers=headers)
+    response["ETag"] = f'"{document.content_hash}"'
+    return response
+
+
+class WorkspaceDocumentsView(APIView):
+    """`workspaces/{wid}/documents`: list (with filters, sorts and the trash) and create."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(tags=["documents"], parameters=[s.DocumentListQuerySerializer], responses=s.DocumentListSerializer)
+    def get(self, request, wid):
+        workspace, access = workspace_get(user=request.user, workspace_id=wid)
+        query = _valid(s.DocumentListQuerySerializer, request.query_params)
+        if query["deleted"]:
+            _require(access, "trash")
+        filters = selectors.ListFilters(
+            limit=query["limit"], cursor=query.get("cursor"), type=query.get("type"),
+            tags=tuple(tag.strip() for tag in query.get("tags", "").split(",") if tag.strip()),
+            folder_id=query.get("folder_id"), starred=query["starred"], search=query.get("search"),
+            sort=query["sort"], order=query["order"], deleted=query["deleted"],
+        )
+        rows, cursor, has_more, total = selectors.document_list(user=request.user, workspace=workspace, filters=filters)
+        body = {"documents": s.DocumentSummarySerializer(rows, many=True).data, "cursor": cursor, "has_more": has_more}
+        return Response({**body, "total": total})
+
+    @extend_schema(tags=["documents"], request=s.DocumentCreateSerializer, responses={201: s.DocumentSerializer})
+    def post(self, request, wid):
+        workspace, access = workspace_get(user=request.user, workspace_id=wid)
+        _require(access, "create")
+        data = _valid(s.DocumentCreateSerializer, request.data)
+        created = documents.document_create(actor=request.user, workspace=workspace, data=data)
+        document, access = selectors.document_get(user=request.user, document_id=created.pk)
+        location = f"/api/v1/documents/{document.pk}"
+        return document_response(document, access, status_code=201, headers={"Location": location})
+
+
+class DocumentViewSet(ViewSet):
+    """One document: read, write with preconditions, trash, stars, versions."""
+
+    permission_classes = [IsAuthenticated]
+
+    def _load(self, action: str, *, include_deleted: bool = False):
+        document, access = selectors.document_get(
+            user=self.request.user, document_id=self.kwargs["pk"], include_deleted=include_deleted
+        )
+        _require(access, action)
+        return document, access
+
+    def _fresh(self, document_id, *, status_code: int = 200):
+        document, access = selectors.document_get(user=self.request.user, document_id=document_id)
+        return document_response(document, access, status_code=status_code)
+
+    @extend_schema(tags=["documents"], responses={200: s.DocumentSerializer, 304: OpenApiResponse(description="Not modified")})
+    def retrieve(self, request, pk=None):
+        document, access = self._load("retrieve")
+        if _etag_matches(request.headers.get("If-None-Match"), document.content_hash):
+            response = HttpResponseNotModified()
+            response["ETag"] = f'"{document.content_hash}"'
+            return response
+        documents.document_record_view(document=document, user=request.user)
+        return document_response(document, access)
+
+    @extend_schema(tags=["documents"], parameters=[IF_MATCH], request=s.DocumentWriteSerializer, responses=s.DocumentSerializer)
+    def update(self, request, pk=None):
+        document, _ = self._load("update")
+        data = _valid(s.DocumentWriteSerializer, request.data)
+        return self._write(document, data)
+
+    @extend_schema(tags=["documents"], parameters=[IF_MATCH], request=s.DocumentWriteSerializer, responses=s.DocumentSerializer)
+    def partial_update(self, request, pk=None):
+        data = _valid(s.DocumentWriteSerializer, request.data, partial=True)
+        starring_only = set(data) <= {"is_starred"}
+        document, _ = self._load("star" if starring_only else "partial_update")
+        return self._write(document, data)
+
+    def _write(self, document, data: dict):
+        if "is_starred" in data:
+            documents.document_star(document=document, user=self.request.user, starred=data.pop("is_starred"))
+        if data:
+            documents.document_update(
+                actor=self.request.user, document=document, data=data, if_match=self.request.headers.get("If-Match")
+            )
+        return self._fresh(document.pk)
+
+    @extend_schema(tags=["documents"], responses=NO_CONTENT)
+    def destroy(self, request, pk=None):
+        document, _ = self._load("destroy")
+        documents.document_delete(actor=request.user, document=document)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(tags=["documents"], request=None, responses=s.DocumentSerializer)
+    def undelete(self, request, pk=None):
+        document, _ = self._load("undelete", include_deleted=True)
+        documents.document_undelete(actor=request.user, document=document)
+        return self._fresh(document.pk)
+
+    @extend_schema(tags=["documents"], request=None, responses=s.StarSerializer)
+    def star(self, request, pk=None):
+        document, _ = self._load("star")
+        starred = documents.document_star(document=document, user=request.user, starred=request.method == "POST")
+        return Response({"is_starred": starred})
+
+    @extend_schema(
+        tags=["versions"],
+        parameters=[OpenApiParameter("limit", int), OpenApiParameter("offset", int), s.VersionSourceQuerySerializer],
+        responses=s.VersionListSerializer,
+    )
+    def list_versions(self, request, pk=None):
+        document, _ = self._load("list_versions")
+        page = page_from(request.query_params, max_limit=100, default_limit=20)
+        source = _valid(s.VersionSourceQuerySerializer, request.query_params).get("source")
+        rows = selectors.version_list(document=document, source=source)
+        return Response({"versions": s.VersionSummarySerializer(page.slice(rows), many=True).data, "total": rows.count()})
+
+    @extend_schema(tags=["versions"], request=s.VersionCreateSerializer, responses={201: s.VersionCreatedSerializer})
+    def create_version(self, request, pk=None):
+        document, _ = self._load("create_version")
+        data = _valid(s.VersionCreateSerializer, request.data)
+        version = versions.version_create_manual(
+            document=document, actor=request.user, tags=documents.document_tags(document),
+            description=data["change_description"],
+        )
+        return Response({"version_id": version.pk, "version_number": version.version_number}, status=201)
+
+    @extend_schema(tags=["versions"], responses=s.VersionSerializer)
+    def retrieve_version(self, request, pk=None, number=None):
+        document, _ = self._load("retrieve_version")
+        version = selectors.version_get(document=document, number=_version_number(number))
+        return Response(s.VersionSerializer(version).data)
+
+    @extend_schema(
+        tags=["versions"],
+        parameters=[OpenApiParameter("from", int, required=True), s.DiffQuerySerializer],
+        responses=s.DiffSerializer,
+    )
+    def diff(self, request, pk=None):
+        document, _ = self._load("diff")
+        query = _valid(s.DiffQuerySerializer, request.query_params)
+        raw_from = request.query_params.get("from", "")
+        if not raw_from.isdigit() or int(raw_from) < 1:
+            raise ValidationProblem({"from": ["A version number is required."]})
+        old = selectors.version_get(document=document, number=int(raw_from))
+        if query["to"] == "current":
+            new_text, to_label = document.content, "current"
+        else:
+            new_text, to_label = selectors.version_get(document=document, number=query["to"]).content, query["to"]
+        return Response(
+            {
+                "from": old.version_number,
+                "to": to_label,
+                "unified_diff": versions.unified_diff(
+                    old.content, new_text, from_label=f"v{old.version_number}",
+                    to_label=str(to_label if to_label == "current" else f"v{to_label}"), context=query["context"],
+                ),
+                "changes_summary": versions.changes_summary(old.content, new_text),
+            }
+        )
+
+    @extend_schema(tags=["versions"], request=s.RestoreSerializer, responses=s.RestoredSerializer)
+    def restore_version(self, request, pk=None):
+        document, _ = self._load("restore_version")
+        data = _valid(s.RestoreSerializer, request.data)
+        restored = restore.version_restore(actor=request.user, document=document, version_number=data["version_number"])
+        number = restored.versions.order_by("-version_number").values_list("version_number", flat=True).first()
+        response = Response({"new_version_number": number, "content_hash": restored.content_hash})
+        response["ETag"] = f'"{restored.content_hash}"'
+        return response
+
+
+def _version_number(raw) -> int:
+    if not str(raw).isdigit():
+        raise NotFoundError()
+    return int(raw)
+
+
+class WorkspaceFoldersView(APIView):
+    """`workspaces/{wid}/folders`: the folder list (or tree) and folder creation."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(tags=["folders"], parameters=[OpenApiParameter("tree", bool)], responses=s.FolderSerializer(many=True))
+    def get(self, request, wid):
+        workspace, _ = workspace_get(user=request.user, workspace_id=wid)
+        rows = selectors.folder_list(workspace=workspace)
+        tree = request.query_params.get("tree", "false").lower()
+        if tree not in ("true", "false", "1", "0"):
+            raise ValidationProblem({"tree": ["Must be true or false."]})
+        if tree in ("true", "1"):
+            return Response({"folders": _as_tree(rows)})
+        return Response({"folders": s.FolderSerializer(rows, many=True).data})
+
+    @extend_schema(tags=["folders"], request=s.FolderWriteSerializer, responses={201: s.FolderSerializer})
+    def post(self, request, wid):
+        workspace, access = workspace_get(user=request.user, workspace_id=wid)
+        _require(access, "create_folder")
+        data = _valid(s.FolderWriteSerializer, request.data)
+        folder = folders.folder_create(actor=request.user, workspace=workspace, data=data)
+        return Response(s.FolderSerializer(folder).data, status=201)
+
+
+def _as_tree(rows) -> list[dict]:
+    nodes = {}
+    for folder in rows:
+        nodes[folder.pk] = {**s.FolderSerializer(folder).data, "document_count": folder.document_count, "children": []}
+    roots = []
+    for folder in rows:
+        parent = nodes.get(folder.parent_id)
+        (parent["children"] if parent else roots).append(nodes[folder.pk])
+    return roots
+
+
+class FolderView(APIView):
+    """`folders/{id}`: update (rename, move) and delete (with or without cascade)."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(tags=["folders"], request=s.FolderWriteSerializer, responses=s.FolderSerializer)
+    def patch(self, request, pk):
+        folder, access = selectors.folder_get(user=request.user, folder_id=pk)
+        _require(access, "update_folder")
+        data = _valid(s.FolderWriteSerializer, request.data, partial=True)
+        data.pop("id", None)
+        folder = folders.folder_update(actor=request.user, folder=folder, data=data)
+        return Response(s.FolderSerializer(folder).data)
+
+    @extend_schema(tags=["folders"], parameters=[OpenApiParameter("cascade", bool)], responses=NO_CONTENT)
+    def delete(self, request, pk):
+        folder, access = selectors.folder_get(user=request.user, folder_id=pk)
+        _require(access, "destroy_folder")
+        cascade = request.query_params.get("cascade", "false").lower()
+        if cascade not in ("true", "false", "1", "0"):
+            raise ValidationProblem({"cascade": ["Must be true or false."]})
+        folders.folder_delete(actor=request.user, folder=folder, cascade=cascade in ("true", "1"))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class SearchView(APIView):
+    """`search`: full-text search over every document the caller may read."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(tags=["search"], parameters=[s.SearchQuerySerializer], responses=s.SearchResponseSerializer)
+    def get(self, request):
+        query = _valid(s.SearchQuerySerializer, request.query_params)
+        scoped = Document.objects.filter(workspace_id__in=selectors.member_workspace_ids(request.user), deleted=False)
+        if query.get("workspace_id"):
+            scoped = scoped.filter(workspace_id=query["workspace_id"])
+        if query.get("type"):
+            scoped = scoped.filter(type=query["type"])
+        hits, total = search_documents(
+            selectors.with_summary_fields(scoped, user=request.user), query["q"],
+            limit=query["limit"], offset=query["offset"],
+        )
+        return Response({"results": s.SearchResultSerializer(hits, many=True).data, "total": total})
