@@ -24,7 +24,6 @@ from accounts.exports import user_export
 from accounts.models import EmailCode, RefreshToken, User
 from accounts.services.codes import email_code_issue, email_code_revoke
 from accounts.services.sessions import session_family_revoke, sessions_revoke_all
-from accounts.services.staff import user_is_support
 from accounts.services.users import (
     normalize_username,
     user_create,
@@ -33,18 +32,9 @@ from accounts.services.users import (
     user_password_set,
     user_reactivate,
 )
+from mdcreator.admin_base import NOT_YOURS, ReadOnlyAdmin, SupportActionsMixin, YesNoFilter, report_action
 
 ADMIN_REASON = RefreshToken.RevokeReason.ADMIN
-NOT_YOURS = "accounts you may not act on"
-
-
-class SupportActionsMixin:
-    """Adds the `support` action permission: superusers, or active staff in the support group."""
-
-    def has_support_permission(self, request) -> bool:
-        if not hasattr(request, "_accounts_is_support"):
-            request._accounts_is_support = user_is_support(request.user)
-        return request._accounts_is_support
 
 
 def _actionable(request, users, *, allow_self: bool = True):
@@ -54,14 +44,6 @@ def _actionable(request, users, *, allow_self: bool = True):
     if not allow_self:
         users = users.exclude(pk=request.user.pk)
     return users
-
-
-def _report(model_admin, request, *, done: str, selected, acted: int, why: str = NOT_YOURS) -> None:
-    """Tell the operator what an action did and how many `selected` rows it left alone, and why."""
-    model_admin.message_user(request, done, messages.SUCCESS)
-    skipped = selected.count() - acted
-    if skipped:
-        model_admin.message_user(request, f"Skipped {skipped} selected row(s): {why}.", messages.WARNING)
 
 
 def auth_source_of(user: User) -> str:
@@ -92,24 +74,7 @@ class AuthSourceFilter(admin.SimpleListFilter):
         return queryset
 
 
-class _YesNoFilter(admin.SimpleListFilter):
-    """A yes/no filter on one condition."""
-
-    def lookups(self, request, model_admin):
-        return (("yes", "Yes"), ("no", "No"))
-
-    def condition(self) -> Q:
-        raise NotImplementedError
-
-    def queryset(self, request, queryset):
-        if self.value() == "yes":
-            return queryset.filter(self.condition())
-        if self.value() == "no":
-            return queryset.exclude(self.condition())
-        return queryset
-
-
-class RevokedFilter(_YesNoFilter):
+class RevokedFilter(YesNoFilter):
     """Tokens whose family was revoked."""
 
     title, parameter_name = "revoked", "revoked"
@@ -118,7 +83,7 @@ class RevokedFilter(_YesNoFilter):
         return Q(revoked_at__isnull=False)
 
 
-class ExpiredFilter(_YesNoFilter):
+class ExpiredFilter(YesNoFilter):
     """Rows past their `expires_at`."""
 
     title, parameter_name = "expired", "expired"
@@ -127,7 +92,7 @@ class ExpiredFilter(_YesNoFilter):
         return Q(expires_at__lte=timezone.now())
 
 
-class UsedFilter(_YesNoFilter):
+class UsedFilter(YesNoFilter):
     """Codes already redeemed, replaced, burnt or revoked."""
 
     title, parameter_name = "used", "used"
@@ -292,7 +257,7 @@ class UserAdmin(SupportActionsMixin, DjangoUserAdmin):
         revoked = sum(user_deactivate(user=user) for user in users)
         done = f"Deactivated {len(users)} account(s); revoked {revoked} refresh token(s)."
         why = "your own account or " + NOT_YOURS
-        _report(self, request, done=done, selected=queryset, acted=len(users), why=why)
+        report_action(self, request, done=done, selected=queryset, acted=len(users), why=why)
 
     @admin.action(description="Reactivate", permissions=["support"])
     def reactivate(self, request, queryset) -> None:
@@ -300,20 +265,20 @@ class UserAdmin(SupportActionsMixin, DjangoUserAdmin):
         users = list(_actionable(request, queryset).filter(deleted_at__isnull=True))
         changed = sum(user_reactivate(user=user) for user in users)
         why = "erased accounts or " + NOT_YOURS
-        _report(self, request, done=f"Reactivated {changed} account(s).", selected=queryset, acted=len(users), why=why)
+        report_action(self, request, done=f"Reactivated {changed} account(s).", selected=queryset, acted=len(users), why=why)
 
     @admin.action(description="Revoke all sessions", permissions=["support"])
     def revoke_sessions(self, request, queryset) -> None:
         users = list(_actionable(request, queryset))
         revoked = sum(sessions_revoke_all(user=user, reason=ADMIN_REASON) for user in users)
         done = f"Revoked {revoked} refresh token(s) of {len(users)} account(s)."
-        _report(self, request, done=done, selected=queryset, acted=len(users))
+        report_action(self, request, done=done, selected=queryset, acted=len(users))
 
     @admin.action(description="Mark email verified", permissions=["support"])
     def mark_verified(self, request, queryset) -> None:
         users = list(_actionable(request, queryset))
         changed = sum(user_mark_verified(user=user) for user in users)
-        _report(self, request, done=f"Marked {changed} account(s) verified.", selected=queryset, acted=len(users))
+        report_action(self, request, done=f"Marked {changed} account(s) verified.", selected=queryset, acted=len(users))
 
     @admin.action(description="Resend confirmation code", permissions=["support"])
     def resend_confirmation(self, request, queryset) -> None:
@@ -325,7 +290,7 @@ class UserAdmin(SupportActionsMixin, DjangoUserAdmin):
             email_code_issue(user=user, purpose=EmailCode.Purpose.CONFIRM_EMAIL)
         done = f"Sent {len(users)} confirmation code(s)."
         why = "verified, inactive or erased accounts, or " + NOT_YOURS
-        _report(self, request, done=done, selected=queryset, acted=len(users), why=why)
+        report_action(self, request, done=done, selected=queryset, acted=len(users), why=why)
 
 
     @admin.action(description="Export data (one account, JSON download)", permissions=["support"])
@@ -339,20 +304,6 @@ class UserAdmin(SupportActionsMixin, DjangoUserAdmin):
         )
         response["Content-Disposition"] = f'attachment; filename="mdcreator-export-{user.pk}.json"'
         return response
-
-
-class ReadOnlyAdmin(SupportActionsMixin, admin.ModelAdmin):
-    """Rows written only by the services: nobody adds, edits or deletes them here, actions aside."""
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        # Revocation is recorded on the rows themselves; deleting one would forget it.
-        return False
 
 
 @admin.register(RefreshToken)
@@ -397,7 +348,7 @@ class RefreshTokenAdmin(ReadOnlyAdmin):
         families = set(tokens.values_list("family_id", flat=True))
         revoked = sum(session_family_revoke(family_id=family, reason=ADMIN_REASON) for family in families)
         done = f"Revoked {revoked} refresh token(s) in {len(families)} session(s)."
-        _report(self, request, done=done, selected=queryset, acted=tokens.count(), why="sessions of superusers")
+        report_action(self, request, done=done, selected=queryset, acted=tokens.count(), why="sessions of superusers")
 
 
 @admin.register(EmailCode)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.db.models import Q
 
-from accounts.admin import ReadOnlyAdmin, SupportActionsMixin, _report, _YesNoFilter
+from mdcreator.admin_base import ReadOnlyAdmin, SupportActionsMixin, YesNoFilter, report_action
 from mdcreator.errors import ProblemError
 from workspaces.models import Invitation, Workspace, WorkspaceMember
 from workspaces.services.operators import (
@@ -17,7 +17,7 @@ from workspaces.services.operators import (
 )
 
 
-class DeletedFilter(_YesNoFilter):
+class DeletedFilter(YesNoFilter):
     """Soft-deleted workspaces."""
 
     title, parameter_name = "deleted", "deleted"
@@ -70,7 +70,7 @@ class WorkspaceAdmin(SupportActionsMixin, admin.ModelAdmin):
     @admin.action(description="Soft delete", permissions=["support"])
     def soft_delete(self, request, queryset) -> None:
         changed = sum(workspace_soft_delete(workspace=w, actor=request.user) for w in queryset)
-        _report(self, request, done=f"Soft-deleted {changed} workspace(s).", selected=queryset, acted=queryset.count())
+        report_action(self, request, done=f"Soft-deleted {changed} workspace(s).", selected=queryset, acted=queryset.count())
 
     @admin.action(description="Restore", permissions=["support"])
     def restore(self, request, queryset) -> None:
@@ -80,7 +80,7 @@ class WorkspaceAdmin(SupportActionsMixin, admin.ModelAdmin):
                 restored += workspace_restore(workspace=workspace, actor=request.user)
             except ProblemError:
                 refused += 1
-        _report(
+        report_action(
             self, request, done=f"Restored {restored} workspace(s).", selected=queryset,
             acted=queryset.count() - refused, why="their owner's account was erased",
         )
@@ -101,7 +101,7 @@ class WorkspaceMemberAdmin(ReadOnlyAdmin):
     def deactivate(self, request, queryset) -> None:
         members = list(queryset.exclude(role="owner"))
         changed = sum(membership_deactivate(member=m, actor=request.user) for m in members)
-        _report(
+        report_action(
             self, request, done=f"Deactivated {changed} membership(s).", selected=queryset, acted=len(members),
             why="owners cannot be removed; transfer ownership first",
         )
@@ -125,11 +125,11 @@ class InvitationAdmin(ReadOnlyAdmin):
     @admin.action(description="Expire now", permissions=["support"])
     def expire(self, request, queryset) -> None:
         changed = sum(invitation_expire(invitation=i) for i in queryset)
-        _report(self, request, done=f"Expired {changed} invitation(s).", selected=queryset, acted=changed,
+        report_action(self, request, done=f"Expired {changed} invitation(s).", selected=queryset, acted=changed,
                 why="not pending")
 
     @admin.action(description="Resend (new link, 7 more days)", permissions=["support"])
     def resend(self, request, queryset) -> None:
         changed = sum(invitation_resend(invitation=i) for i in queryset)
-        _report(self, request, done=f"Resent {changed} invitation(s).", selected=queryset, acted=changed,
+        report_action(self, request, done=f"Resent {changed} invitation(s).", selected=queryset, acted=changed,
                 why="not pending")

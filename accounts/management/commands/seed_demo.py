@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand
 
+import json
+
 from accounts.models import User
 from accounts.services.users import user_create
+from documents.models import Document
+from documents.services.documents import document_create, document_update
+from documents.services.versions import version_create_manual
 from workspaces.models import Workspace, WorkspaceMember
 from workspaces.roles import Role
 from workspaces.services.workspaces import workspace_create
@@ -16,13 +21,41 @@ DEMO_TEAM = "Demo Team"
 TEAM_ROLES = (Role.ADMIN, Role.EDITOR, Role.COMMENTER, Role.VIEWER)
 
 
+WELCOME = """# Welcome to MD Creator
+
+This document lives in the **Demo Team** workspace. Try editing it together with another demo account.
+
+- Markdown with *formatting*
+- Mindmaps and presentations
+- Version history, comments and search
+"""
+MINDMAP = {
+    "nodes": [{"id": "root", "label": "MD Creator"}, {"id": "docs", "label": "Documents"}, {"id": "team", "label": "Teams"}],
+    "edges": [{"from": "root", "to": "docs"}, {"from": "root", "to": "team"}],
+}
+SLIDES = {"slides": [{"title": "Hello", "content": "A first slide"}, {"title": "Roadmap", "content": "- Write\n- Share"}]}
+
+
+def _demo_documents(team, owner: User) -> None:
+    """One document of each type; the markdown one has a few versions."""
+    if Document.objects.filter(workspace=team).exists():
+        return
+    welcome = document_create(actor=owner, workspace=team, data={"title": "Welcome", "content": WELCOME, "tags": ["demo"]})
+    version_create_manual(document=welcome, actor=owner, tags=["demo"], description="First draft")
+    document_update(
+        actor=owner, document=welcome, data={"content": WELCOME + "\nEdited once more.\n"}, if_match="*"
+    )
+    for title, kind, content in (("Product map", "mindmap", MINDMAP), ("Kick-off deck", "presentation", SLIDES)):
+        document_create(actor=owner, workspace=team, data={"title": title, "type": kind, "content": json.dumps(content)})
+
+
 def _demo_user(email: str, name: str) -> User:
     user = User.objects.filter(email=email).first()
     return user or user_create(email=email, password=DEMO_PASSWORD, display_name=name, email_verified=True)
 
 
 class Command(BaseCommand):
-    help = "Create demo accounts and a team workspace with a member of each role (idempotent); print the credentials."
+    help = "Create demo accounts, a team workspace with a member of each role and a document of each type (idempotent); print the credentials."
 
     def add_arguments(self, parser):
         parser.add_argument("--users", type=int, default=5, help="How many demo accounts (at least 5: one per role).")
@@ -36,6 +69,7 @@ class Command(BaseCommand):
         team = team or workspace_create(owner=owner, name=DEMO_TEAM, description="A team to try roles with.")
         for person, role in zip(people[1:], TEAM_ROLES):
             WorkspaceMember.objects.get_or_create(workspace=team, user=person, defaults={"role": role, "invited_by": owner})
+        _demo_documents(team, owner)
         roles = dict(WorkspaceMember.objects.filter(workspace=team, is_active=True).values_list("user_id", "role"))
         for person in people:
             role = roles.get(person.pk, "not a member")
