@@ -26,10 +26,10 @@ logger = logging.getLogger(__name__)
 DISCOVERY_CACHE_SECONDS = 3600
 KID_REFETCH_INTERVAL_SECONDS = 60
 RETRY_AFTER_SECONDS = 30
+MAX_IDENTITY_LENGTH = User._meta.get_field("oidc_sub").max_length
+MAX_EMAIL_LENGTH = User._meta.get_field("email").max_length
 # Asymmetric signatures only: HS* would let anyone holding the client secret mint tokens.
-ACCEPTED_ALGORITHMS = frozenset(
-    {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"}
-)
+ACCEPTED_ALGORITHMS = frozenset({"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"})
 
 
 def _cache_key(kind: str, *parts: str) -> str:
@@ -37,7 +37,9 @@ def _cache_key(kind: str, *parts: str) -> str:
     return f"oidc:{kind}:{digest}"
 
 
-def _unavailable(detail: str = "The identity provider cannot be reached; try again shortly.") -> ServiceUnavailableError:
+def _unavailable(
+    detail: str = "The identity provider cannot be reached; try again shortly.",
+) -> ServiceUnavailableError:
     return ServiceUnavailableError(detail, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
 
 
@@ -76,8 +78,8 @@ def provider_endpoint(name: str) -> str:
 
 
 def clear_provider_cache() -> None:
-    """Forget the cached discovery document and key set of the configured issuer."""
-    cache.delete_many([_cache_key("discovery"), _cache_key("jwks")])
+    """Forget the cached discovery document, key set and outage marker of the configured issuer."""
+    cache.delete_many([_cache_key("discovery"), _cache_key("jwks"), _cache_key("discovery-failed")])
 
 
 def _key_set(*, refresh: bool = False) -> dict:
@@ -155,8 +157,8 @@ def verify_oidc_token(token: str) -> dict:
         raise InvalidTokenError("The identity provider's token has expired.") from None
     except jwt.PyJWTError:
         raise InvalidTokenError("The token's signature, issuer or validity period is wrong.") from None
-    if not isinstance(claims.get("sub"), str) or not claims["sub"]:
-        raise InvalidTokenError("The token names no subject.")
+    if not isinstance(claims.get("sub"), str) or not 0 < len(claims["sub"]) <= MAX_IDENTITY_LENGTH:
+        raise InvalidTokenError("The token names no usable subject.")
     if not audience_is_accepted(claims):
         raise InvalidTokenError("The token was not issued for this application.")
     return claims
@@ -195,7 +197,7 @@ def user_from_claims(claims: dict) -> User:
     """The account for verified provider claims that carry the profile (`email`...), made on first sight."""
     issuer, sub = claims["iss"], claims["sub"]
     email = claims.get("email")
-    if not isinstance(email, str) or "@" not in email:
+    if not isinstance(email, str) or "@" not in email or len(email) > MAX_EMAIL_LENGTH:
         raise InvalidTokenError("The identity provider did not share an email address for this user.")
     name = claims.get("name")
     try:
@@ -219,8 +221,9 @@ def authenticate_oidc_token(token: str) -> tuple[User, dict]:
     claims = verify_oidc_token(token)
     user = _user_by_identity(claims["iss"], claims["sub"])
     if user is None:
-        profile = claims if claims.get("email") else {**claims, **_userinfo(token, claims["sub"])}
-        user = user_from_claims(profile)
+        if not claims.get("email"):
+            claims = {**claims, **_userinfo(token, claims["sub"]), "iss": claims["iss"]}
+        user = user_from_claims(claims)
     if not user.is_active or user.deleted_at is not None:
         raise InvalidTokenError("This account has been deactivated.")
     return user, claims
@@ -229,9 +232,15 @@ def authenticate_oidc_token(token: str) -> tuple[User, dict]:
 def _published_endpoints() -> dict:
     if not settings.OIDC_ENABLED:
         return {}
+    # A public endpoint every client calls at start: while the provider is down,
+    # answer at once instead of waiting for a timeout on each call.
+    outage_key = _cache_key("discovery-failed")
+    if cache.get(outage_key):
+        return {}
     try:
         return discovery_document()
     except ServiceUnavailableError:
+        cache.set(outage_key, True, RETRY_AFTER_SECONDS)
         return {}
 
 

@@ -43,6 +43,7 @@ class AdminOIDCAuthenticationRequestView(OIDCAuthenticationRequestView):
     """`/oidc/authenticate/`: redirect to the authorization endpoint named by discovery."""
 
     def get(self, request):
+        """Start a sign-in, or go back to the login page when the provider is off or unreachable."""
         if not settings.OIDC_ENABLED:
             return _back_to_login(request, SSO_OFF)
         try:
@@ -57,9 +58,11 @@ class AdminOIDCAuthenticationCallbackView(OIDCAuthenticationCallbackView):
 
     @property
     def failure_url(self) -> str:
+        """The admin login page."""
         return resolve_url(settings.LOGIN_URL)
 
     def login_failure(self):
+        """Back to the login page with the reason the sign-in failed."""
         messages.error(self.request, getattr(self.request, "oidc_failure", None) or SSO_FAILED)
         return super().login_failure()
 
@@ -76,6 +79,7 @@ class AdminOIDCAuthenticationBackend(OIDCAuthenticationBackend):
     """Authorization-code sign-in: endpoints from discovery, accounts from `user_from_claims`."""
 
     def authenticate(self, request, **kwargs):
+        """Finish a sign-in from the provider's callback (`code`, `state`); None for any other login."""
         if request is None or not settings.OIDC_ENABLED:
             return None
         if not (request.GET.get("code") and request.GET.get("state")):
@@ -91,6 +95,11 @@ class AdminOIDCAuthenticationBackend(OIDCAuthenticationBackend):
         except (SuspiciousOperation, requests.RequestException) as exc:
             logger.warning("Admin single sign-on failed: %s", exc)
         return None
+
+    def get_user(self, user_id):
+        """The signed-in user of an admin session, unless deactivated or erased since."""
+        user = super().get_user(user_id)
+        return user if user is not None and user.is_active and user.deleted_at is None else None
 
     def verify_token(self, token, **kwargs):
         """Verify an ID token like a bearer token (signature, issuer, expiry, audience), then its nonce."""

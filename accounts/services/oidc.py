@@ -30,9 +30,7 @@ def oidc_user_provision(*, issuer: str, sub: str, email: str, email_verified: bo
     user = User.objects.filter(oidc_issuer=issuer, oidc_sub=sub).first()
     if user is not None:
         return user
-    existing = (
-        User.objects.select_for_update().filter(email__iexact=email.strip(), deleted_at__isnull=True).first()
-    )
+    existing = User.objects.select_for_update().filter(email__iexact=email.strip(), deleted_at__isnull=True).first()
     if existing is None:
         user = user_create(email=email, password=None, display_name=name, email_verified=True)
     elif not email_verified:
@@ -45,4 +43,3 @@ def oidc_user_provision(*, issuer: str, sub: str, email: str, email_verified: bo
     user.oidc_issuer, user.oidc_sub = issuer, sub
     user.save(update_fields=["oidc_issuer", "oidc_sub", "email_verified", "updated_at"])
     return user
-
