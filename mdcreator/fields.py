@@ -44,6 +44,12 @@ class StrictEmailField(_RequireString, serializers.EmailField):
         return super().to_internal_value(data).strip().lower()
 
 
+class StrictUUIDField(_RequireString, serializers.UUIDField):
+    """A UUID in its string form; DRF would also read an integer as one."""
+
+    default_error_messages = {"invalid": "Must be a valid UUID."}
+
+
 class StrictURLField(_RequireString, serializers.URLField):
     """An http or https URL."""
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Value
+from django.db.models import Case, Count, IntegerField, OuterRef, QuerySet, Subquery, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -12,6 +12,7 @@ from accounts.tokens import sha256_hex
 from mdcreator.errors import NotFoundError
 from workspaces.access import Access, access_from_membership
 from workspaces.models import Invitation, Workspace, WorkspaceMember
+from workspaces.roles import RANK
 
 
 def _active_member_count(outer: str):
@@ -69,10 +70,12 @@ def workspace_get(*, user, workspace_id: uuid.UUID | str) -> tuple[Workspace, Ac
 
 def member_list(*, workspace: Workspace) -> QuerySet[WorkspaceMember]:
     """Active members of a workspace, owner first, then by rank and name."""
+    by_rank = Case(*[When(role=role, then=Value(rank)) for role, rank in RANK.items()], output_field=IntegerField())
     return (
         WorkspaceMember.objects.filter(workspace=workspace, is_active=True)
         .select_related("user")
-        .order_by("joined_at", "user__display_name", "pk")
+        .annotate(rank=by_rank)
+        .order_by("-rank", "user__display_name", "pk")
     )
 
 

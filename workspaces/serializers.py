@@ -13,6 +13,7 @@ from mdcreator.fields import (
     StrictBooleanField,
     StrictCharField,
     StrictEmailField,
+    StrictUUIDField,
     TimestampField,
 )
 from workspaces.roles import FLAGS, Role, effective_flags
@@ -217,5 +218,5 @@ class InvitationAcceptedSerializer(serializers.Serializer):
 
 
 class TransferSerializer(serializers.Serializer):
-    new_owner_id = serializers.UUIDField()
+    new_owner_id = StrictUUIDField()
     demote_current_owner_to = serializers.ChoiceField(choices=NON_OWNER_ROLES, required=False, default=Role.ADMIN.value)

@@ -140,9 +140,13 @@ class WorkspaceViewSet(ViewSet):
     @extend_schema(tags=["members"], responses=NO_CONTENT)
     def remove_member(self, request, pk=None, user_id=None):
         target = _uuid_or_404(user_id)
-        if target == request.user.pk:
-            self.action = "leave"  # removing oneself is leaving, open to every member
+        # Leaving (removing oneself) is open to every member, and so is reaching the owner row,
+        # which answers 409 cannot-remove-owner whoever asks (SPEC §10.21).
+        self.action = "leave"
         workspace = self.get_object()
+        if target not in (request.user.pk, workspace.owner_id):
+            self.action = "remove_member"
+            self.check_object_permissions(request, workspace)
         members.membership_remove(
             workspace=workspace, actor=request.user, actor_access=workspace.access, user_id=target
         )

@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from mdcreator.errors import ValidationProblem
+from mdcreator.events import broadcast_on_commit, user_group
 from sync.models import SyncLog
 from sync.services import diff_fields, sync_log_record
 from workspaces.errors import NotAMemberError, PersonalWorkspaceError, WorkspaceHasMembersError
@@ -38,8 +39,10 @@ def member_sync_data(member: WorkspaceMember) -> dict:
 
 
 def record_member_change(*, member: WorkspaceMember, operation: str, actor, old: dict | None = None) -> None:
-    """Log a membership change in the workspace's sync log."""
+    """Log a membership change in the sync log and make that user's live sockets re-check access."""
     new = member_sync_data(member)
+    if operation != SyncLog.Operation.CREATE:
+        broadcast_on_commit(user_group(member.user_id), {"type": "access.changed", "workspace_id": str(member.workspace_id)})
     sync_log_record(
         workspace_id=member.workspace_id,
         entity_type=SyncLog.EntityType.MEMBER,

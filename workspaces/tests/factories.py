@@ -86,12 +86,8 @@ class InvitationFactory(factory.django.DjangoModelFactory):
     class Params:
         expired = factory.Trait(expires_at=factory.LazyFunction(lambda: timezone.now() - timedelta(seconds=1)))
         revoked = factory.Trait(status=Invitation.Status.REVOKED)
-        declined = factory.Trait(
-            status=Invitation.Status.DECLINED, declined_at=factory.LazyFunction(timezone.now)
-        )
-        accepted = factory.Trait(
-            status=Invitation.Status.ACCEPTED, accepted_at=factory.LazyFunction(timezone.now)
-        )
+        declined = factory.Trait(status=Invitation.Status.DECLINED, declined_at=factory.LazyFunction(timezone.now))
+        accepted = factory.Trait(status=Invitation.Status.ACCEPTED, accepted_at=factory.LazyFunction(timezone.now))
 
     @classmethod
     def _create(cls, model_class, *args, token: str, **kwargs):

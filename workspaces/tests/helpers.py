@@ -4,15 +4,38 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from rest_framework.test import APIClient
 
 from accounts.services.sessions import ClientInfo, session_start
-from accounts.tests.helpers import bearer, problem_slug  # noqa: F401  (re-exported for the tests)
+from accounts.tests.helpers import bearer, problem_slug
 from sync.models import SyncLog
 from workspaces.models import Workspace
 
 ACTORS = ("owner", "admin", "editor", "commenter", "viewer", "non_member", "anonymous")
 MEMBER_ROLES = ("owner", "admin", "editor", "commenter", "viewer")
+OUTCOME_WORDS = {
+    200: "ok",
+    201: "created",
+    204: "no_content",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    409: "conflict",
+    410: "gone",
+}
+
+
+def actor_params(outcomes: dict) -> list:
+    """One `actor` parameter per actor, named `<actor>_<outcome>` (`admin_forbidden`) after its expected status."""
+    assert set(outcomes) == set(ACTORS), outcomes
+    params = []
+    for actor in ACTORS:
+        expected = outcomes[actor]
+        status = expected[0] if isinstance(expected, tuple) else expected
+        params.append(pytest.param(actor, id=f"{actor}_{OUTCOME_WORDS[status]}"))
+    return params
+
 
 FLAG_NAMES = (
     "can_create_documents",
@@ -24,7 +47,7 @@ FLAG_NAMES = (
 )
 
 
-SHORT_FLAGS = dict(zip(("create", "edit", "delete", "comment", "invite", "manage"), FLAG_NAMES))
+SHORT_FLAGS = dict(zip(("create", "edit", "delete", "comment", "invite", "manage"), FLAG_NAMES, strict=True))
 
 
 def flags(*granted: str) -> dict[str, bool]:
@@ -43,16 +66,48 @@ ROLE_FLAGS = {
 }
 
 WORKSPACE_FIELDS = {
-    "id", "name", "slug", "description", "icon", "color", "is_personal", "is_team", "role", "permissions",
-    "settings", "storage_used_bytes", "storage_limit_bytes", "member_limit", "document_count", "member_count",
-    "created_at", "updated_at",
+    "id",
+    "name",
+    "slug",
+    "description",
+    "icon",
+    "color",
+    "is_personal",
+    "is_team",
+    "role",
+    "permissions",
+    "settings",
+    "storage_used_bytes",
+    "storage_limit_bytes",
+    "member_limit",
+    "document_count",
+    "member_count",
+    "created_at",
+    "updated_at",
 }
 WORKSPACE_DETAIL_FIELDS = WORKSPACE_FIELDS | {"owner"}
 MEMBER_FIELDS = {
-    "user_id", "display_name", "email", "avatar_url", "role", "permissions", "joined_at", "last_accessed_at",
+    "user_id",
+    "display_name",
+    "email",
+    "avatar_url",
+    "role",
+    "permissions",
+    "joined_at",
+    "last_accessed_at",
     "is_active",
 }
-INVITATION_FIELDS = {"id", "email", "role", "status", "message", "invited_by", "created_at", "expires_at", "document_id"}
+INVITATION_FIELDS = {
+    "id",
+    "email",
+    "role",
+    "status",
+    "message",
+    "invited_by",
+    "created_at",
+    "expires_at",
+    "document_id",
+}
 INVITATION_CREATED_FIELDS = {"invitation_id", "email", "role", "status", "token", "expires_at", "invitation_link"}
 USER_SUMMARY_FIELDS = {"id", "display_name", "avatar_url"}
 DEFAULT_SETTINGS = {
@@ -108,9 +163,7 @@ def db_state(workspace: Workspace) -> dict:
     """Everything a workspace request could change, to prove a refusal changed nothing."""
     fresh = Workspace.objects.get(pk=workspace.pk)
     return {
-        "workspace": {
-            field.attname: getattr(fresh, field.attname) for field in Workspace._meta.concrete_fields
-        },
+        "workspace": {field.attname: getattr(fresh, field.attname) for field in Workspace._meta.concrete_fields},
         "members": sorted(
             fresh.members.values_list("user_id", "role", "permissions", "is_active", "invitation_accepted_at"),
             key=str,

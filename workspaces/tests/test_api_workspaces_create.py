@@ -7,10 +7,10 @@ from sync.models import SyncLog
 from workspaces.models import Workspace, WorkspaceMember
 from workspaces.tests.factories import WorkspaceFactory
 from workspaces.tests.helpers import (
-    ACTORS,
     DEFAULT_SETTINGS,
     ROLE_FLAGS,
     WORKSPACE_DETAIL_FIELDS,
+    actor_params,
     assert_problem,
     assert_validation,
     client_for,
@@ -21,10 +21,20 @@ from workspaces.tests.helpers import (
 
 pytestmark = pytest.mark.django_db
 
+OUTCOME = {
+    "owner": 201,
+    "admin": 201,
+    "editor": 201,
+    "commenter": 201,
+    "viewer": 201,
+    "non_member": 201,
+    "anonymous": 401,
+}
+
 URL = "/api/v1/workspaces"
 
 
-@pytest.mark.parametrize("actor", ACTORS)
+@pytest.mark.parametrize("actor", actor_params(OUTCOME))
 def test_api_workspaces_create_every_actor(team, actor):
     before = Workspace.objects.count()
     response = team.client(actor).post(URL, {"name": "Fresh"}, format="json")
@@ -60,11 +70,19 @@ def test_api_workspaces_create_all_fields(auth_client, user):
     assert response.status_code == 201
     body = response.json()
     assert (body["name"], body["description"], body["icon"], body["color"]) == (
-        "Design Team", "Where we draw", "🎨", "#A1b2C3"
+        "Design Team",
+        "Where we draw",
+        "🎨",
+        "#A1b2C3",
     )
     assert body["slug"] == "design-team"
     # Settings are merged over the defaults; unknown keys are kept.
-    assert body["settings"] == {**DEFAULT_SETTINGS, "allow_guest_access": True, "default_permissions": "viewer", "theme": "dark"}
+    assert body["settings"] == {
+        **DEFAULT_SETTINGS,
+        "allow_guest_access": True,
+        "default_permissions": "viewer",
+        "theme": "dark",
+    }
     stored = Workspace.objects.get(pk=body["id"])
     assert stored.settings == body["settings"]
     assert (stored.storage_used_bytes, stored.member_limit, stored.sync_seq) == (0, 10, 2)
@@ -84,8 +102,14 @@ def test_api_workspaces_create_writes_workspace_and_owner_sync_entries(auth_clie
 
 def test_api_workspaces_create_ignores_read_only_and_unknown_fields(auth_client, user):
     payload = {
-        "name": "Sneaky", "is_personal": True, "is_team": False, "member_limit": 9999, "storage_limit_bytes": 1,
-        "id": "11111111-1111-4111-8111-111111111111", "owner": "someone", "slug": "chosen",
+        "name": "Sneaky",
+        "is_personal": True,
+        "is_team": False,
+        "member_limit": 9999,
+        "storage_limit_bytes": 1,
+        "id": "11111111-1111-4111-8111-111111111111",
+        "owner": "someone",
+        "slug": "chosen",
     }
     response = auth_client.post(URL, payload, format="json")
     assert response.status_code == 201

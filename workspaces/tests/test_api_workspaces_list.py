@@ -7,10 +7,10 @@ from accounts.tests.factories import UserFactory
 from workspaces.models import Workspace, WorkspaceMember
 from workspaces.tests.factories import MemberFactory, WorkspaceFactory
 from workspaces.tests.helpers import (
-    ACTORS,
     DEFAULT_SETTINGS,
     ROLE_FLAGS,
     WORKSPACE_FIELDS,
+    actor_params,
     assert_problem,
     assert_validation,
     client_for,
@@ -19,10 +19,20 @@ from workspaces.tests.helpers import (
 
 pytestmark = pytest.mark.django_db
 
+OUTCOME = {
+    "owner": 200,
+    "admin": 200,
+    "editor": 200,
+    "commenter": 200,
+    "viewer": 200,
+    "non_member": 200,
+    "anonymous": 401,
+}
+
 URL = "/api/v1/workspaces"
 
 
-@pytest.mark.parametrize("actor", ACTORS)
+@pytest.mark.parametrize("actor", actor_params(OUTCOME))
 def test_api_workspaces_list_every_actor(team, actor):
     WorkspaceFactory(name="Someone else's")  # never listed for anybody here
     response = team.client(actor).get(URL)
@@ -54,10 +64,15 @@ def test_api_workspaces_list_personal_first_then_by_name_with_own_roles():
     WorkspaceFactory(owner=user, name="Zeta")
     WorkspaceFactory(owner=user, personal=True, name="Mine")
     MemberFactory(workspace=WorkspaceFactory(name="Alpha"), user=user, role="viewer")
-    MemberFactory(workspace=WorkspaceFactory(name="Beta"), user=user, role="admin", permissions={"can_manage_workspace": True})
+    MemberFactory(
+        workspace=WorkspaceFactory(name="Beta"), user=user, role="admin", permissions={"can_manage_workspace": True}
+    )
     body = client_for(user).get("/api/v1/workspaces").json()
     assert [(w["name"], w["role"]) for w in body["workspaces"]] == [
-        ("Mine", "owner"), ("Alpha", "viewer"), ("Beta", "admin"), ("Zeta", "owner")
+        ("Mine", "owner"),
+        ("Alpha", "viewer"),
+        ("Beta", "admin"),
+        ("Zeta", "owner"),
     ]
     assert body["workspaces"][2]["permissions"]["can_manage_workspace"] is True
     assert body["workspaces"][1]["permissions"] == ROLE_FLAGS["viewer"]
@@ -74,7 +89,9 @@ def test_api_workspaces_list_hides_deleted_workspaces_and_left_memberships():
     assert [w["id"] for w in body["workspaces"]] == [str(kept.pk)] and body["total"] == 1
 
 
-@pytest.mark.parametrize(("kind", "expected"), [("personal", ["Mine"]), ("team", ["Alpha", "Zeta"]), ("", ["Mine", "Alpha", "Zeta"])])
+@pytest.mark.parametrize(
+    ("kind", "expected"), [("personal", ["Mine"]), ("team", ["Alpha", "Zeta"]), ("", ["Mine", "Alpha", "Zeta"])]
+)
 def test_api_workspaces_list_type_filter(kind, expected):
     user = UserFactory()
     WorkspaceFactory(owner=user, personal=True, name="Mine")
@@ -122,7 +139,8 @@ def _bulk_memberships(user, count: int) -> None:
     """`count` team workspaces with `user` as editor and one other member each, written in bulk."""
     owners = UserFactory.create_batch(count)
     workspaces = Workspace.objects.bulk_create(
-        Workspace(owner=owner, name=f"Bulk {i:03d}", slug=f"bulk-{user.pk.hex[:8]}-{i}") for i, owner in enumerate(owners)
+        Workspace(owner=owner, name=f"Bulk {i:03d}", slug=f"bulk-{user.pk.hex[:8]}-{i}")
+        for i, owner in enumerate(owners)
     )
     WorkspaceMember.objects.bulk_create(
         [WorkspaceMember(workspace=w, user=w.owner, role="owner") for w in workspaces]
@@ -135,10 +153,16 @@ def test_api_workspaces_list_query_count_is_constant(django_assert_max_num_queri
     _bulk_memberships(few, 5)
     _bulk_memberships(many, 100)
     few_client, many_client = client_for(few), client_for(many)
-    with django_assert_max_num_queries(6) as few_queries:
+    with django_assert_max_num_queries(5) as few_queries:
         few_body = few_client.get(URL, {"limit": 100}).json()
     with django_assert_max_num_queries(len(few_queries)) as many_queries:
         many_body = many_client.get(URL, {"limit": 100}).json()
     assert len(few_body["workspaces"]) == 5 and len(many_body["workspaces"]) == 100
     assert len(many_queries) == len(few_queries)
     assert {w["member_count"] for w in many_body["workspaces"]} == {2}
+
+
+@pytest.mark.parametrize("header", ["Bearer not-a-jwt", "Basic dXNlcjpwYXNz", "Bearer"])
+def test_api_workspaces_list_bad_credentials_are_401(api_client, header):
+    response = api_client.get(URL, HTTP_AUTHORIZATION=header)
+    assert_problem(response, 401, "invalid-token")

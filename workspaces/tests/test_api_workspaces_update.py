@@ -3,14 +3,14 @@
 import pytest
 
 from sync.models import SyncLog
-from workspaces.models import Workspace
+from workspaces.models import Workspace, WorkspaceMember
 from workspaces.tests.factories import WorkspaceFactory
 from workspaces.tests.helpers import (
-    ACTORS,
     DEFAULT_SETTINGS,
     MISSING_ID,
     ROLE_FLAGS,
     WORKSPACE_DETAIL_FIELDS,
+    actor_params,
     assert_problem,
     assert_validation,
     client_for,
@@ -24,12 +24,18 @@ from workspaces.tests.helpers import (
 pytestmark = pytest.mark.django_db
 
 OUTCOME = {
-    "owner": 200, "admin": 403, "editor": 403, "commenter": 403, "viewer": 403, "non_member": 404, "anonymous": 401
+    "owner": 200,
+    "admin": 403,
+    "editor": 403,
+    "commenter": 403,
+    "viewer": 403,
+    "non_member": 404,
+    "anonymous": 401,
 }
 SLUG = {403: "permission-denied", 404: "not-found", 401: "authentication-required"}
 
 
-@pytest.mark.parametrize("actor", ACTORS)
+@pytest.mark.parametrize("actor", actor_params(OUTCOME))
 def test_api_workspaces_update_every_actor(team, actor):
     before = db_state(team.workspace)
     response = team.client(actor).patch(ws_url(team.workspace), {"name": "Renamed", "color": "#00ff00"}, format="json")
@@ -62,7 +68,7 @@ def test_api_workspaces_update_admin_with_manage_override_is_allowed(team):
 @pytest.mark.parametrize("role", ["editor", "commenter", "viewer"])
 def test_api_workspaces_update_stray_manage_override_on_lower_roles_grants_nothing(team, role):
     """Only admins can hold a manage grant; one written around the services into a lower role's row is ignored."""
-    type(team.member(role)).objects.filter(workspace=team.workspace, user=team.user(role)).update(
+    WorkspaceMember.objects.filter(workspace=team.workspace, user=team.user(role)).update(
         permissions={"can_manage_workspace": True}
     )
     before = db_state(team.workspace)
@@ -117,8 +123,15 @@ def test_api_workspaces_update_without_change_writes_no_sync_entry(team):
 
 def test_api_workspaces_update_ignores_read_only_and_unknown_fields(team):
     payload = {
-        "id": MISSING_ID, "slug": "hijack", "is_personal": True, "member_limit": 500, "storage_used_bytes": 5,
-        "sync_seq": 99, "owner": str(team.user("admin").pk), "role": "viewer", "unknown": True,
+        "id": MISSING_ID,
+        "slug": "hijack",
+        "is_personal": True,
+        "member_limit": 500,
+        "storage_used_bytes": 5,
+        "sync_seq": 99,
+        "owner": str(team.user("admin").pk),
+        "role": "viewer",
+        "unknown": True,
     }
     before = db_state(team.workspace)
     response = team.client("owner").patch(ws_url(team.workspace), payload, format="json")
@@ -183,3 +196,12 @@ def test_api_workspaces_update_malformed_json_is_invalid_json(team):
 def test_api_workspaces_update_put_is_405(team):
     response = team.client("owner").put(ws_url(team.workspace), {"name": "x"}, format="json")
     assert_problem(response, 405, "method-not-allowed")
+
+
+def test_api_workspaces_update_form_body_is_415(team):
+    before = db_state(team.workspace)
+    response = team.client("owner").patch(
+        ws_url(team.workspace), "name=x", content_type="application/x-www-form-urlencoded"
+    )
+    assert_problem(response, 415, "unsupported-media-type")
+    assert db_state(team.workspace) == before
