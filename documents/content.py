@@ -14,6 +14,8 @@ TITLE_MAX = 500
 TAGS_MAX = 50
 TAG_MAX = 64
 _WORD = re.compile(r"\w+", re.UNICODE)
+# What a document holds when it is created without content.
+EMPTY_CONTENT = {"markdown": "", "mindmap": '{"nodes": [], "edges": []}', "presentation": '{"slides": []}'}
 
 
 def content_hash(content: str) -> str:

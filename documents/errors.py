@@ -24,7 +24,8 @@ class PreconditionRequiredError(ProblemError):
 
 
 class NotDeletedError(ConflictError):
-    code, title = "not-deleted", "Not deleted"
+    # SPEC §3.3 names no specific slug for this 409, so it keeps the generic `conflict` (§0).
+    title = "Not deleted"
     default_detail = "This document is not in the trash."
 
 

@@ -150,6 +150,7 @@ def folder_list(*, workspace) -> list[Folder]:
     live_docs = Count("documents", filter=Q(documents__deleted=False))
     return list(
         Folder.objects.filter(workspace=workspace, deleted_at__isnull=True)
+        .select_related("created_by")
         .annotate(document_count=live_docs)
         .order_by("parent_id", "position", "name", "pk")
     )

@@ -7,7 +7,7 @@ from rest_framework import serializers
 from accounts.serializers import UserSummarySerializer
 from documents.content import TITLE_MAX
 from documents.models import Document, DocumentVersion
-from mdcreator.fields import JSONObjectField, StrictBooleanField, StrictCharField, TimestampField
+from mdcreator.fields import JSONObjectField, StrictBooleanField, StrictCharField, StrictUUIDField, TimestampField
 from workspaces.roles import CAN_COMMENT, CAN_DELETE, CAN_EDIT
 from workspaces.serializers import ColorField
 
@@ -25,12 +25,13 @@ class TagListField(serializers.ListField):
 
 
 class DocumentCreateSerializer(serializers.Serializer):
-    id = serializers.UUIDField(required=False)
+    id = StrictUUIDField(required=False)
     title = TitleField()
     type = serializers.ChoiceField(choices=Document.Type.choices, default=Document.Type.MARKDOWN)
-    content = StrictCharField(required=False, default="", **CONTENT_FIELD)
-    folder_id = serializers.UUIDField(required=False, allow_null=True, default=None)
-    tags = TagListField(required=False, default=list)
+    content = StrictCharField(required=False, **CONTENT_FIELD)
+    folder_id = StrictUUIDField(required=False, allow_null=True, default=None)
+    # No default: an absent `tags` lets `metadata.tags` stand in for it (SPEC §3.3).
+    tags = TagListField(required=False)
     metadata = JSONObjectField(required=False, default=dict)
     settings = JSONObjectField(required=False, default=dict)
 
@@ -43,7 +44,7 @@ class DocumentWriteSerializer(serializers.Serializer):
     tags = TagListField(required=False)
     metadata = JSONObjectField(required=False)
     settings = JSONObjectField(required=False)
-    folder_id = serializers.UUIDField(required=False, allow_null=True)
+    folder_id = StrictUUIDField(required=False, allow_null=True)
     is_starred = StrictBooleanField(required=False)
 
 
@@ -192,15 +193,15 @@ class FolderSerializer(serializers.Serializer):
     color = serializers.CharField(allow_null=True)
     position = serializers.IntegerField()
     is_expanded = serializers.BooleanField()
-    created_by = serializers.UUIDField(source="created_by_id", allow_null=True)
+    created_by = UserSummarySerializer(allow_null=True)  # SPEC §0: a person is referenced by a user summary
     created_at = TimestampField()
     updated_at = TimestampField()
 
 
 class FolderWriteSerializer(serializers.Serializer):
-    id = serializers.UUIDField(required=False)
+    id = StrictUUIDField(required=False)
     name = StrictCharField(max_length=255)
-    parent_id = serializers.UUIDField(required=False, allow_null=True)
+    parent_id = StrictUUIDField(required=False, allow_null=True)
     icon = StrictCharField(max_length=50, required=False, allow_blank=True)
     color = ColorField(required=False, allow_null=True)
     position = serializers.IntegerField(required=False, min_value=-(2**31), max_value=2**31 - 1)

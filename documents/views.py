@@ -30,7 +30,8 @@ def _valid(serializer_class, data, **kwargs) -> dict:
     return serializer.validated_data
 
 
-def _require(access, action: str) -> None:
+def require_ability(access, action: str) -> None:
+    """403 unless the access grants this document action."""
     if not document_abilities(access).get(action, False):
         raise PermissionDeniedError()
 
@@ -60,7 +61,7 @@ class WorkspaceDocumentsView(APIView):
         workspace, access = workspace_get(user=request.user, workspace_id=wid)
         query = _valid(s.DocumentListQuerySerializer, request.query_params)
         if query["deleted"]:
-            _require(access, "trash")
+            require_ability(access, "trash")
         filters = selectors.ListFilters(
             limit=query["limit"], cursor=query.get("cursor"), type=query.get("type"),
             tags=tuple(tag.strip() for tag in query.get("tags", "").split(",") if tag.strip()),
@@ -74,7 +75,7 @@ class WorkspaceDocumentsView(APIView):
     @extend_schema(tags=["documents"], request=s.DocumentCreateSerializer, responses={201: s.DocumentSerializer})
     def post(self, request, wid):
         workspace, access = workspace_get(user=request.user, workspace_id=wid)
-        _require(access, "create")
+        require_ability(access, "create")
         data = _valid(s.DocumentCreateSerializer, request.data)
         created = documents.document_create(actor=request.user, workspace=workspace, data=data)
         document, access = selectors.document_get(user=request.user, document_id=created.pk)
@@ -91,7 +92,7 @@ class DocumentViewSet(ViewSet):
         document, access = selectors.document_get(
             user=self.request.user, document_id=self.kwargs["pk"], include_deleted=include_deleted
         )
-        _require(access, action)
+        require_ability(access, action)
         return document, access
 
     def _fresh(self, document_id, *, status_code: int = 200):
@@ -116,18 +117,21 @@ class DocumentViewSet(ViewSet):
 
     @extend_schema(tags=["documents"], parameters=[IF_MATCH], request=s.DocumentWriteSerializer, responses=s.DocumentSerializer)
     def partial_update(self, request, pk=None):
+        # Access is checked before the body is validated (403/404 first); the fields sent pick the ability.
+        sent = set(request.data) & set(s.DocumentWriteSerializer().fields) if isinstance(request.data, dict) else set()
+        document, _ = self._load("star" if sent <= {"is_starred"} else "partial_update")
         data = _valid(s.DocumentWriteSerializer, request.data, partial=True)
-        starring_only = set(data) <= {"is_starred"}
-        document, _ = self._load("star" if starring_only else "partial_update")
         return self._write(document, data)
 
     def _write(self, document, data: dict):
-        if "is_starred" in data:
-            documents.document_star(document=document, user=self.request.user, starred=data.pop("is_starred"))
+        starred = data.pop("is_starred", None)
         if data:
             documents.document_update(
                 actor=self.request.user, document=document, data=data, if_match=self.request.headers.get("If-Match")
             )
+        # Star only once the edit went through: a refused write (412, 428, 400) changes nothing.
+        if starred is not None:
+            documents.document_star(document=document, user=self.request.user, starred=starred)
         return self._fresh(document.pk)
 
     @extend_schema(tags=["documents"], responses=NO_CONTENT)
@@ -240,7 +244,7 @@ class WorkspaceFoldersView(APIView):
     @extend_schema(tags=["folders"], request=s.FolderWriteSerializer, responses={201: s.FolderSerializer})
     def post(self, request, wid):
         workspace, access = workspace_get(user=request.user, workspace_id=wid)
-        _require(access, "create_folder")
+        require_ability(access, "create_folder")
         data = _valid(s.FolderWriteSerializer, request.data)
         folder = folders.folder_create(actor=request.user, workspace=workspace, data=data)
         return Response(s.FolderSerializer(folder).data, status=201)
@@ -265,7 +269,7 @@ class FolderView(APIView):
     @extend_schema(tags=["folders"], request=s.FolderWriteSerializer, responses=s.FolderSerializer)
     def patch(self, request, pk):
         folder, access = selectors.folder_get(user=request.user, folder_id=pk)
-        _require(access, "update_folder")
+        require_ability(access, "update_folder")
         data = _valid(s.FolderWriteSerializer, request.data, partial=True)
         data.pop("id", None)
         folder = folders.folder_update(actor=request.user, folder=folder, data=data)
@@ -274,7 +278,7 @@ class FolderView(APIView):
     @extend_schema(tags=["folders"], parameters=[OpenApiParameter("cascade", bool)], responses=NO_CONTENT)
     def delete(self, request, pk):
         folder, access = selectors.folder_get(user=request.user, folder_id=pk)
-        _require(access, "destroy_folder")
+        require_ability(access, "destroy_folder")
         cascade = request.query_params.get("cascade", "false").lower()
         if cascade not in ("true", "false", "1", "0"):
             raise ValidationProblem({"cascade": ["Must be true or false."]})

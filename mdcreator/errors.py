@@ -13,7 +13,7 @@ class ProblemError(Exception):
     """Base of every domain error; `code` becomes the problem type's slug."""
 
     status = 400
-    code = "bad-request"
+    code = "validation-error"
     title = "Bad request"
     default_detail = ""
 

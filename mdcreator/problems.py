@@ -8,7 +8,11 @@ from datetime import datetime, timezone
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
+from django.db import InterfaceError as DatabaseInterfaceError
+from django.db import OperationalError as DatabaseOperationalError
 from django.http import Http404, HttpRequest, HttpResponse
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from rest_framework import exceptions as drf_exceptions
 
 from mdcreator import errors
@@ -17,6 +21,9 @@ from mdcreator.logging import current_request_id
 logger = logging.getLogger(__name__)
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
+
+# The database or Redis is down or overloaded: a REST call answers a retryable 503, not a 500.
+_DEPENDENCY_FAILURES = (DatabaseOperationalError, DatabaseInterfaceError, RedisConnectionError, RedisTimeoutError)
 
 _DEFAULT_BY_STATUS: dict[int, type[errors.ProblemError]] = {
     400: errors.ProblemError,
@@ -139,7 +146,12 @@ def exception_handler(exc: Exception, context: dict) -> HttpResponse:
     """DRF ``EXCEPTION_HANDLER``: every error becomes a problem response."""
     request = context.get("request")
     problem = to_problem(exc)
-    if problem is None:
+    if problem is None and isinstance(exc, _DEPENDENCY_FAILURES):
+        logger.error("Dependency failure in %s", getattr(request, "path", "?"), exc_info=exc)
+        problem = errors.ServiceUnavailableError(
+            "A backing service is unavailable; retry shortly.", headers={"Retry-After": "5"}
+        )
+    elif problem is None:
         logger.exception("Unhandled error in %s", getattr(request, "path", "?"))
         problem = errors.InternalError()
     response = problem_response(problem, request)

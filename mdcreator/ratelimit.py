@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import re
 import time
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ class Rate:
     period: int
 
     @classmethod
-    def parse(cls, text: str) -> "Rate":
+    def parse(cls, text: str) -> Rate:
         """Parse `N/second|minute|hour|day` (also `N/15minute`)."""
         match = _RATE.match(text)
         if not match:
@@ -34,12 +35,13 @@ class Rate:
         return cls(limit=int(count), period=int(multiplier or 1) * _PERIODS[unit])
 
 
-def _key(scope: str, identity: str) -> str:
+def _key(scope: str, identity: str | None) -> str:
+    identity = identity or "unknown"
     digest = hashlib.sha256(identity.encode("utf-8", "surrogatepass")).hexdigest()[:32]
     return f"rl:{scope}:{digest}"
 
 
-def hit(scope: str, identity: str, rate: Rate | str) -> None:
+def hit(scope: str, identity: str | None, rate: Rate | str) -> None:
     """Count one hit; raise `RateLimitedError` with Retry-After once over the limit."""
     rate = Rate.parse(rate) if isinstance(rate, str) else rate
     now = time.time()
@@ -55,9 +57,23 @@ def hit(scope: str, identity: str, rate: Rate | str) -> None:
         raise RateLimitedError(retry_after=int((window + 1) * rate.period - now) + 1)
 
 
-def client_ip(request) -> str:
-    """The caller's address as the server saw it."""
-    return request.META.get("REMOTE_ADDR") or "unknown"
+def client_ip(request) -> str | None:
+    """The caller's IP address, or None when the server saw none usable.
+
+    Behind `TRUSTED_PROXY_COUNT` proxies the address is read from
+    X-Forwarded-For, counting from the right: entries further left were
+    written by the client and could be forged.
+    """
+    candidate = request.META.get("REMOTE_ADDR")
+    hops = settings.TRUSTED_PROXY_COUNT
+    if hops > 0:
+        forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
+        if len(forwarded) >= hops:
+            candidate = forwarded[-hops]
+    try:
+        return str(ipaddress.ip_address(candidate or ""))
+    except ValueError:
+        return None
 
 
 class ApiRateThrottle(BaseThrottle):

@@ -9,6 +9,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.tokens import sha256_hex
+from documents.models import Document
 from mdcreator.errors import NotFoundError
 from workspaces.access import Access, access_from_membership
 from workspaces.models import Invitation, Workspace, WorkspaceMember
@@ -28,8 +29,15 @@ def _active_member_count(outer: str):
 
 
 def _document_count(outer: str):
-    """Live documents of the workspace named by `outer` (documents arrive with the documents app)."""
-    return Value(0, output_field=IntegerField())
+    """Subquery: live documents of the workspace named by `outer`."""
+    counts = (
+        Document.objects.filter(workspace=OuterRef(outer), deleted=False)
+        .order_by()
+        .values("workspace")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(counts, output_field=IntegerField()), Value(0))
 
 
 def workspace_list(*, user, kind: str | None = None) -> QuerySet[WorkspaceMember]:

@@ -5,7 +5,6 @@ import datetime as dt
 import pytest
 import time_machine
 from django.utils import timezone
-
 from rest_framework.test import APIClient
 
 from accounts.models import RefreshToken

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from accounts.serializers import UserSummarySerializer
 from documents.content import (
+    EMPTY_CONTENT,
     check_json_size,
     content_hash,
     normalize_tags,
@@ -34,6 +35,7 @@ from documents.models import (
 )
 from documents.services.search_index import search_index_refresh
 from documents.services.versions import version_record
+from documents.signals import content_written, lifecycle_changed
 from mdcreator.errors import NotFoundError, ValidationProblem
 from mdcreator.problems import utc_timestamp
 from sync.models import SyncLog
@@ -152,7 +154,7 @@ def document_create(*, actor, workspace, data: dict, origin: ChangeOrigin = NO_O
     check_json_size("metadata", document.metadata)
     check_json_size("settings", document.settings)
     tags = normalize_tags(tags or [])
-    parsed = _set_content(document, data.get("content", ""), actor)
+    parsed = _set_content(document, data.get("content", EMPTY_CONTENT[document.type]), actor)
     try:
         with transaction.atomic():
             document.save(force_insert=True)
@@ -161,7 +163,7 @@ def document_create(*, actor, workspace, data: dict, origin: ChangeOrigin = NO_O
     _set_tags(document, tags)
     _project_mindmap(document, parsed)
     search_index_refresh(document_id=document.pk, tags=tags)
-    if document.content:
+    if data.get("content"):  # SPEC §10.22: an empty document has no version until its first content
         version_record(document=document, actor=actor, tags=tags)
     _log(document, tags, SyncLog.Operation.CREATE, actor, origin)
     return document
@@ -231,13 +233,17 @@ def _apply(document: Document, data: dict, actor) -> tuple[set[str], dict | None
 @transaction.atomic
 def document_update(
     *, actor, document: Document, data: dict, if_match: str | None, origin: ChangeOrigin = NO_ORIGIN,
-    version_source: str = DocumentVersion.Source.AUTO, restored_from: int | None = None,
+    version_source: str = DocumentVersion.Source.AUTO, restored_from: int | None = None, from_collab: bool = False,
 ) -> Document:
-    """Apply a PUT/PATCH under the row lock; `If-Match` is required when content is sent."""
+    """Apply a PUT/PATCH under the row lock; `If-Match` is required when content is sent.
+
+    `from_collab` marks the materialization of the live document, which must not be merged back into it.
+    """
     document = _locked_live(document.pk)
     check_precondition(document, if_match, required="content" in data)
     old_tags = document_tags(document)
     old = document_sync_data(document, old_tags)
+    previous_content = document.content
     changed, parsed, new_tags = _apply(document, data, actor)
     if new_tags is not None and new_tags != old_tags:
         changed.add("tags")
@@ -254,6 +260,10 @@ def document_update(
         search_index_refresh(document_id=document.pk, tags=tags)
     if "content" in changed or version_source != DocumentVersion.Source.AUTO:
         version_record(document=document, actor=actor, tags=tags, source=version_source, restored_from=restored_from)
+    if "content" in changed:
+        content_written.send(
+            sender=Document, document=document, actor=actor, from_collab=from_collab, previous=previous_content
+        )
     _log(document, tags, SyncLog.Operation.UPDATE, actor, origin, old=old)
     return document
 
@@ -264,9 +274,12 @@ def document_delete(*, actor, document: Document, origin: ChangeOrigin = NO_ORIG
     document = Document.objects.select_for_update().get(pk=document.pk)
     if document.deleted:
         return
+    tags = document_tags(document)
+    old = document_sync_data(document, tags)
     document.deleted, document.deleted_at, document.deleted_by = True, timezone.now(), actor
     document.save(update_fields=["deleted", "deleted_at", "deleted_by"])
-    _log(document, document_tags(document), SyncLog.Operation.DELETE, actor, origin)
+    _log(document, tags, SyncLog.Operation.DELETE, actor, origin, old=old)
+    lifecycle_changed.send(sender=Document, document=document, action="deleted")
 
 
 @transaction.atomic
@@ -275,11 +288,15 @@ def document_undelete(*, actor, document: Document, origin: ChangeOrigin = NO_OR
     document = Document.objects.select_for_update().get(pk=document.pk)
     if not document.deleted:
         raise NotDeletedError()
+    tags = document_tags(document)
+    old = document_sync_data(document, tags)
     if document.folder_id and not Folder.objects.filter(pk=document.folder_id, deleted_at__isnull=True).exists():
         document.folder_id = None  # its folder went to the trash meanwhile: restore at the root
     document.deleted, document.deleted_at, document.deleted_by = False, None, None
     document.save()
-    _log(document, document_tags(document), SyncLog.Operation.UPDATE, actor, origin)
+    _log(document, tags, SyncLog.Operation.UPDATE, actor, origin, old=old)
+    lifecycle_changed.send(sender=Document, document=document, action="restored")
+    content_written.send(sender=Document, document=document, actor=actor, from_collab=False, previous=None)
     return document
 
 

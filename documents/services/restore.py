@@ -7,6 +7,7 @@ from django.db import transaction
 from documents.models import Document, DocumentVersion
 from documents.services.documents import document_tags, document_update
 from documents.services.versions import version_record
+from documents.signals import lifecycle_changed
 from mdcreator.errors import NotFoundError
 
 
@@ -26,7 +27,7 @@ def version_restore(*, actor, document: Document, version_number: int) -> Docume
             document=document, actor=actor, tags=document_tags(document), source=DocumentVersion.Source.MANUAL,
             description=f"Before restoring version {version_number}",
         )
-    return document_update(
+    restored = document_update(
         actor=actor,
         document=document,
         data={"title": target.title, "content": target.content},
@@ -34,3 +35,5 @@ def version_restore(*, actor, document: Document, version_number: int) -> Docume
         version_source=DocumentVersion.Source.RESTORE,
         restored_from=version_number,
     )
+    lifecycle_changed.send(sender=Document, document=restored, action="version_restored")
+    return restored

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand
-
 import json
+
+from django.core.management.base import BaseCommand
 
 from accounts.models import User
 from accounts.services.users import user_create
@@ -67,7 +67,7 @@ class Command(BaseCommand):
         ]
         team = Workspace.objects.filter(owner=owner, name=DEMO_TEAM, deleted_at__isnull=True).first()
         team = team or workspace_create(owner=owner, name=DEMO_TEAM, description="A team to try roles with.")
-        for person, role in zip(people[1:], TEAM_ROLES):
+        for person, role in zip(people[1:], TEAM_ROLES, strict=False):
             WorkspaceMember.objects.get_or_create(workspace=team, user=person, defaults={"role": role, "invited_by": owner})
         _demo_documents(team, owner)
         roles = dict(WorkspaceMember.objects.filter(workspace=team, is_active=True).values_list("user_id", "role"))

@@ -1,0 +1,99 @@
+"""Smoke run of the embedded default: no DATABASE_URL, no REDIS_URL, a real daphne."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.live
+
+ROOT = Path(__file__).resolve().parent.parent
+ENGINE_VARIABLES = ("DATABASE_URL", "REDIS_URL", "AWS_STORAGE_BUCKET_NAME", "OIDC_ISSUER", "EMAIL_URL")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _embedded_env(var_dir: Path) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if key not in ENGINE_VARIABLES}
+    env.update(MDCREATOR_VAR_DIR=str(var_dir), DJANGO_SETTINGS_MODULE="mdcreator.settings", PYTHONUNBUFFERED="1")
+    return env
+
+
+def _manage(env, *args) -> str:
+    result = subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=180
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+@pytest.fixture(scope="module")
+def embedded_server(tmp_path_factory):
+    """daphne on the embedded default, as `make run` starts it, with its output captured."""
+    var_dir = tmp_path_factory.mktemp("embedded")
+    env = _embedded_env(var_dir)
+    _manage(env, "migrate", "--noinput")
+    seeded = _manage(env, "seed_demo")
+    port = _free_port()
+    log_path = var_dir / "daphne.log"
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(
+            [str(Path(sys.executable).parent / "daphne"), "-b", "127.0.0.1", "-p", str(port), "mdcreator.asgi:application"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.TransportError:
+            time.sleep(0.1)
+    yield {"base": base, "seeded": seeded, "log": log_path, "var_dir": var_dir}
+    process.terminate()
+    process.wait(timeout=10)
+
+
+def test_smoke_embedded_runs_on_sqlite_with_demo_account(embedded_server):
+    base = embedded_server["base"]
+    assert (embedded_server["var_dir"] / "db.sqlite3").exists()
+    assert "demo@mdcreator.local" in embedded_server["seeded"]
+    ready = httpx.get(f"{base}/readyz").json()
+    assert ready["status"] == "ok" and set(ready["checks"].values()) == {"ok"}
+    login = httpx.post(f"{base}/api/v1/auth/login", json={"email": "demo@mdcreator.local", "password": "Demo-Password-1"})
+    assert login.status_code == 200
+    me = httpx.get(f"{base}/api/v1/auth/me", headers={"Authorization": f"Bearer {login.json()['access_token']}"})
+    assert me.json()["email"] == "demo@mdcreator.local"
+    assert httpx.get(f"{base}/api/v1/docs/").status_code == 200
+    assert httpx.get(f"{base}/admin/login/").status_code == 200
+
+
+def test_smoke_embedded_signup_code_arrives_on_the_console(embedded_server):
+    base = embedded_server["base"]
+    signup = httpx.post(f"{base}/api/v1/auth/signup", json={"email": "smoke@example.com", "password": "Smoke-Test-42"})
+    assert signup.status_code == 201
+    code = None
+    for _ in range(50):
+        match = re.search(r"confirmation code is:\s+(\d{6})", embedded_server["log"].read_text())
+        if match:
+            code = match.group(1)
+            break
+        time.sleep(0.1)
+    assert code, "the console email backend printed no code"
+    confirm = httpx.post(f"{base}/api/v1/auth/confirm", json={"email": "smoke@example.com", "confirmation_code": code})
+    assert confirm.status_code == 200
+    refresh = httpx.post(f"{base}/api/v1/auth/login", json={"email": "smoke@example.com", "password": "Smoke-Test-42"})
+    assert refresh.status_code == 200
+    rotated = httpx.post(f"{base}/api/v1/auth/refresh", json={"refresh_token": refresh.json()["refresh_token"]})
+    assert rotated.status_code == 200
