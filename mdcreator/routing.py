@@ -1,3 +1,10 @@
-"""WebSocket routes of every app (filled by the collab app)."""
+"""WebSocket routes (SPEC §5.1)."""
 
-websocket_urlpatterns: list = []
+from django.urls import path, re_path
+
+from collab.consumers import HocuspocusConsumer, YWebsocketConsumer
+
+websocket_urlpatterns = [
+    re_path(r"^ws/documents/(?P<document_id>[^/?]+)/?$", YWebsocketConsumer.as_asgi()),
+    path("ws/collab", HocuspocusConsumer.as_asgi()),
+]

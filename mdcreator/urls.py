@@ -12,6 +12,7 @@ api_v1 = [
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("", include("accounts.urls")),
     path("", include("workspaces.urls")),
+    path("", include("collab.urls")),
     path("", include("documents.urls")),
     re_path(r"^.*$", views.not_found),
 ]

@@ -1,0 +1,427 @@
+"""WebSocket consumers: y-websocket at /ws/documents/{id}, Hocuspocus at /ws/collab (SPEC §5).
+
+Glue only: frames are decoded here; durability, fan-out and awareness live in
+`collab.rooms`, access and presence in `collab.sessions`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+
+import pycrdt
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+
+from collab import protocol as p
+from collab import sessions as s
+from collab.rooms import registry
+from collab.store import DocumentTooLargeError
+from mdcreator.events import user_group
+from mdcreator.problems import utc_timestamp
+
+logger = logging.getLogger(__name__)
+HEARTBEAT_SECONDS = 60
+READ_ONLY_ERROR_INTERVAL = 5.0
+MAX_BUFFERED = 100
+
+
+class DocumentSession:
+    """One document opened on one socket; the room's peer."""
+
+    def __init__(self, socket: CollabConsumer, address: str | None, user, access: s.DocumentAccess):
+        self.socket, self.address, self.user, self.access = socket, address, user, access
+        self.user_id = user.pk
+        self.room = None
+        self.connection_id = f"{socket.channel_name}|{address or ''}"[:255]
+        self.update_limit = s.RateLimiter(50)
+        self.awareness_limit = s.RateLimiter(20)
+        self.last_read_only_error = 0.0
+
+    @property
+    def document_id(self):
+        return self.access.document.pk
+
+    async def send_update(self, update: bytes) -> None:
+        await self.socket.send_sync(self, p.SYNC_UPDATE, update)
+
+    async def send_awareness(self, update: bytes) -> None:
+        await self.socket.send_awareness(self, update)
+
+    async def send_event(self, event: dict) -> None:
+        await self.socket.send_event(self, event)
+
+    async def close_session(self, reason: str) -> None:
+        await self.socket.close_session(self, reason)
+
+
+class CollabConsumer(AsyncWebsocketConsumer):
+    """What both dialects share: sessions, updates, awareness, events, presence and access checks."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.sessions: dict[str | None, DocumentSession] = {}
+        self.users: set = set()
+        self._heartbeat: asyncio.Task | None = None
+        self._closing = False
+
+    # --- sending (dialect specific) --------------------------------------------------
+    async def send_sync(self, session, kind: int, data: bytes, *, reply: bool = False) -> None:
+        raise NotImplementedError
+
+    async def send_awareness(self, session, update: bytes) -> None:
+        raise NotImplementedError
+
+    async def send_event(self, session, event: dict) -> None:
+        raise NotImplementedError
+
+    async def close_session(self, session, reason: str) -> None:
+        raise NotImplementedError
+
+    async def refuse_update(self, session, code: str, detail: str) -> None:
+        await self.send_event(session, s.error_event(code, detail))
+
+    async def acknowledge(self, session, durable: bool) -> None:
+        """Hocuspocus SyncStatus; y-websocket has no acknowledgement."""
+
+    # --- sessions ----------------------------------------------------------------------
+    async def start_socket(self) -> bool:
+        await self.accept()
+        if not s.origin_allowed(self.scope):
+            await self.close(code=4403)
+            return False
+        self._heartbeat = asyncio.create_task(self._beat())
+        return True
+
+    async def open_session(self, address: str | None, user, document_id: str) -> DocumentSession:
+        """Resolve access, record presence, join the room and greet the client (raises SessionRefused)."""
+        access = await database_sync_to_async(s.document_access)(user, document_id)
+        session = DocumentSession(self, address, user, access)
+        first = await database_sync_to_async(s.presence_open)(
+            user=user, document=access.document, connection_id=session.connection_id,
+            device_type=s.device_type(self.scope),
+        )
+        if user.pk not in self.users:
+            self.users.add(user.pk)
+            await self.channel_layer.group_add(user_group(user.pk), self.channel_name)
+        session.room = await registry.join(access.document.pk, session, collaborative=access.collaborative)
+        self.sessions[address] = session
+        await self._greet(session, announce=first)
+        return session
+
+    async def _greet(self, session: DocumentSession, *, announce: bool) -> None:
+        room = session.room
+        if session.access.collaborative:
+            await self.send_sync(session, p.SYNC_STEP1, room.state_vector())
+        awareness = room.awareness.full_update()
+        if awareness:
+            await self.send_awareness(session, awareness)
+        users = await database_sync_to_async(s.presence_users)(session.document_id)
+        listed = [{key: user[key] for key in ("id", "display_name", "avatar_url", "device_type")} for user in users]
+        await self.send_event(session, {"type": "presence_list", "users": listed})
+        if announce:
+            await room.broadcast_event(self._presence_event(session, "join"), exclude=session)
+
+    def _presence_event(self, session, action: str) -> dict:
+        return {
+            "type": "presence",
+            "action": action,
+            "user": s.user_summary(session.user),
+            "document_id": str(session.document_id),
+            "timestamp": utc_timestamp(),
+        }
+
+    async def end_session(self, session: DocumentSession) -> None:
+        """Leave the room and close the presence row; announce the leave after the user's last connection."""
+        self.sessions.pop(session.address, None)
+        closed = await database_sync_to_async(s.presence_close)(connection_id=session.connection_id)
+        if session.room is not None:
+            if closed and closed[2]:
+                await session.room.broadcast_event(self._presence_event(session, "leave"), exclude=session)
+            await registry.leave(session.room, session)
+
+    async def disconnect(self, code):
+        self._closing = True
+        if self._heartbeat:
+            self._heartbeat.cancel()
+        for session in list(self.sessions.values()):
+            with contextlib.suppress(Exception):
+                await self.end_session(session)
+        for user_id in self.users:
+            await self.channel_layer.group_discard(user_group(user_id), self.channel_name)
+
+    # --- incoming -----------------------------------------------------------------------
+    async def handle_sync(self, session: DocumentSession, decoder: p.Decoder, *, reply_step1: bool) -> None:
+        """A y-protocols sync message: answer step 1, apply step 2 and updates."""
+        kind = decoder.var_uint()
+        data = decoder.var_bytes()
+        if kind == p.SYNC_STEP1:
+            if session.access.collaborative:
+                await self.send_sync(session, p.SYNC_STEP2, session.room.diff_since(data))
+                if reply_step1:
+                    await self.send_sync(session, p.SYNC_STEP1, session.room.state_vector(), reply=True)
+            return
+        if kind in (p.SYNC_STEP2, p.SYNC_UPDATE):
+            await self.handle_update(session, data)
+            return
+        await self.send_event(session, s.error_event("unknown_message", f"Unknown sync message type {kind}."))
+
+    async def handle_update(self, session: DocumentSession, update: bytes) -> None:
+        """Refuse, or persist then apply and relay; the room and other connections are never harmed."""
+        if not session.access.collaborative:
+            await self._refuse(session, "unsupported_document_type", "Only markdown documents are edited live.")
+            return
+        try:
+            update_state = pycrdt.get_state(update)
+        except ValueError:
+            await self._refuse(session, "invalid_update", "The update could not be decoded.")
+            return
+        if session.access.read_only:
+            if p.covers(session.room.state_vector(), update_state):
+                await self.acknowledge(session, True)
+            elif time.monotonic() - session.last_read_only_error >= READ_ONLY_ERROR_INTERVAL:
+                session.last_read_only_error = time.monotonic()
+                await self._refuse(session, "read_only", "You can read this document but not edit it.")
+            else:
+                await self.acknowledge(session, False)
+            return
+        if not session.update_limit.allow():
+            await self.close(code=4429)
+            return
+        try:
+            await session.room.submit(update, peer=session, user_id=session.user_id)
+        except DocumentTooLargeError:
+            await self._refuse(session, "document_too_large", "The document reached its size limit.")
+            return
+        except Exception:
+            logger.exception("persisting an update of %s failed", session.document_id)
+            await self.close(code=1011)
+            return
+        await self.acknowledge(session, True)
+
+    async def _refuse(self, session, code: str, detail: str) -> None:
+        await self.acknowledge(session, False)
+        await self.refuse_update(session, code, detail)
+
+    async def handle_awareness(self, session: DocumentSession, update: bytes) -> None:
+        """Record and relay an awareness update; over the rate limit it is dropped."""
+        if not session.awareness_limit.allow():
+            return
+        try:
+            relayed = session.room.awareness.apply(update, session)
+        except (p.DecodeError, ValueError):
+            await self.send_event(session, s.error_event("invalid_update", "The awareness update is malformed."))
+            return
+        if relayed:
+            await session.room.broadcast_awareness(relayed)
+
+    async def handle_event(self, session: DocumentSession, text: str) -> None:
+        """JSON events from the client: cursor and ping; anything else is unknown_message."""
+        event = s.parse_event(text)
+        kind = event.get("type") if event else None
+        if kind == "ping":
+            await self.send_event(session, {"type": "pong"})
+        elif kind == "cursor" and _valid_position(event.get("position")):
+            if session.awareness_limit.allow():
+                relayed = {
+                    "type": "cursor", "user_id": str(session.user_id), "position": event["position"],
+                    "selection": event.get("selection"), "is_typing": bool(event.get("is_typing", False)),
+                }
+                await session.room.broadcast_event(relayed, exclude=session)
+        else:
+            await self.send_event(session, s.error_event("unknown_message", "Unknown or malformed message."))
+
+    # --- access and heartbeat -------------------------------------------------------------
+    async def access_changed(self, message: dict) -> None:
+        """Channel-layer event: a membership or grant of one of our users changed."""
+        await self.recheck_access()
+
+    async def recheck_access(self) -> None:
+        """Re-resolve every session: a downgrade makes it read-only, a loss closes it."""
+        for session in list(self.sessions.values()):
+            try:
+                fresh = await database_sync_to_async(s.document_access)(session.user, str(session.document_id))
+            except s.SessionRefused:
+                await self.close_session(session, "forbidden")
+                continue
+            if (fresh.read_only, fresh.role) != (session.access.read_only, session.access.role):
+                session.access = fresh
+                await self.send_event(session, {"type": "access", "role": fresh.role, "read_only": fresh.read_only})
+
+    async def _beat(self) -> None:
+        while not self._closing:
+            await asyncio.sleep(HEARTBEAT_SECONDS)
+            for session in list(self.sessions.values()):
+                with contextlib.suppress(Exception):
+                    await database_sync_to_async(s.presence_heartbeat)(session.connection_id)
+            with contextlib.suppress(Exception):
+                await self.recheck_access()
+
+
+def _valid_position(position) -> bool:
+    return (
+        isinstance(position, dict)
+        and all(isinstance(position.get(key), int) and not isinstance(position.get(key), bool) for key in ("from", "to"))
+        and 0 <= position["from"] <= position["to"]
+    )
+
+
+class YWebsocketConsumer(CollabConsumer):
+    """The stock y-websocket protocol, one document per socket."""
+
+    async def connect(self):
+        if not await self.start_socket():
+            return
+        document_id = self.scope["url_route"]["kwargs"]["document_id"]
+        try:
+            user = await database_sync_to_async(s.authenticate)(s.query_params(self.scope).get("token"))
+            await self.open_session(None, user, document_id)
+        except s.SessionRefused as refused:
+            await self.close(code=refused.code)
+
+    async def receive(self, text_data=None, bytes_data=None):
+        session = self.sessions.get(None)
+        if session is None:
+            return
+        if text_data is not None:
+            await self.handle_event(session, text_data)
+            return
+        if len(bytes_data) > s.MAX_MESSAGE_BYTES:
+            await self.close(code=1009)
+            return
+        try:
+            await self._dispatch(session, p.Decoder(bytes_data))
+        except p.DecodeError:
+            await self.send_event(session, s.error_event("unknown_message", "The frame could not be decoded."))
+
+    async def _dispatch(self, session, decoder: p.Decoder) -> None:
+        kind = decoder.var_uint()
+        if kind == p.MSG_SYNC:
+            await self.handle_sync(session, decoder, reply_step1=False)
+        elif kind == p.MSG_AWARENESS:
+            await self.handle_awareness(session, decoder.var_bytes())
+        elif kind == p.MSG_QUERY_AWARENESS:
+            awareness = session.room.awareness.full_update()
+            if awareness:
+                await self.send_awareness(session, awareness)
+        else:
+            await self.send_event(session, s.error_event("unknown_message", f"Unknown message type {kind}."))
+
+    async def send_sync(self, session, kind, data, *, reply=False):
+        await self.send(bytes_data=p.ws_sync(kind, data))
+
+    async def send_awareness(self, session, update):
+        await self.send(bytes_data=p.ws_awareness(update))
+
+    async def send_event(self, session, event):
+        await self.send(text_data=json.dumps(event, default=str))
+
+    async def close_session(self, session, reason):
+        code = 4404 if reason == "document-deleted" else 4403
+        if reason == "document-deleted":
+            await self.send_event(session, {"type": "document.deleted", "document_id": str(session.document_id)})
+        await self.close(code=code)
+
+
+class HocuspocusConsumer(CollabConsumer):
+    """The Hocuspocus protocol: many documents per socket, each authenticated on its own."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.buffered: dict[str, list[bytes]] = {}
+
+    async def connect(self):
+        await self.start_socket()
+
+    async def receive(self, text_data=None, bytes_data=None):
+        if bytes_data is None:
+            return
+        if len(bytes_data) > s.MAX_MESSAGE_BYTES:
+            await self.close(code=1009)
+            return
+        try:
+            decoder = p.Decoder(bytes_data)
+            address, kind = decoder.var_string(), decoder.var_uint()
+            await self._dispatch(address, kind, decoder, bytes_data)
+        except p.DecodeError:
+            logger.info("undecodable Hocuspocus frame ignored")
+
+    async def _dispatch(self, address: str, kind: int, decoder: p.Decoder, raw: bytes) -> None:
+        if kind == p.HP_AUTH:
+            if decoder.var_uint() == p.AUTH_TOKEN:
+                await self._authenticate(address, decoder.var_string())
+            return
+        session = self.sessions.get(address)
+        if session is None:
+            await self._buffer(address, raw)
+            return
+        await self._handle(session, kind, decoder)
+
+    async def _buffer(self, address: str, raw: bytes) -> None:
+        queue = self.buffered.setdefault(address, [])
+        queue.append(raw)
+        if len(queue) > MAX_BUFFERED or sum(len(item) for item in queue) > s.MAX_MESSAGE_BYTES:
+            self.buffered.pop(address, None)
+            await self.send(bytes_data=p.hp_frame(address, p.HP_CLOSE, p.var_string("too-many-messages")))
+
+    async def _handle(self, session, kind: int, decoder: p.Decoder) -> None:
+        if kind in (p.HP_SYNC, p.HP_SYNC_REPLY):
+            await self.handle_sync(session, decoder, reply_step1=kind == p.HP_SYNC)
+        elif kind == p.HP_AWARENESS:
+            await self.handle_awareness(session, decoder.var_bytes())
+        elif kind == p.HP_QUERY_AWARENESS:
+            awareness = session.room.awareness.full_update()
+            if awareness:
+                await self.send_awareness(session, awareness)
+        elif kind == p.HP_STATELESS:
+            await self.handle_event(session, decoder.var_string())
+        elif kind == p.HP_CLOSE:
+            await self.end_session(session)
+        elif kind == p.HP_PING:
+            await self.send(bytes_data=p.hp_frame(session.address, p.HP_PONG))
+
+    async def _authenticate(self, address: str, token: str) -> None:
+        params = s.query_params(self.scope)
+        name = p.document_name(address)
+        try:
+            if address in self.sessions:
+                await self.end_session(self.sessions[address])
+            user = await database_sync_to_async(s.authenticate)(token or params.get("token"))
+            session = await self.open_session(address, user, name)
+        except s.SessionRefused as refused:
+            self.buffered.pop(address, None)
+            reason = {4401: "unauthorized", 4403: "forbidden", 4404: "not-found"}.get(refused.code, refused.reason)
+            await self.send(bytes_data=p.hp_auth(address, p.AUTH_PERMISSION_DENIED, reason))
+            return
+        scope = "readonly" if session.access.read_only else "read-write"
+        await self.send(bytes_data=p.hp_auth(address, p.AUTH_AUTHENTICATED, scope))
+        for raw in self.buffered.pop(address, []):
+            decoder = p.Decoder(raw)
+            decoder.var_string()
+            with contextlib.suppress(p.DecodeError):
+                await self._handle(session, decoder.var_uint(), decoder)
+
+    async def send_sync(self, session, kind, data, *, reply=False):
+        await self.send(bytes_data=p.hp_sync(session.address, kind, data, reply=reply))
+
+    async def send_awareness(self, session, update):
+        await self.send(bytes_data=p.hp_frame(session.address, p.HP_AWARENESS, p.var_bytes(update)))
+
+    async def send_event(self, session, event):
+        payload = p.var_string(json.dumps(event, default=str))
+        await self.send(bytes_data=p.hp_frame(session.address, p.HP_STATELESS, payload))
+
+    async def acknowledge(self, session, durable: bool) -> None:
+        await self.send(bytes_data=p.hp_frame(session.address, p.HP_SYNC_STATUS, p.var_uint(1 if durable else 0)))
+
+    async def refuse_update(self, session, code, detail):
+        await self.send_event(session, s.error_event(code, detail))
+
+    async def close_session(self, session, reason):
+        if reason == "document-deleted":
+            await self.send_event(session, {"type": "document.deleted", "document_id": str(session.document_id)})
+        await self.send(bytes_data=p.hp_frame(session.address, p.HP_CLOSE, p.var_string(reason)))
+        await self.end_session(session)

@@ -1,0 +1,127 @@
+"""Block nodes <-> the Yjs `XmlFragment` the editor binds (SPEC §5.7 "Yjs form"), with pycrdt."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pycrdt import Doc, XmlElement, XmlFragment, XmlText
+
+from collab.markdown.parse import parse_markdown
+from collab.markdown.schema import MARK_ATTRS, MARK_RANK, merge_text, node, text
+from collab.markdown.serialize import serialize_markdown
+
+FRAGMENT_NAME = "content"
+# y-prosemirror appends `--<8-char hash>` to the key of marks that may overlap themselves.
+_HASH_SUFFIX_RE = re.compile(r"--[A-Za-z0-9+/=_-]{8}$")
+
+
+def content_fragment(doc: Doc) -> XmlFragment:
+    """The editor's root fragment of `doc`."""
+    return doc.get(FRAGMENT_NAME, type=XmlFragment)
+
+
+def write_blocks(parent: XmlFragment | XmlElement, index: int, blocks: list[dict]) -> None:
+    """Insert `blocks` as children of `parent` from `index` on (the parent must belong to a Doc)."""
+    with parent.doc.transaction():
+        for offset, block in enumerate(blocks):
+            if block["type"] == "text":
+                _insert_text(parent, index + offset, [block])
+            else:
+                _insert_element(parent, index + offset, block)
+
+
+def _insert_element(parent: XmlFragment | XmlElement, index: int, item: dict) -> None:
+    """One node as an XmlElement: nodeName = type, one attribute per non-null attr."""
+    attrs = {key: value for key, value in (item.get("attrs") or {}).items() if value is not None}
+    element = parent.children.insert(index, XmlElement(item["type"], attrs))
+    count = 0
+    run: list[dict] = []
+    for child in [*(item.get("content") or []), None]:
+        if child is not None and child["type"] == "text":
+            run.append(child)
+            continue
+        if run:
+            _insert_text(element, count, run)
+            count, run = count + 1, []
+        if child is not None:
+            _insert_element(element, count, child)
+            count += 1
+
+
+def _insert_text(parent: XmlFragment | XmlElement, index: int, run: list[dict]) -> None:
+    """Adjacent text nodes as one XmlText; each mark is a formatting attribute holding its attrs."""
+    ytext = parent.children.insert(index, XmlText())
+    for item in run:
+        formatting = {m["type"]: dict(m.get("attrs") or {}) for m in item.get("marks") or []}
+        ytext.insert(len(ytext), item["text"], formatting or None)
+
+
+def read_blocks(fragment: XmlFragment | XmlElement) -> list[dict]:
+    """The fragment's children as nodes; unknown elements are kept as opaque nodes, stray text as paragraphs."""
+    with fragment.doc.transaction():
+        blocks = []
+        for child in fragment.children:
+            if isinstance(child, XmlText):
+                blocks.append(node("paragraph", _read_text(child)))
+            else:
+                blocks.append(_read_element(child))
+        return blocks
+
+
+def _read_element(element: XmlElement) -> dict:
+    """One XmlElement and its subtree as a node (missing attributes take their defaults)."""
+    attrs = {key: _json(value) for key, value in element.attributes if value is not None}
+    content: list[dict] = []
+    for child in element.children:
+        if isinstance(child, XmlText):
+            content.extend(_read_text(child))
+        elif isinstance(child, XmlElement):
+            content.append(_read_element(child))
+    return node(element.tag or "", merge_text(content), **attrs)
+
+
+def _read_text(ytext: XmlText) -> list[dict]:
+    """The formatted runs of an XmlText as text nodes (embeds are ignored)."""
+    return [text(value, _marks(formatting)) for value, formatting in ytext.diff() if isinstance(value, str)]
+
+
+def _marks(formatting: dict[str, Any] | None) -> list[dict]:
+    """Formatting attributes as marks: `true` means no attrs, a hash suffix on the key is dropped."""
+    marks = []
+    for key, value in (formatting or {}).items():
+        if value is None or value is False:
+            continue
+        name = _HASH_SUFFIX_RE.sub("", key)
+        attrs = {k: _json(v) for k, v in value.items()} if isinstance(value, dict) else {}
+        defaults = MARK_ATTRS.get(name)
+        if defaults:
+            marks.append({"type": name, "attrs": {**defaults, **attrs}})
+        elif defaults is None and attrs:
+            marks.append({"type": name, "attrs": attrs})
+        else:
+            marks.append({"type": name})
+    return sorted(marks, key=lambda m: MARK_RANK.get(m["type"], len(MARK_RANK)))
+
+
+def _json(value: Any) -> Any:
+    """A Yjs value as JSON: numbers without a fraction become ints (Yjs numbers are doubles)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, list):
+        return [_json(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _json(item) for key, item in value.items()}
+    return value
+
+
+def fragment_to_markdown(fragment: XmlFragment) -> str:
+    """Markdown for the whole fragment (SPEC §5.4 content materialization)."""
+    return serialize_markdown(read_blocks(fragment))
+
+
+def markdown_to_update(source: str) -> bytes:
+    """A Yjs v1 update of a fresh Doc whose `content` fragment holds `source` (hydration)."""
+    doc = Doc()
+    write_blocks(content_fragment(doc), 0, parse_markdown(source))
+    return doc.get_update()

@@ -1,0 +1,316 @@
+"""Rooms: one pycrdt document per open document per process, shared by all its connections.
+
+An accepted update is committed to `CollabUpdate` before it is applied to
+the room's document or relayed (SPEC §5.4). Rooms of one document in other
+processes receive it through the channel layer group `doc.<id>`; a room
+that sees a gap in the sequence reloads the missing rows from the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from typing import Protocol
+
+import pycrdt
+from channels.layers import get_channel_layer
+from django.db import close_old_connections
+
+from collab import store
+from collab.awareness import RoomAwareness
+from collab.services import collab_materialize
+from mdcreator.events import document_group
+
+logger = logging.getLogger(__name__)
+
+_EXECUTOR = ThreadPoolExecutor(max_workers=8, thread_name_prefix="collab-db")
+REPAIR_DELAY = 0.2
+RECHECK_INTERVAL = 30.0
+MATERIALIZE_QUIET = 2.0
+MATERIALIZE_MAX_WAIT = 10.0
+
+
+def _in_db_thread(fn, *args, **kwargs):
+    close_old_connections()
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        close_old_connections()
+
+
+async def run_db(fn, *args, **kwargs):
+    """Run synchronous ORM code on the collab database threads."""
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(_EXECUTOR, functools.partial(_in_db_thread, fn, *args, **kwargs))
+
+
+class Peer(Protocol):
+    """One connection's session on a document, as the room sees it."""
+
+    user_id: object
+
+    async def send_update(self, update: bytes) -> None: ...
+
+    async def send_awareness(self, update: bytes) -> None: ...
+
+    async def send_event(self, event: dict) -> None: ...
+
+    async def close_session(self, reason: str) -> None: ...
+
+
+class Room:
+    """The live document of one process, its peers, awareness and durable writer."""
+
+    def __init__(self, document_id, *, collaborative: bool = True) -> None:
+        self.document_id = document_id
+        self.collaborative = collaborative
+        self.instance = uuid.uuid4().hex
+        self.doc = pycrdt.Doc()
+        self.peers: set = set()
+        self.awareness = RoomAwareness()
+        self.applied_seq = 0
+        self._seen: set[int] = set()
+        self._pending: list[tuple[bytes, object, object, asyncio.Future]] = []
+        self._writer: asyncio.Task | None = None
+        self._tasks: list[asyncio.Task] = []
+        self._channel: str | None = None
+        self._repair_scheduled = False
+        self._dirty_since: float | None = None
+        self._materializer: asyncio.TimerHandle | None = None
+        self.closed = False
+
+    # --- lifecycle -----------------------------------------------------------------
+    async def start(self) -> None:
+        """Load the durable state (hydrating on first use) and subscribe to the group."""
+        if self.collaborative:
+            snapshot = await run_db(store.load_snapshot, self.document_id)
+            self.doc = snapshot.as_doc()
+            self.applied_seq = snapshot.last_seq
+        layer = get_channel_layer()
+        self._channel = await layer.new_channel()
+        await layer.group_add(document_group(self.document_id), self._channel)
+        self._tasks.append(asyncio.create_task(self._read_group()))
+        self._tasks.append(asyncio.create_task(self._recheck_periodically()))
+
+    async def stop(self) -> None:
+        """Unsubscribe, materialize and compact once the last local peer has gone."""
+        self.closed = True
+        if self._writer is not None:
+            with contextlib.suppress(Exception):
+                await self._writer
+        for task in self._tasks:
+            task.cancel()
+        if self._materializer is not None:
+            self._materializer.cancel()
+        with contextlib.suppress(Exception):
+            await get_channel_layer().group_discard(document_group(self.document_id), self._channel)
+        if not self.collaborative:
+            return
+        for step in (collab_materialize, store.compact):
+            try:
+                await run_db(step, self.document_id)
+            except Exception:  # the next opener or the command catches up
+                logger.exception("closing room %s: %s failed", self.document_id, step.__name__)
+
+    # --- updates -------------------------------------------------------------------
+    def state_vector(self) -> bytes:
+        return self.doc.get_state()
+
+    def diff_since(self, state_vector: bytes | None) -> bytes:
+        """The update a client with `state_vector` is missing."""
+        return self.doc.get_update(state_vector) if state_vector else self.doc.get_update()
+
+    async def submit(self, update: bytes, *, peer, user_id) -> None:
+        """Persist an update, then apply and relay it; returns once it is durable.
+
+        Raises store.DocumentTooLargeError, or the database error (the caller closes with 1011).
+        Updates queued while a write is in flight share the next transaction.
+        """
+        future = asyncio.get_running_loop().create_future()
+        self._pending.append((update, user_id, peer, future))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write_batches())
+        await future
+
+    async def _write_batches(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending, []
+            try:
+                seqs = await run_db(store.append_updates, self.document_id, [(u, user) for u, user, _, _ in batch])
+            except Exception as exc:
+                for *_, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            await self._apply_accepted(batch, seqs)
+
+    async def _apply_accepted(self, batch, seqs: list[int]) -> None:
+        updates = [update for update, *_ in batch]
+        merged = pycrdt.merge_updates(*updates) if len(updates) > 1 else updates[0]
+        self.doc.apply_update(merged)
+        self._track(seqs)
+        origins = {peer for _, _, peer, _ in batch}
+        sole_origin = next(iter(origins)) if len(origins) == 1 else None
+        await self._relay(merged, exclude=sole_origin)
+        for *_, future in batch:
+            if not future.done():
+                future.set_result(True)
+        await get_channel_layer().group_send(
+            document_group(self.document_id),
+            {"type": "doc.update", "seqs": seqs, "update": merged, "origin": self.instance},
+        )
+        self._schedule_materialize()
+
+    async def _relay(self, update: bytes, *, exclude=None) -> None:
+        for peer in list(self.peers):
+            if peer is not exclude:
+                with contextlib.suppress(Exception):
+                    await peer.send_update(update)
+
+    def _track(self, seqs: list[int]) -> None:
+        """Advance `applied_seq` over contiguous seqs; a lasting gap triggers a repair."""
+        self._seen.update(seq for seq in seqs if seq > self.applied_seq)
+        while self.applied_seq + 1 in self._seen:
+            self.applied_seq += 1
+            self._seen.discard(self.applied_seq)
+        if self._seen and not self._repair_scheduled:
+            self._repair_scheduled = True
+            asyncio.get_running_loop().call_later(REPAIR_DELAY, lambda: asyncio.ensure_future(self._repair()))
+
+    async def _repair(self) -> None:
+        """Reload rows after `applied_seq` (or the compacted state) and apply them: merging is idempotent."""
+        self._repair_scheduled = False
+        if self.closed:
+            return
+        if not self._seen and await run_db(store.last_seq, self.document_id) <= self.applied_seq:
+            return
+        snapshot = await run_db(store.load_snapshot, self.document_id, after_seq=self.applied_seq)
+        before = self.doc.get_state()
+        for update in ([snapshot.state] if snapshot.state else []) + [u for _, u in snapshot.updates]:
+            self.doc.apply_update(update)
+        self._seen = {seq for seq in self._seen if seq > snapshot.last_seq}
+        self.applied_seq = max(self.applied_seq, snapshot.last_seq)
+        missing = self.doc.get_update(before)
+        if len(missing) > 2:  # an empty update encodes as two zero bytes
+            await self._relay(missing)
+
+    async def _recheck_periodically(self) -> None:
+        while not self.closed:
+            await asyncio.sleep(RECHECK_INTERVAL)
+            with contextlib.suppress(Exception):
+                await self._repair()
+
+    # --- remote messages -----------------------------------------------------------
+    async def _read_group(self) -> None:
+        layer = get_channel_layer()
+        while not self.closed:
+            try:
+                message = await layer.receive(self._channel)
+                await self._on_group_message(message)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("room %s: group message failed", self.document_id)
+
+    async def _on_group_message(self, message: dict) -> None:
+        if message.get("origin") == self.instance:
+            return
+        kind = message.get("type")
+        if kind == "doc.update":
+            self.doc.apply_update(message["update"])
+            self._track(message["seqs"])
+            await self._relay(message["update"])
+        elif kind == "doc.awareness":
+            await self.broadcast_awareness(message["update"], publish=False)
+        elif kind == "doc.event":
+            await self.broadcast_event(message["event"], publish=False)
+            if message.get("close"):
+                for peer in list(self.peers):
+                    with contextlib.suppress(Exception):
+                        await peer.close_session(message["close"])
+
+    # --- awareness and events --------------------------------------------------------
+    async def broadcast_awareness(self, update: bytes, *, publish: bool = True) -> None:
+        """Relay an awareness update to every local peer (sender included) and the other processes."""
+        for peer in list(self.peers):
+            with contextlib.suppress(Exception):
+                await peer.send_awareness(update)
+        if publish:
+            await get_channel_layer().group_send(
+                document_group(self.document_id), {"type": "doc.awareness", "update": update, "origin": self.instance}
+            )
+
+    async def broadcast_event(self, event: dict, *, publish: bool = True, exclude=None) -> None:
+        """Send a JSON event to every local peer and, when `publish`, to the other processes."""
+        for peer in list(self.peers):
+            if peer is not exclude:
+                with contextlib.suppress(Exception):
+                    await peer.send_event(event)
+        if publish:
+            await get_channel_layer().group_send(
+                document_group(self.document_id), {"type": "doc.event", "event": event, "origin": self.instance}
+            )
+
+    # --- materialization ----------------------------------------------------------------
+    def _schedule_materialize(self) -> None:
+        """2 s after the last update, and at most 10 s after the first unmaterialized one."""
+        now = time.monotonic()
+        if self._dirty_since is None:
+            self._dirty_since = now
+        delay = min(MATERIALIZE_QUIET, max(0.0, self._dirty_since + MATERIALIZE_MAX_WAIT - now))
+        if self._materializer is not None:
+            self._materializer.cancel()
+        self._materializer = asyncio.get_running_loop().call_later(
+            delay, lambda: asyncio.ensure_future(self.materialize_now())
+        )
+
+    async def materialize_now(self) -> None:
+        """Write the live content back to the document (one process wins; others skip)."""
+        self._dirty_since, self._materializer = None, None
+        try:
+            await run_db(collab_materialize, self.document_id)
+            if await run_db(store.needs_compaction, self.document_id):
+                await run_db(store.compact, self.document_id)
+        except Exception:
+            logger.exception("materializing %s failed", self.document_id)
+
+
+class RoomRegistry:
+    """The rooms of this process, opened on first join and closed after the last leave."""
+
+    def __init__(self) -> None:
+        self.rooms: dict[str, Room] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    async def join(self, document_id, peer, *, collaborative: bool = True) -> Room:
+        """The process's room of a document, opened (and loaded) by its first peer."""
+        key = str(document_id)
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        async with lock:
+            room = self.rooms.get(key)
+            if room is None:
+                room = Room(document_id, collaborative=collaborative)
+                await room.start()
+                self.rooms[key] = room
+            room.peers.add(peer)
+            return room
+
+    async def leave(self, room: Room, peer) -> None:
+        """Remove a peer and its awareness; the last one closes the room."""
+        key = str(room.document_id)
+        async with self._locks.setdefault(key, asyncio.Lock()):
+            room.peers.discard(peer)
+            removal = room.awareness.remove_owner(peer)
+            if removal:
+                await room.broadcast_awareness(removal)
+            if not room.peers and self.rooms.get(key) is room:
+                del self.rooms[key]
+                await room.stop()
+
+
+registry = RoomRegistry()

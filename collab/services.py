@@ -1,0 +1,141 @@
+"""Keeping markdown and the live document in step (SPEC §5.4), and the events rooms relay (§5.5, §5.6)."""
+
+from __future__ import annotations
+
+import pycrdt
+from django.db import transaction
+
+from accounts.models import User
+from collab import store
+from collab.markdown import fragment_to_markdown, merge_markdown
+from collab.models import CollabState, CollabUpdate
+from documents.models import Document
+from documents.services.documents import document_update
+from mdcreator.errors import ConflictError, PayloadTooLargeError, ValidationProblem
+from mdcreator.events import broadcast_on_commit, document_group
+
+SERVER_ORIGIN = "server"
+
+
+@transaction.atomic
+def collab_merge_content(*, document: Document, actor) -> list[int]:
+    """Merge a REST/push/restore content write into the live document, block by block.
+
+    Runs in the writer's transaction. Without a collaborative state nothing
+    happens: hydration later starts from the new content. The merge is
+    persisted and broadcast like any update and marked materialized, so the
+    server's own write is not turned back into markdown.
+    """
+    record = CollabState.objects.select_for_update().filter(document_id=document.pk).first()
+    if record is None or document.type != Document.Type.MARKDOWN:
+        return []
+    doc = store.load_snapshot(document.pk).as_doc()
+    update = merge_markdown(doc, document.content, origin=SERVER_ORIGIN)
+    if not update:
+        return []
+    seqs = store.append_updates(document.pk, [(update, getattr(actor, "pk", None))])
+    CollabState.objects.filter(document_id=document.pk).update(materialized_seq=seqs[-1])
+    broadcast_on_commit(
+        document_group(document.pk), {"type": "doc.update", "seqs": seqs, "update": update, "origin": SERVER_ORIGIN}
+    )
+    return seqs
+
+
+def _last_editor(document: Document, record: CollabState):
+    editor_id = (
+        CollabUpdate.objects.filter(document_id=document.pk, seq__gt=record.materialized_seq, user__isnull=False)
+        .order_by("-seq")
+        .values_list("user_id", flat=True)
+        .first()
+    )
+    if editor_id is not None:
+        return User.objects.filter(pk=editor_id).first() or document.updated_by or document.created_by
+    return document.updated_by or document.created_by
+
+
+@transaction.atomic
+def collab_materialize(document_id) -> bool:
+    """Write the live content back to `Document.content` when live updates are not reflected yet."""
+    document = Document.objects.select_for_update().filter(pk=document_id, deleted=False).first()
+    record = CollabState.objects.select_for_update().filter(document_id=document_id).first()
+    if document is None or record is None or record.last_seq <= record.materialized_seq:
+        return False
+    last_seq = record.last_seq
+    doc = store.load_snapshot(document_id).as_doc()
+    markdown = fragment_to_markdown(doc.get("content", type=pycrdt.XmlFragment))
+    if markdown != document.content:
+        document_update(
+            actor=_last_editor(document, record), document=document, data={"content": markdown}, if_match="*",
+            from_collab=True,
+        )
+    CollabState.objects.filter(document_id=document_id).update(materialized_seq=last_seq)
+    return True
+
+
+def on_content_written(sender, *, document: Document, actor, from_collab: bool, **kwargs) -> None:
+    """Receiver of documents.signals.content_written."""
+    if from_collab:
+        return
+    collab_merge_content(document=document, actor=actor)
+    event = {"type": "document", "action": "updated", "content_hash": document.content_hash}
+    broadcast_on_commit(document_group(document.pk), {"type": "doc.event", "event": event, "origin": SERVER_ORIGIN})
+
+
+def on_lifecycle_changed(sender, *, document: Document, action: str, **kwargs) -> None:
+    """Receiver of documents.signals.lifecycle_changed: tell the rooms; a deletion closes them."""
+    message = {
+        "type": "doc.event",
+        "event": {"type": "document", "action": action, "content_hash": document.content_hash},
+        "origin": SERVER_ORIGIN,
+    }
+    if action == "deleted":
+        message["close"] = "document-deleted"
+    broadcast_on_commit(document_group(document.pk), message)
+
+
+class InvalidYjsUpdateError(ValidationProblem):
+    code, title = "invalid-yjs-update", "Invalid Yjs update"
+
+    def __init__(self, detail: str = "The update could not be decoded as a Yjs v1 update."):
+        super().__init__({"update_b64": [detail]}, detail)
+
+
+class NotCollaborativeProblem(ConflictError):
+    code, title = "not-collaborative", "Not collaborative"
+    default_detail = "Only markdown documents have a collaborative state."
+
+
+def collab_state(*, document: Document, state_vector: bytes | None) -> tuple[bytes, bytes, int]:
+    """The merged live state (or the diff a client with `state_vector` lacks), its state vector, last seq."""
+    if document.type != Document.Type.MARKDOWN:
+        raise NotCollaborativeProblem()
+    snapshot = store.load_snapshot(document.pk)
+    doc = snapshot.as_doc()
+    try:
+        update = doc.get_update(state_vector) if state_vector else doc.get_update()
+    except ValueError:
+        raise ValidationProblem({"state_vector": ["Not a Yjs state vector."]}) from None
+    return update, doc.get_state(), snapshot.last_seq
+
+
+def collab_post_update(*, document: Document, actor, update: bytes) -> tuple[str, bytes, int]:
+    """Accept a Yjs update over REST as the socket would, then materialize at once (SPEC §3.3)."""
+    if document.type != Document.Type.MARKDOWN:
+        raise NotCollaborativeProblem()
+    try:
+        pycrdt.get_state(update)
+    except ValueError:
+        raise InvalidYjsUpdateError() from None
+    try:
+        with transaction.atomic():
+            seqs = store.apply_update(document.pk, update, user_id=actor.pk)
+            broadcast_on_commit(
+                document_group(document.pk),
+                {"type": "doc.update", "seqs": seqs, "update": update, "origin": SERVER_ORIGIN},
+            )
+    except store.DocumentTooLargeError:
+        raise PayloadTooLargeError("The collaborative state reached its 32 MiB limit.") from None
+    collab_materialize(document.pk)
+    snapshot = store.load_snapshot(document.pk)
+    document.refresh_from_db(fields=["content_hash"])
+    return document.content_hash, snapshot.as_doc().get_state(), snapshot.last_seq

@@ -1,0 +1,193 @@
+"""What both socket dialects share: authentication, access, limits, presence and the per-document session."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from urllib.parse import parse_qs
+
+from django.conf import settings
+from django.utils import timezone
+
+from accounts.authentication import authenticate_token
+from accounts.serializers import UserSummarySerializer
+from collab.models import Presence
+from documents.models import Document
+from mdcreator import errors
+from workspaces.access import resolve
+from workspaces.roles import CAN_EDIT
+
+PRESENCE_TTL = timedelta(minutes=5)
+MAX_CONNECTIONS_PER_DOCUMENT = 100
+MAX_CONNECTIONS_PER_USER = 20
+MAX_MESSAGE_BYTES = 8 * 1024 * 1024
+
+
+class SessionRefused(Exception):
+    """A document session cannot open: `code` is the close code, `reason` the Hocuspocus reason."""
+
+    def __init__(self, code: int, reason: str):
+        super().__init__(reason)
+        self.code, self.reason = code, reason
+
+
+class RateLimiter:
+    """Average rate over a window: `rate` messages per second averaged over `window` seconds."""
+
+    def __init__(self, rate: float, window: float = 5.0):
+        self.capacity = rate * window
+        self.rate = rate
+        self.tokens = self.capacity
+        self.stamp = time.monotonic()
+
+    def allow(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
+
+
+def query_params(scope) -> dict[str, str]:
+    """First value of each query-string parameter."""
+    raw = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+    return {key: values[0] for key, values in raw.items() if values}
+
+
+def origin_allowed(scope) -> bool:
+    """Browsers must come from the allow-list; clients without Origin rely on their token."""
+    origin = dict(scope.get("headers", [])).get(b"origin")
+    return origin is None or origin.decode("latin-1") in settings.CORS_ALLOWED_ORIGINS
+
+
+def authenticate(token: str | None):
+    """The user behind a bearer token; SessionRefused(4401) otherwise."""
+    if not token:
+        raise SessionRefused(4401, "unauthorized")
+    try:
+        user, _ = authenticate_token(token)
+    except errors.ProblemError:
+        raise SessionRefused(4401, "unauthorized") from None
+    return user
+
+
+@dataclass
+class DocumentAccess:
+    """What a session may do on its document."""
+
+    document: Document
+    role: str
+    read_only: bool
+
+    @property
+    def collaborative(self) -> bool:
+        return self.document.type == Document.Type.MARKDOWN
+
+
+def document_access(user, document_id: str) -> DocumentAccess:
+    """Resolve a caller's access to a document; 4404 when not visible, whatever the reason."""
+    document = Document.objects.filter(pk=document_id, deleted=False).first() if _is_uuid(document_id) else None
+    access = resolve(user, document) if document is not None else None
+    if access is None:
+        raise SessionRefused(4404, "not-found")
+    return DocumentAccess(document=document, role=access.role, read_only=not access.has(CAN_EDIT))
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return True
+
+
+def presence_open(*, user, document: Document, connection_id: str, device_type: str) -> bool:
+    """Record a live connection (limits enforced); returns whether it is the user's first on this document."""
+    now = timezone.now()
+    live = Presence.objects.filter(is_active=True, expires_at__gt=now)
+    if live.filter(document=document).count() >= MAX_CONNECTIONS_PER_DOCUMENT:
+        raise SessionRefused(4429, "too-many-connections")
+    if live.filter(user=user).count() >= MAX_CONNECTIONS_PER_USER:
+        raise SessionRefused(4429, "too-many-connections")
+    first = not live.filter(user=user, document=document).exists()
+    Presence.objects.update_or_create(
+        connection_id=connection_id,
+        defaults={
+            "user": user, "document": document, "device_type": device_type, "is_active": True,
+            "disconnected_at": None, "expires_at": now + PRESENCE_TTL, "last_activity_at": now,
+        },
+    )
+    return first
+
+
+def presence_heartbeat(connection_id: str, *, is_typing: bool | None = None) -> None:
+    """Keep a connection's presence alive for five more minutes."""
+    now = timezone.now()
+    fields = {"last_activity_at": now, "expires_at": now + PRESENCE_TTL}
+    if is_typing is not None:
+        fields["is_typing"] = is_typing
+    Presence.objects.filter(connection_id=connection_id, is_active=True).update(**fields)
+
+
+def presence_close(*, connection_id: str) -> tuple[object, object, bool] | None:
+    """Close a connection's presence; returns (user id, document id, was it the user's last) or None."""
+    row = Presence.objects.filter(connection_id=connection_id, is_active=True).first()
+    if row is None:
+        return None
+    now = timezone.now()
+    Presence.objects.filter(pk=row.pk).update(is_active=False, disconnected_at=now, is_typing=False)
+    others = Presence.objects.filter(
+        user_id=row.user_id, document_id=row.document_id, is_active=True, expires_at__gt=now
+    ).exists()
+    return row.user_id, row.document_id, not others
+
+
+def presence_users(document_id) -> list[dict]:
+    """Users connected to a document (one entry per user), for `presence_list` and the REST endpoint."""
+    rows = (
+        Presence.objects.filter(document_id=document_id, is_active=True, expires_at__gt=timezone.now())
+        .select_related("user")
+        .order_by("connected_at")
+    )
+    users: dict = {}
+    for row in rows:
+        entry = users.setdefault(row.user_id, {**UserSummarySerializer(row.user).data, "device_type": row.device_type})
+        entry["is_typing"] = entry.get("is_typing", False) or row.is_typing
+        entry["last_activity_at"] = row.last_activity_at
+    return list(users.values())
+
+
+def user_summary(user) -> dict:
+    """The identity presence events carry."""
+    return dict(UserSummarySerializer(user).data)
+
+
+def device_type(scope) -> str:
+    """web, desktop (Tauri) or unknown, from the Origin and User-Agent."""
+    headers = dict(scope.get("headers", []))
+    origin = headers.get(b"origin", b"").decode("latin-1")
+    agent = headers.get(b"user-agent", b"").decode("latin-1").lower()
+    if origin.startswith("tauri://") or "tauri" in origin or "tauri" in agent:
+        return Presence.DeviceType.DESKTOP
+    if "mobile" in agent:
+        return Presence.DeviceType.MOBILE
+    return Presence.DeviceType.WEB if origin else Presence.DeviceType.UNKNOWN
+
+
+def error_event(code: str, detail: str) -> dict:
+    """The JSON error event of §5.5."""
+    return {"type": "error", "code": code, "detail": detail}
+
+
+def parse_event(text: str) -> dict | None:
+    """A client JSON event, or None when it is not a JSON object with a string `type`."""
+    try:
+        event = json.loads(text)
+    except ValueError:
+        return None
+    return event if isinstance(event, dict) and isinstance(event.get("type"), str) else None

@@ -1,0 +1,159 @@
+"""Durable collaborative state: load, hydrate, append updates, compact (SPEC §5.4).
+
+Synchronous ORM code: the consumers call it through the collab database
+executor; REST services call it inside their own transactions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pycrdt
+from django.db import transaction
+from django.db.models import Count, Sum
+from django.db.models.functions import Length
+
+from collab.markdown import markdown_to_update
+from collab.models import CollabState, CollabUpdate
+from documents.models import Document
+
+MAX_STATE_BYTES = 32 * 1024 * 1024
+COMPACT_ROWS = 500
+COMPACT_BYTES = 1024 * 1024
+
+
+class DocumentTooLargeError(Exception):
+    """The collaborative state would exceed its size limit."""
+
+
+class NotCollaborativeError(Exception):
+    """Only markdown documents have a collaborative state."""
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything needed to build a room's document: the compacted state and the later updates."""
+
+    state: bytes
+    updates: list[tuple[int, bytes]]
+    last_seq: int
+
+    def as_doc(self) -> pycrdt.Doc:
+        """A pycrdt document holding this snapshot."""
+        doc = pycrdt.Doc()
+        if self.state:
+            doc.apply_update(self.state)
+        for _, update in self.updates:
+            doc.apply_update(update)
+        return doc
+
+
+def _hydrate(document: Document) -> CollabState:
+    """Build the first state from the markdown content; the caller holds the document row lock."""
+    state = markdown_to_update(document.content)
+    return CollabState.objects.create(document=document, state=state, size_bytes=len(state))
+
+
+@transaction.atomic
+def ensure_state(document_id) -> CollabState:
+    """The document's collaborative state, created from its content on first use (one process wins)."""
+    existing = CollabState.objects.filter(document_id=document_id).first()
+    if existing is not None:
+        return existing
+    document = Document.objects.select_for_update().get(pk=document_id)
+    if document.type != Document.Type.MARKDOWN:
+        raise NotCollaborativeError(document.type)
+    return CollabState.objects.filter(document_id=document_id).first() or _hydrate(document)
+
+
+def load_snapshot(document_id, *, after_seq: int | None = None) -> Snapshot:
+    """The state plus its later updates; with `after_seq`, only the updates after it when still stored."""
+    with transaction.atomic():
+        record = ensure_state(document_id)
+        rows = CollabUpdate.objects.filter(document_id=document_id).order_by("seq")
+        if after_seq is not None and after_seq >= record.state_seq:
+            updates = list(rows.filter(seq__gt=after_seq).values_list("seq", "update"))
+            return Snapshot(state=b"", updates=[(s, bytes(u)) for s, u in updates], last_seq=record.last_seq)
+        updates = list(rows.filter(seq__gt=record.state_seq).values_list("seq", "update"))
+        return Snapshot(
+            state=bytes(record.state), updates=[(s, bytes(u)) for s, u in updates], last_seq=record.last_seq
+        )
+
+
+def pending_updates(document_id, state_seq: int) -> tuple[int, int]:
+    """Rows and bytes of updates not yet compacted."""
+    totals = CollabUpdate.objects.filter(document_id=document_id, seq__gt=state_seq).aggregate(
+        rows=Count("pk"), size=Sum(Length("update"))
+    )
+    return totals["rows"] or 0, totals["size"] or 0
+
+
+@transaction.atomic
+def append_updates(document_id, items: list[tuple[bytes, object]]) -> list[int]:
+    """Persist updates (bytes, user id) under the state row lock; returns their seqs, contiguous.
+
+    Commit happens before anyone applies or relays them (durability before broadcast).
+    """
+    record = CollabState.objects.select_for_update().get(document_id=document_id)
+    incoming = sum(len(update) for update, _ in items)
+    if record.size_bytes + incoming > MAX_STATE_BYTES:
+        raise DocumentTooLargeError()
+    first = record.last_seq + 1
+    seqs = list(range(first, first + len(items)))
+    CollabUpdate.objects.bulk_create(
+        [
+            CollabUpdate(document_id=document_id, seq=seq, update=update, user_id=user)
+            for seq, (update, user) in zip(seqs, items, strict=True)
+        ]
+    )
+    CollabState.objects.filter(document_id=document_id).update(
+        last_seq=seqs[-1], size_bytes=record.size_bytes + incoming
+    )
+    return seqs
+
+
+def last_seq(document_id) -> int:
+    """The highest allocated update seq of a document (0 without state)."""
+    return CollabState.objects.filter(document_id=document_id).values_list("last_seq", flat=True).first() or 0
+
+
+def needs_compaction(document_id) -> bool:
+    """More than 500 pending rows or 1 MiB of them."""
+    record = CollabState.objects.filter(document_id=document_id).first()
+    if record is None:
+        return False
+    count, size = pending_updates(document_id, record.state_seq)
+    return count > COMPACT_ROWS or size > COMPACT_BYTES
+
+
+@transaction.atomic
+def compact(document_id) -> int:
+    """Merge the state and its updates into one state; returns how many update rows were merged."""
+    record = CollabState.objects.select_for_update().filter(document_id=document_id).first()
+    if record is None:
+        return 0
+    rows = list(
+        CollabUpdate.objects.filter(document_id=document_id, seq__gt=record.state_seq, seq__lte=record.last_seq)
+        .order_by("seq")
+        .values_list("seq", "update")
+    )
+    if not rows:
+        return 0
+    parts = ([bytes(record.state)] if record.state else []) + [bytes(update) for _, update in rows]
+    merged = pycrdt.merge_updates(*parts) if len(parts) > 1 else parts[0]
+    # Re-encoding through a document drops superseded items' content: a compact state.
+    doc = pycrdt.Doc()
+    doc.apply_update(merged)
+    state = doc.get_update()
+    CollabState.objects.filter(document_id=document_id).update(
+        state=state, state_seq=rows[-1][0], size_bytes=len(state)
+    )
+    CollabUpdate.objects.filter(document_id=document_id, seq__lte=rows[-1][0]).delete()
+    return len(rows)
+
+
+@transaction.atomic
+def apply_update(document_id, update: bytes, *, user_id) -> list[int]:
+    """Accept one update outside a room (POST yjs-state): persist it; the caller broadcasts after commit."""
+    ensure_state(document_id)
+    return append_updates(document_id, [(update, user_id)])
