@@ -8,6 +8,7 @@ from django.db import transaction
 from accounts.models import User
 from collab import store
 from collab.markdown import fragment_to_markdown, merge_markdown
+from collab.markdown.threeway import merge_three_way
 from collab.models import CollabState, CollabUpdate
 from documents.models import Document
 from documents.services.documents import document_update
@@ -18,7 +19,7 @@ SERVER_ORIGIN = "server"
 
 
 @transaction.atomic
-def collab_merge_content(*, document: Document, actor) -> list[int]:
+def collab_merge_content(*, document: Document, actor, previous: str | None = None) -> list[int]:
     """Merge a REST/push/restore content write into the live document, block by block.
 
     Runs in the writer's transaction. Without a collaborative state nothing
@@ -30,7 +31,11 @@ def collab_merge_content(*, document: Document, actor) -> list[int]:
     if record is None or document.type != Document.Type.MARKDOWN:
         return []
     doc = store.load_snapshot(document.pk).as_doc()
-    update = merge_markdown(doc, document.content, origin=SERVER_ORIGIN)
+    if previous is None:
+        update = merge_markdown(doc, document.content, origin=SERVER_ORIGIN)
+    else:
+        # Against the text the writer started from, so live edits it never saw survive.
+        update = merge_three_way(doc, previous, document.content, origin=SERVER_ORIGIN)
     if not update:
         return []
     seqs = store.append_updates(document.pk, [(update, getattr(actor, "pk", None))])
@@ -72,11 +77,13 @@ def collab_materialize(document_id) -> bool:
     return True
 
 
-def on_content_written(sender, *, document: Document, actor, from_collab: bool, **kwargs) -> None:
+def on_content_written(
+    sender, *, document: Document, actor, from_collab: bool, previous: str | None = None, **kwargs
+) -> None:
     """Receiver of documents.signals.content_written."""
     if from_collab:
         return
-    collab_merge_content(document=document, actor=actor)
+    collab_merge_content(document=document, actor=actor, previous=previous)
     event = {"type": "document", "action": "updated", "content_hash": document.content_hash}
     broadcast_on_commit(document_group(document.pk), {"type": "doc.event", "event": event, "origin": SERVER_ORIGIN})
 
