@@ -144,7 +144,7 @@ def test_problems_unknown_http_method_405_or_404(url, status):
 @pytest.mark.parametrize("host", ["evil.example", "bad host!", "127.0.0.1:notaport"])
 def test_problems_disallowed_host_400(host):
     response = Client().get("/api/v1/auth/providers", HTTP_HOST=host)
-    assert_problem(response, 400, "bad-request")
+    assert_problem(response, 400, "validation-error")
 
 
 def test_problems_post_to_unknown_api_path_404(api_client):

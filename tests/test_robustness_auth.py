@@ -674,9 +674,9 @@ def test_robustness_bad_request_id_replaced_outcome_unchanged(user, endpoint, su
 
 
 BAD_CONTENT_LENGTHS = {
-    "not-a-number": ("abc", 400, "bad-request"),
-    "float": ("1.5", 400, "bad-request"),
-    "hex": ("0x10", 400, "bad-request"),
+    "not-a-number": ("abc", 400, "validation-error"),
+    "float": ("1.5", 400, "validation-error"),
+    "hex": ("0x10", 400, "validation-error"),
     "negative": ("-1", 400, "invalid-json"),
     "truncated": ("3", 400, "invalid-json"),
     "over-limit": (str(6 * 1024 * 1024 + 1), 413, "payload-too-large"),
