@@ -83,15 +83,30 @@ def _gap_edits(start: int, old_keys: list[str], old_blocks: list[dict], new_bloc
         for offset, (key, block) in enumerate(zip(old_keys, old_blocks, strict=True))
         if not key and block.get("type") not in NODE_ATTRS
     ]
-    edits: list[Edit] = []
-    run_start = 0
-    for stop in [*kept, len(old_blocks)]:
-        if stop > run_start:
-            edits.append(Edit(start + run_start, start + stop, [] if edits else new_blocks))
-        run_start = stop + 1
-    if not edits:
-        edits.append(Edit(start + len(old_blocks), start + len(old_blocks), new_blocks))
-    return edits
+    bounds = [-1, *kept, len(old_blocks)]
+    runs = [(bounds[index] + 1, bounds[index + 1]) for index in range(len(kept) + 1)]
+    segments = _split_at_kept(new_blocks, [old_blocks[offset] for offset in kept])
+    if segments is None:
+        # Markdown cannot name the kept nodes: the new blocks take the place of the first removed ones.
+        target = next((index for index, (first, stop) in enumerate(runs) if stop > first), len(runs) - 1)
+        segments = [new_blocks if index == target else [] for index in range(len(runs))]
+    return [
+        Edit(start + first, start + stop, blocks)
+        for (first, stop), blocks in zip(runs, segments, strict=True)
+        if stop > first or blocks
+    ]
+
+
+def _split_at_kept(new_blocks: list[dict], kept: list[dict]) -> list[list[dict]] | None:
+    """The new blocks between the kept nodes, when the target names them (a caller passing live blocks through)."""
+    segments: list[list[dict]] = [[] for _ in range(len(kept) + 1)]
+    named = 0
+    for block in new_blocks:
+        if named < len(kept) and block == kept[named]:
+            named += 1
+            continue
+        segments[named].append(block)
+    return segments if named else None
 
 
 def plan_edits(old_blocks: list[dict], new_blocks: list[dict]) -> list[Edit]:

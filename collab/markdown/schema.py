@@ -43,14 +43,11 @@ MARK_ATTRS: dict[str, dict[str, Any]] = {
 }
 MARK_RANK = {name: rank for rank, name in enumerate(MARK_ATTRS)}
 
-LEAF_NODES = frozenset({"horizontalRule", "image", "mermaid", "hardBreak"})
-TEXT_BLOCKS = frozenset({"paragraph", "heading", "codeBlock"})
-INLINE_NODES = frozenset({"text", "hardBreak"})
 LIST_ITEMS = {"bulletList": "listItem", "orderedList": "listItem", "taskList": "taskItem"}
 CELLS = frozenset({"tableHeader", "tableCell"})
 
 
-def node(type_: str, content: list[dict] | None = None, **attrs: Any) -> dict:
+def node(type_: str, content: list[dict] | None = None, /, **attrs: Any) -> dict:
     """A node dict with every attribute of its type (defaults filled in) and its content when not empty."""
     result: dict[str, Any] = {"type": type_}
     defaults = NODE_ATTRS.get(type_)
@@ -63,7 +60,7 @@ def node(type_: str, content: list[dict] | None = None, **attrs: Any) -> dict:
     return result
 
 
-def mark(type_: str, **attrs: Any) -> dict:
+def mark(type_: str, /, **attrs: Any) -> dict:
     """A mark dict; marks with attributes always carry all of them."""
     defaults = MARK_ATTRS.get(type_)
     if defaults:

@@ -131,14 +131,17 @@ def _item_body(blocks: list[dict]) -> str:
     out = ""
     for position, (block, markdown) in enumerate(parts):
         if position:
-            out += "\n" if _joins_tightly(parts[position - 1][0], block) else "\n\n"
+            out += "\n" if _joins_tightly(*parts[position - 1], block) else "\n\n"
         out += markdown
     return out
 
 
-def _joins_tightly(previous: dict, block: dict) -> bool:
+def _joins_tightly(previous: dict, previous_markdown: str, block: dict) -> bool:
     """Whether `block` may start on the line after paragraph `previous` (a list that can interrupt it)."""
     if previous.get("type") != "paragraph" or block.get("type") not in LIST_ITEMS:
+        return False
+    if previous_markdown.startswith("<"):
+        # Literal HTML lines (raw HTML blocks) run on until a blank line and would swallow the list.
         return False
     items = block.get("content") or []
     first = (items[0].get("content") or [None])[0] if items else None
@@ -157,14 +160,17 @@ def _fence(body: str, info: str) -> str:
     char = "~" if "`" in info else "`"
     longest = max((len(run) for run in re.findall(re.escape(char) + "+", body)), default=0)
     fence = char * max(3, longest + 1)
-    return f"{fence}{info}\n{body}\n{fence}" if body else f"{fence}{info}\n{fence}"
+    # An info string starting with the fence character would lengthen the fence instead.
+    opening = fence + (" " if info.startswith(char) else "") + info
+    return f"{opening}\n{body}\n{fence}" if body else f"{opening}\n{fence}"
 
 
 def _code_block(block: dict) -> str:
     """Fenced code; the info word is the language."""
     language = str(_attr(block, "language") or "").strip().split()
-    # `|` is escaped too: a fence line with pipes over a delimiter-like first line would read as a table.
-    info = re.sub(r"([\\&|])", r"\\\1", language[0]) if language else ""
+    info = re.sub(r"([\\&])", r"\\\1", language[0]) if language else ""
+    # A fence line holding `|` over a `---` first line would read as a table header.
+    info = info.replace("|", "&#124;")
     return _fence("".join(plain_text(child) for child in block.get("content") or []), info)
 
 

@@ -15,6 +15,7 @@ from collab.markdown import (
     read_blocks,
     serialize_markdown,
 )
+from collab.markdown.merge import plan_edits
 
 DOCUMENT = "# Title\n\nFirst paragraph.\n\n- one\n- two\n\nLast paragraph.\n"
 
@@ -232,3 +233,11 @@ def test_merge_markdown_random_rewrites_converge_on_the_new_text():
         assert fragment_to_markdown(content_fragment(doc)) == expected
         assert fragment_to_markdown(content_fragment(other)) == expected
         assert merge_markdown(doc, new_text) is None
+
+
+def test_plan_edits_does_not_duplicate_a_kept_embed_named_in_the_target():
+    embed = {"type": "youtube", "attrs": {"src": "https://youtu.be/x"}}
+    old = [parse_markdown("a")[0], embed, parse_markdown("b")[0]]
+    new = [parse_markdown("a2")[0], embed, parse_markdown("b2")[0]]
+    edits = plan_edits(old, new)
+    assert [(edit.start, edit.stop, edit.blocks) for edit in edits] == [(0, 1, [new[0]]), (2, 3, [new[2]])]

@@ -185,3 +185,11 @@ def test_yxml_markdown_to_update_of_empty_text_is_one_empty_paragraph():
     doc = Doc()
     doc.apply_update(markdown_to_update(""))
     assert read_blocks(content_fragment(doc)) == [{"type": "paragraph"}]
+
+
+def test_yxml_unknown_element_attributes_of_any_name_are_kept():
+    doc = Doc()
+    fragment = content_fragment(doc)
+    fragment.children.append(XmlElement("embed", {"content": "x", "type": "video", "size": 2.5}))
+    assert read_blocks(fragment) == [{"type": "embed", "attrs": {"content": "x", "type": "video", "size": 2.5}}]
+    assert fragment_to_markdown(fragment) == ""
