@@ -47,7 +47,12 @@ test: install-dev node services
 	  $(BIN)/python -m pytest --create-db $(PYTEST_ARGS)
 
 bench: install-dev services
-	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(BIN)/python bench/auth_throughput.py
+	DATABASE_URL=postgres://postgres@127.0.0.1:5432/mdcreator_bench REDIS_URL=redis://127.0.0.1:6379/9 $(BIN)/python bench/auth_throughput.py $(BENCH_ARGS)
+
+## make bench-docs: list and search latency over 100,000 seeded documents (seeds once, a few minutes)
+.PHONY: bench-docs
+bench-docs: install-dev services
+	DATABASE_URL=postgres://postgres@127.0.0.1:5432/mdcreator_bench_docs REDIS_URL=redis://127.0.0.1:6379/10 $(BIN)/python bench/documents_list_search.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) $(NODE_DIR)/node_modules var
