@@ -9,9 +9,8 @@ from django.utils import timezone
 from accounts.models import EmailCode, RefreshToken, User, default_user_settings
 from mdcreator.errors import ConflictError
 from sync.models import SyncLog
-from sync.services import sync_log_record
 from workspaces.models import Workspace, WorkspaceMember
-from workspaces.services.workspaces import member_sync_data, record_member_change, workspace_sync_data
+from workspaces.services.workspaces import member_sync_data, record_member_change, workspace_mark_deleted
 
 
 class OwnsSharedWorkspaceError(ConflictError):
@@ -25,18 +24,9 @@ def shared_workspaces_owned(user: User):
     return Workspace.objects.filter(owner=user, is_team=True, deleted_at__isnull=True).filter(Exists(others))
 
 
-def _soft_delete_owned(user: User, now) -> None:
+def _soft_delete_owned(user: User) -> None:
     for workspace in Workspace.objects.select_for_update().filter(owner=user, deleted_at__isnull=True):
-        workspace.deleted_at = now
-        workspace.save(update_fields=["deleted_at", "updated_at"])
-        sync_log_record(
-            workspace_id=workspace.pk,
-            entity_type=SyncLog.EntityType.WORKSPACE,
-            entity_id=workspace.pk,
-            operation=SyncLog.Operation.DELETE,
-            actor=user,
-            data=workspace_sync_data(workspace),
-        )
+        workspace_mark_deleted(workspace=workspace, actor=user)
 
 
 def _leave_others(user: User) -> None:
@@ -79,6 +69,6 @@ def user_delete(*, user: User) -> None:
     now = timezone.now()
     RefreshToken.objects.filter(user=user).delete()
     EmailCode.objects.filter(user=user).delete()
-    _soft_delete_owned(user, now)
+    _soft_delete_owned(user)
     _leave_others(user)
     _anonymize(user, now)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 import factory
+from django.conf import settings
 from django.contrib.auth.hashers import make_password
 
 from accounts.models import User
@@ -12,9 +13,13 @@ from accounts.models import User
 DEFAULT_PASSWORD = "Correct-Horse-9"
 
 
-@lru_cache(maxsize=1)
 def default_password_hash() -> str:
-    """One real Argon2 hash of DEFAULT_PASSWORD, shared by every factory user (hashing is slow by design)."""
+    """One real hash of DEFAULT_PASSWORD per hasher setting, shared by factory users (hashing is slow by design)."""
+    return _hash_with(tuple(settings.PASSWORD_HASHERS))
+
+
+@lru_cache(maxsize=4)
+def _hash_with(hashers: tuple[str, ...]) -> str:
     return make_password(DEFAULT_PASSWORD)
 
 

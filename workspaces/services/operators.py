@@ -8,25 +8,19 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.tokens import sha256_hex
+from documents.models import Document
 from mdcreator.errors import ConflictError
 from sync.models import SyncLog
-from sync.services import sync_log_record
 from workspaces.errors import CannotRemoveOwnerError
 from workspaces.models import Invitation, Workspace, WorkspaceMember
 from workspaces.roles import Role
 from workspaces.services.invitations import INVITATION_LIFETIME, mail_invitation
-from workspaces.services.workspaces import member_sync_data, record_member_change, workspace_sync_data
-
-
-def _log_workspace(workspace: Workspace, operation: str, actor) -> None:
-    sync_log_record(
-        workspace_id=workspace.pk,
-        entity_type=SyncLog.EntityType.WORKSPACE,
-        entity_id=workspace.pk,
-        operation=operation,
-        actor=actor,
-        data=workspace_sync_data(workspace),
-    )
+from workspaces.services.workspaces import (
+    member_sync_data,
+    record_member_change,
+    record_workspace_change,
+    workspace_mark_deleted,
+)
 
 
 @transaction.atomic
@@ -35,9 +29,7 @@ def workspace_soft_delete(*, workspace: Workspace, actor) -> bool:
     workspace = Workspace.objects.select_for_update().get(pk=workspace.pk)
     if workspace.deleted_at is not None:
         return False
-    workspace.deleted_at = timezone.now()
-    workspace.save(update_fields=["deleted_at", "updated_at"])
-    _log_workspace(workspace, SyncLog.Operation.DELETE, actor)
+    workspace_mark_deleted(workspace=workspace, actor=actor)
     return True
 
 
@@ -49,9 +41,13 @@ def workspace_restore(*, workspace: Workspace, actor) -> bool:
         return False
     if workspace.owner.deleted_at is not None:
         raise ConflictError("The owner's account was erased; this workspace cannot come back.")
+    # The documents that went down with the workspace come back with it; older trash stays.
+    Document.objects.filter(workspace=workspace, deleted=True, deleted_at=workspace.deleted_at).update(
+        deleted=False, deleted_at=None, deleted_by=None
+    )
     workspace.deleted_at = None
     workspace.save(update_fields=["deleted_at", "updated_at"])
-    _log_workspace(workspace, SyncLog.Operation.UPDATE, actor)
+    record_workspace_change(workspace=workspace, operation=SyncLog.Operation.UPDATE, actor=actor)
     return True
 
 

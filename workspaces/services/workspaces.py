@@ -8,6 +8,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
+from documents.models import Document
 from mdcreator.errors import ValidationProblem
 from mdcreator.events import broadcast_on_commit, user_group
 from sync.models import SyncLog
@@ -52,6 +53,31 @@ def record_member_change(*, member: WorkspaceMember, operation: str, actor, old:
         changes=diff_fields(old or {}, new),
         data=new,
     )
+
+
+def record_workspace_change(*, workspace: Workspace, operation: str, actor, old: dict | None = None) -> None:
+    """Log a workspace change (changed fields only) in its sync log."""
+    new = workspace_sync_data(workspace)
+    sync_log_record(
+        workspace_id=workspace.pk,
+        entity_type=SyncLog.EntityType.WORKSPACE,
+        entity_id=workspace.pk,
+        operation=operation,
+        actor=actor,
+        changes=diff_fields(old or {}, new),
+        data=new,
+    )
+
+
+def workspace_mark_deleted(*, workspace: Workspace, actor) -> None:
+    """Soft-delete a locked workspace and its live documents (purged after 30 days)."""
+    now = timezone.now()
+    workspace.deleted_at = now
+    workspace.save(update_fields=["deleted_at", "updated_at"])
+    Document.objects.filter(workspace=workspace, deleted=False).update(
+        deleted=True, deleted_at=now, deleted_by=actor if getattr(actor, "is_authenticated", False) else None
+    )
+    record_workspace_change(workspace=workspace, operation=SyncLog.Operation.DELETE, actor=actor)
 
 
 def _slug_candidates(name: str):
@@ -100,14 +126,7 @@ def workspace_create(
     member = WorkspaceMember.objects.create(
         workspace=workspace, user=owner, role=Role.OWNER, invitation_accepted_at=timezone.now()
     )
-    sync_log_record(
-        workspace_id=workspace.pk,
-        entity_type=SyncLog.EntityType.WORKSPACE,
-        entity_id=workspace.pk,
-        operation=SyncLog.Operation.CREATE,
-        actor=owner,
-        data=workspace_sync_data(workspace),
-    )
+    record_workspace_change(workspace=workspace, operation=SyncLog.Operation.CREATE, actor=owner)
     record_member_change(member=member, operation=SyncLog.Operation.CREATE, actor=owner)
     return workspace
 
@@ -133,17 +152,8 @@ def workspace_update(*, workspace: Workspace, actor, data: dict) -> Workspace:
     if "settings" in data:
         workspace.settings = {**workspace.settings, **data["settings"]}
     workspace.save()
-    new = workspace_sync_data(workspace)
-    if new != old:
-        sync_log_record(
-            workspace_id=workspace.pk,
-            entity_type=SyncLog.EntityType.WORKSPACE,
-            entity_id=workspace.pk,
-            operation=SyncLog.Operation.UPDATE,
-            actor=actor,
-            changes=diff_fields(old, new),
-            data=new,
-        )
+    if workspace_sync_data(workspace) != old:
+        record_workspace_change(workspace=workspace, operation=SyncLog.Operation.UPDATE, actor=actor, old=old)
     return workspace
 
 
@@ -155,16 +165,7 @@ def workspace_delete(*, workspace: Workspace, actor) -> None:
         raise PersonalWorkspaceError()
     if workspace.members.filter(is_active=True).exclude(user_id=workspace.owner_id).exists():
         raise WorkspaceHasMembersError()
-    workspace.deleted_at = timezone.now()
-    workspace.save(update_fields=["deleted_at", "updated_at"])
-    sync_log_record(
-        workspace_id=workspace.pk,
-        entity_type=SyncLog.EntityType.WORKSPACE,
-        entity_id=workspace.pk,
-        operation=SyncLog.Operation.DELETE,
-        actor=actor,
-        data=workspace_sync_data(workspace),
-    )
+    workspace_mark_deleted(workspace=workspace, actor=actor)
 
 
 @transaction.atomic
@@ -193,13 +194,5 @@ def workspace_transfer_ownership(
     workspace.save(update_fields=["owner", "updated_at"])
     for member in (old_member, new_member):
         record_member_change(member=member, operation=SyncLog.Operation.UPDATE, actor=actor, old=before[member.user_id])
-    sync_log_record(
-        workspace_id=workspace.pk,
-        entity_type=SyncLog.EntityType.WORKSPACE,
-        entity_id=workspace.pk,
-        operation=SyncLog.Operation.UPDATE,
-        actor=actor,
-        changes=diff_fields(old_data, workspace_sync_data(workspace)),
-        data=workspace_sync_data(workspace),
-    )
+    record_workspace_change(workspace=workspace, operation=SyncLog.Operation.UPDATE, actor=actor, old=old_data)
     return workspace

@@ -5,6 +5,8 @@ from django.test import Client
 
 from accounts.services.staff import staff_grant
 from accounts.tests.factories import UserFactory
+from documents.models import Document
+from documents.services.documents import document_create, document_delete
 from sync.models import SyncLog
 from workspaces.access import access_from_membership
 from workspaces.models import Invitation, Workspace, WorkspaceMember
@@ -99,3 +101,15 @@ def test_admin_non_staff_is_sent_to_login(team):
     response = client.get("/admin/workspaces/workspace/")
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
     assert Workspace.objects.filter(pk=team.pk, deleted_at__isnull=True).exists()
+
+
+def test_admin_workspace_soft_delete_takes_documents_along_and_restore_brings_them_back(support_client, team):
+    owner = team.owner
+    live = document_create(actor=owner, workspace=team, data={"title": "Live"})
+    trashed_before = document_create(actor=owner, workspace=team, data={"title": "Old trash"})
+    document_delete(actor=owner, document=trashed_before)
+    _action(support_client, "workspace", "soft_delete", [team.pk])
+    assert Document.objects.get(pk=live.pk).deleted
+    _action(support_client, "workspace", "restore", [team.pk])
+    assert not Document.objects.get(pk=live.pk).deleted
+    assert Document.objects.get(pk=trashed_before.pk).deleted
