@@ -309,7 +309,9 @@ def test_api_search_never_reaches_a_workspace_the_caller_is_not_a_member_of(team
     # The owners still find their own documents: the filter is per caller, not a broken index.
     assert _search(client_for(foreign_ws.owner), q="secret")["total"] == 1
     assert _search(client_for(left_ws.owner), q="quasar")["total"] == 1
-    assert Document.objects.filter(pk__in=[foreign.pk, doomed.pk, left.pk], deleted=False).count() == 3
+    # Live elsewhere; the deleted workspace's document went to the trash with it.
+    assert Document.objects.filter(pk__in=[foreign.pk, left.pk], deleted=False).count() == 2
+    assert Document.objects.get(pk=doomed.pk).deleted
 
 
 def test_api_search_sees_a_workspace_again_after_rejoining(team):
