@@ -56,3 +56,8 @@ bench-docs: install-dev services
 
 clean:
 	rm -rf $(VENV) $(NODE_DIR)/node_modules var
+
+## make bench-collab: fan-out latency of live edits to real y-websocket clients (two scenarios, about two minutes)
+.PHONY: bench-collab
+bench-collab: install-dev node services
+	DATABASE_URL=postgres://postgres@127.0.0.1:5432/mdcreator_bench_collab REDIS_URL=redis://127.0.0.1:6379/14 $(BIN)/python bench/collab_fanout.py $(BENCH_ARGS)

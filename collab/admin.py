@@ -44,8 +44,8 @@ class PresenceAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Purge stale presence (expired)", permissions=["support"])
     def purge_stale(self, request, queryset) -> None:
-        stale = queryset.filter(expires_at__lte=timezone.now())
-        count = stale.count()
-        stale.delete()
-        report_action(self, request, done=f"Purged {count} stale row(s).", selected=queryset, acted=count,
+        stale = list(queryset.filter(expires_at__lte=timezone.now()).values_list("pk", flat=True))
+        # Reported first: the report counts the selection, which the deletion shrinks.
+        report_action(self, request, done=f"Purged {len(stale)} stale row(s).", selected=queryset, acted=len(stale),
                       why="still live")
+        Presence.objects.filter(pk__in=stale).delete()

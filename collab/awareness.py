@@ -50,11 +50,14 @@ class RoomAwareness:
             kept.append((client, clock, state))
         return encode_update(kept) if kept else None
 
-    def full_update(self) -> bytes | None:
-        """Every known state, for a newcomer or a QueryAwareness."""
-        if not self.entries:
-            return None
-        return encode_update([(client, clock, state) for client, (clock, state) in self.entries.items()])
+    def full_update(self, *, skip_owner: object = None) -> bytes | None:
+        """Every known state (except those of `skip_owner`), for a newcomer or a QueryAwareness."""
+        entries = [
+            (client, clock, state)
+            for client, (clock, state) in self.entries.items()
+            if skip_owner is None or self.owners.get(client) is not skip_owner
+        ]
+        return encode_update(entries) if entries else None
 
     def remove_owner(self, owner: object) -> bytes | None:
         """Drop the states a closing connection controlled; returns the removal update to broadcast."""

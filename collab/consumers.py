@@ -7,12 +7,14 @@ Glue only: frames are decoded here; durability, fan-out and awareness live in
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import json
 import logging
 import time
 
 import pycrdt
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
@@ -25,8 +27,37 @@ from mdcreator.problems import utc_timestamp
 
 logger = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 60
+PROTOCOL_CLOSE_CODES = (1009, 1011)
 READ_ONLY_ERROR_INTERVAL = 5.0
 MAX_BUFFERED = 100
+
+
+def allow_protocol_close_codes() -> None:
+    """Let consumers close with 1009 (message too big) and 1011 (server error) under daphne (SPEC §5.4).
+
+    autobahn's public close only takes 1000 and 3000-4999 from the application and raises
+    otherwise, which kills the consumer before its disconnect runs. RFC 6455 lets an endpoint
+    send both codes; daphne itself sends 1011 the same way when an application fails.
+    """
+    try:
+        from daphne.ws_protocol import WebSocketProtocol
+    except ImportError:  # another ASGI server
+        return
+    original = WebSocketProtocol.serverClose
+    if getattr(original, "allows_protocol_codes", False):
+        return
+
+    def server_close(protocol, code=None):
+        if code in PROTOCOL_CLOSE_CODES:
+            protocol.sendCloseFrame(code=code)
+        else:
+            original(protocol, code)
+
+    server_close.allows_protocol_codes = True
+    WebSocketProtocol.serverClose = server_close
+
+
+allow_protocol_close_codes()
 
 
 class DocumentSession:
@@ -40,6 +71,8 @@ class DocumentSession:
         self.update_limit = s.RateLimiter(50)
         self.awareness_limit = s.RateLimiter(20)
         self.last_read_only_error = 0.0
+        self.accepted: collections.deque[asyncio.Future] = collections.deque()
+        self.acknowledger: asyncio.Task | None = None
 
     @property
     def document_id(self):
@@ -61,12 +94,25 @@ class DocumentSession:
 class CollabConsumer(AsyncWebsocketConsumer):
     """What both dialects share: sessions, updates, awareness, events, presence and access checks."""
 
+    greets_with_step1 = True
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.sessions: dict[str | None, DocumentSession] = {}
         self.users: set = set()
         self._heartbeat: asyncio.Task | None = None
         self._closing = False
+
+    async def dispatch(self, message):
+        """Channels' dispatch without its close_old_connections hop to the sync thread before every message.
+
+        The hop cost a thread round trip per frame; every database call of these consumers goes
+        through database_sync_to_async or the rooms' run_db, which close stale connections themselves.
+        """
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     # --- sending (dialect specific) --------------------------------------------------
     async def send_sync(self, session, kind: int, data: bytes, *, reply: bool = False) -> None:
@@ -86,6 +132,11 @@ class CollabConsumer(AsyncWebsocketConsumer):
 
     async def acknowledge(self, session, durable: bool) -> None:
         """Hocuspocus SyncStatus; y-websocket has no acknowledgement."""
+
+    async def close(self, code=None, reason=None):
+        """Close the socket; frames the client sent meanwhile are no longer handled (no update after a 4429)."""
+        self._closing = True
+        await super().close(code=code, reason=reason)
 
     # --- sessions ----------------------------------------------------------------------
     async def start_socket(self) -> bool:
@@ -114,7 +165,7 @@ class CollabConsumer(AsyncWebsocketConsumer):
 
     async def _greet(self, session: DocumentSession, *, announce: bool) -> None:
         room = session.room
-        if session.access.collaborative:
+        if session.access.collaborative and self.greets_with_step1:
             await self.send_sync(session, p.SYNC_STEP1, room.state_vector())
         awareness = room.awareness.full_update()
         if awareness:
@@ -162,7 +213,8 @@ class CollabConsumer(AsyncWebsocketConsumer):
             if session.access.collaborative:
                 await self.send_sync(session, p.SYNC_STEP2, session.room.diff_since(data))
                 if reply_step1:
-                    await self.send_sync(session, p.SYNC_STEP1, session.room.state_vector(), reply=True)
+                    # As a Sync frame, like Hocuspocus itself: @hocuspocus/provider rejects SyncReply frames.
+                    await self.send_sync(session, p.SYNC_STEP1, session.room.state_vector())
             return
         if kind in (p.SYNC_STEP2, p.SYNC_UPDATE):
             await self.handle_update(session, data)
@@ -175,14 +227,19 @@ class CollabConsumer(AsyncWebsocketConsumer):
             await self._refuse(session, "unsupported_document_type", "Only markdown documents are edited live.")
             return
         try:
-            update_state = pycrdt.get_state(update)
+            pycrdt.get_state(update)  # decodes the whole update: ValueError when it is not one
         except ValueError:
             await self._refuse(session, "invalid_update", "The update could not be decoded.")
             return
+        if session.room.adds_nothing(update):
+            # Every client answers the server's step 1 with a step 2, mostly empty: no edit (readers
+            # included), nothing to store or relay; it is already durable.
+            await self._settle(session)
+            await self.acknowledge(session, True)
+            return
         if session.access.read_only:
-            if p.covers(session.room.state_vector(), update_state):
-                await self.acknowledge(session, True)
-            elif time.monotonic() - session.last_read_only_error >= READ_ONLY_ERROR_INTERVAL:
+            # Anything that changes the document (a deletion included) is an edit: refused.
+            if time.monotonic() - session.last_read_only_error >= READ_ONLY_ERROR_INTERVAL:
                 session.last_read_only_error = time.monotonic()
                 await self._refuse(session, "read_only", "You can read this document but not edit it.")
             else:
@@ -191,18 +248,45 @@ class CollabConsumer(AsyncWebsocketConsumer):
         if not session.update_limit.allow():
             await self.close(code=4429)
             return
-        try:
-            await session.room.submit(update, peer=session, user_id=session.user_id)
-        except DocumentTooLargeError:
-            await self._refuse(session, "document_too_large", "The document reached its size limit.")
-            return
-        except Exception:
-            logger.exception("persisting an update of %s failed", session.document_id)
-            await self.close(code=1011)
-            return
-        await self.acknowledge(session, True)
+        # Durability is awaited off the receive loop: the rate limit then measures the client's pace,
+        # not the database's, and a burst of updates shares one transaction. Acknowledgements keep their order.
+        session.accepted.append(session.room.enqueue(update, peer=session, user_id=session.user_id))
+        if session.acknowledger is None or session.acknowledger.done():
+            session.acknowledger = asyncio.create_task(self._acknowledge_accepted(session))
+
+    async def _acknowledge_accepted(self, session: DocumentSession) -> None:
+        """SyncStatus for each queued update once it is durable, in order; a database failure closes with 1011."""
+        failed = False
+        while session.accepted:
+            try:
+                await session.accepted[0]
+                outcome = None
+            except DocumentTooLargeError:
+                outcome = ("document_too_large", "The document reached its size limit.")
+            except Exception:
+                if not failed:
+                    logger.exception("persisting an update of %s failed", session.document_id)
+                outcome = False
+            session.accepted.popleft()
+            if failed:
+                continue
+            with contextlib.suppress(Exception):  # the socket may be gone meanwhile
+                if outcome is None:
+                    await self.acknowledge(session, True)
+                elif outcome is False:
+                    failed = True
+                    await self.close(code=1011)
+                else:
+                    await self.acknowledge(session, False)
+                    await self.refuse_update(session, *outcome)
+
+    async def _settle(self, session: DocumentSession) -> None:
+        """Wait until earlier accepted updates are acknowledged, so that acknowledgements keep their order."""
+        if session.acknowledger is not None:
+            await asyncio.shield(session.acknowledger)
 
     async def _refuse(self, session, code: str, detail: str) -> None:
+        await self._settle(session)
         await self.acknowledge(session, False)
         await self.refuse_update(session, code, detail)
 
@@ -284,7 +368,7 @@ class YWebsocketConsumer(CollabConsumer):
 
     async def receive(self, text_data=None, bytes_data=None):
         session = self.sessions.get(None)
-        if session is None:
+        if session is None or self._closing:
             return
         if text_data is not None:
             await self.handle_event(session, text_data)
@@ -329,6 +413,10 @@ class YWebsocketConsumer(CollabConsumer):
 class HocuspocusConsumer(CollabConsumer):
     """The Hocuspocus protocol: many documents per socket, each authenticated on its own."""
 
+    # The provider opens with its step 1 and counts one SyncStatus per step 1 it gets back; an
+    # unasked step 1 would earn an extra acknowledgement and mark an unsaved edit as saved.
+    greets_with_step1 = False
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.buffered: dict[str, list[bytes]] = {}
@@ -337,7 +425,7 @@ class HocuspocusConsumer(CollabConsumer):
         await self.start_socket()
 
     async def receive(self, text_data=None, bytes_data=None):
-        if bytes_data is None:
+        if bytes_data is None or self._closing:
             return
         if len(bytes_data) > s.MAX_MESSAGE_BYTES:
             await self.close(code=1009)

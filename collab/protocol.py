@@ -129,7 +129,42 @@ def decode_state_vector(state_vector: bytes) -> dict[int, int]:
     return {decoder.var_uint(): decoder.var_uint() for _ in range(decoder.var_uint())}
 
 
-def covers(state_vector: bytes, other: bytes) -> bool:
-    """Whether `state_vector` already includes every clock of `other` (nothing new in `other`)."""
-    mine = decode_state_vector(state_vector)
-    return all(mine.get(client, 0) >= clock for client, clock in decode_state_vector(other).items())
+def read_delete_set(decoder: Decoder) -> dict[int, list[tuple[int, int]]]:
+    """client id → merged, sorted [start, end) clock ranges of a Yjs v1 delete set."""
+    ranges: dict[int, list[tuple[int, int]]] = {}
+    for _ in range(decoder.var_uint()):
+        client = decoder.var_uint()
+        spans = list(ranges.get(client, []))
+        for _ in range(decoder.var_uint()):
+            clock = decoder.var_uint()
+            spans.append((clock, clock + decoder.var_uint()))
+        merged: list[tuple[int, int]] = []
+        for start, end in sorted(spans):
+            if merged and start <= merged[-1][1]:  # adjacent or overlapping: one range
+                merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+            else:
+                merged.append((start, end))
+        ranges[client] = merged
+    return ranges
+
+
+def adds_nothing(missing: bytes, known_deletions: bytes) -> bool:
+    """Whether an update brings nothing new to a document.
+
+    `missing` is the update diffed against the document's state vector (items the document
+    lacks, then the update's delete set); `known_deletions` is the document's own update
+    against its state vector (no items, its delete set). A state vector alone cannot tell:
+    deletions do not advance it, and an incremental update has none of its own.
+    """
+    incoming = Decoder(missing)
+    if incoming.var_uint():
+        return False
+    known = Decoder(known_deletions)
+    if known.var_uint():
+        return False
+    deleted = read_delete_set(known)
+    for client, spans in read_delete_set(incoming).items():
+        held = deleted.get(client, [])
+        if not all(any(lo <= start and end <= hi for lo, hi in held) for start, end in spans):
+            return False
+    return True

@@ -23,6 +23,7 @@ from django.db import close_old_connections
 
 from collab import store
 from collab.awareness import RoomAwareness
+from collab.protocol import adds_nothing
 from collab.services import collab_materialize
 from mdcreator.events import document_group
 
@@ -33,6 +34,8 @@ REPAIR_DELAY = 0.2
 RECHECK_INTERVAL = 30.0
 MATERIALIZE_QUIET = 2.0
 MATERIALIZE_MAX_WAIT = 10.0
+REMOTE_PEER = object()  # owner of the awareness states that arrive from other processes
+PUBLISH_DRAIN_SECONDS = 5.0
 
 
 def _in_db_thread(fn, *args, **kwargs):
@@ -82,6 +85,7 @@ class Room:
         self._repair_scheduled = False
         self._dirty_since: float | None = None
         self._materializer: asyncio.TimerHandle | None = None
+        self._outbox: asyncio.Queue = asyncio.Queue()
         self.closed = False
 
     # --- lifecycle -----------------------------------------------------------------
@@ -94,8 +98,14 @@ class Room:
         layer = get_channel_layer()
         self._channel = await layer.new_channel()
         await layer.group_add(document_group(self.document_id), self._channel)
+        # Rooms of other processes tell this one the awareness states of their clients.
+        await layer.group_send(
+            document_group(self.document_id),
+            {"type": "doc.awareness.query", "reply_to": self._channel, "origin": self.instance},
+        )
         self._tasks.append(asyncio.create_task(self._read_group()))
         self._tasks.append(asyncio.create_task(self._recheck_periodically()))
+        self._tasks.append(asyncio.create_task(self._publish()))
 
     async def stop(self) -> None:
         """Unsubscribe, materialize and compact once the last local peer has gone."""
@@ -103,6 +113,8 @@ class Room:
         if self._writer is not None:
             with contextlib.suppress(Exception):
                 await self._writer
+        with contextlib.suppress(Exception):  # the last accepted updates still reach the other processes
+            await asyncio.wait_for(self._outbox.join(), PUBLISH_DRAIN_SECONDS)
         for task in self._tasks:
             task.cancel()
         if self._materializer is not None:
@@ -121,21 +133,36 @@ class Room:
     def state_vector(self) -> bytes:
         return self.doc.get_state()
 
+    def adds_nothing(self, update: bytes) -> bool:
+        """Whether a (decodable) update holds no item and no deletion this room lacks."""
+        state_vector = self.doc.get_state()
+        try:
+            missing = pycrdt.get_update(update, state_vector)
+        except ValueError:
+            return False
+        if not missing.startswith(b"\x00"):  # items the room lacks: no need to look at deletions
+            return False
+        return adds_nothing(missing, self.doc.get_update(state_vector))
+
     def diff_since(self, state_vector: bytes | None) -> bytes:
         """The update a client with `state_vector` is missing."""
         return self.doc.get_update(state_vector) if state_vector else self.doc.get_update()
 
-    async def submit(self, update: bytes, *, peer, user_id) -> None:
-        """Persist an update, then apply and relay it; returns once it is durable.
+    def enqueue(self, update: bytes, *, peer, user_id) -> asyncio.Future:
+        """Queue an update to be persisted, then applied and relayed; the future resolves once it is durable.
 
-        Raises store.DocumentTooLargeError, or the database error (the caller closes with 1011).
+        The future raises store.DocumentTooLargeError, or the database error (the caller closes with 1011).
         Updates queued while a write is in flight share the next transaction.
         """
         future = asyncio.get_running_loop().create_future()
         self._pending.append((update, user_id, peer, future))
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write_batches())
-        await future
+        return future
+
+    async def submit(self, update: bytes, *, peer, user_id) -> None:
+        """Persist an update, then apply and relay it; returns once it is durable (see `enqueue`)."""
+        await self.enqueue(update, peer=peer, user_id=user_id)
 
     async def _write_batches(self) -> None:
         while self._pending:
@@ -160,11 +187,26 @@ class Room:
         for *_, future in batch:
             if not future.done():
                 future.set_result(True)
-        await get_channel_layer().group_send(
-            document_group(self.document_id),
-            {"type": "doc.update", "seqs": seqs, "update": merged, "origin": self.instance},
-        )
+        self._outbox.put_nowait({"type": "doc.update", "seqs": seqs, "update": merged, "origin": self.instance})
         self._schedule_materialize()
+
+    async def _publish(self) -> None:
+        """Publish accepted updates to the other processes in order.
+
+        A task of its own, so that the next batch's commit does not wait for a Redis round trip.
+        """
+        layer = get_channel_layer()
+        while True:
+            messages = [await self._outbox.get()]
+            while not self._outbox.empty():  # a backlog (Redis slower than the writes) goes out as one message
+                messages.append(self._outbox.get_nowait())
+            try:
+                await layer.group_send(document_group(self.document_id), _merged(messages))
+            except Exception:  # other processes repair the gap from the database
+                logger.exception("room %s: publishing an update failed", self.document_id)
+            finally:
+                for _ in messages:
+                    self._outbox.task_done()
 
     async def _relay(self, update: bytes, *, exclude=None) -> None:
         for peer in list(self.peers):
@@ -226,7 +268,16 @@ class Room:
             self._track(message["seqs"])
             await self._relay(message["update"])
         elif kind == "doc.awareness":
+            # Clients of other processes are part of the room's awareness: newcomers and QueryAwareness
+            # get their states too; their own process broadcasts the removal when they leave.
+            self.awareness.apply(message["update"], REMOTE_PEER)
             await self.broadcast_awareness(message["update"], publish=False)
+        elif kind == "doc.awareness.query":
+            states = self.awareness.full_update(skip_owner=REMOTE_PEER)
+            if states:
+                await get_channel_layer().send(
+                    message["reply_to"], {"type": "doc.awareness", "update": states, "origin": self.instance}
+                )
         elif kind == "doc.event":
             await self.broadcast_event(message["event"], publish=False)
             if message.get("close"):
@@ -280,6 +331,17 @@ class Room:
             logger.exception("materializing %s failed", self.document_id)
 
 
+def _merged(messages: list[dict]) -> dict:
+    """One doc.update message carrying the seqs and the merged update of several."""
+    if len(messages) == 1:
+        return messages[0]
+    return {
+        **messages[0],
+        "seqs": [seq for message in messages for seq in message["seqs"]],
+        "update": pycrdt.merge_updates(*(message["update"] for message in messages)),
+    }
+
+
 class RoomRegistry:
     """The rooms of this process, opened on first join and closed after the last leave."""
 
@@ -297,6 +359,10 @@ class RoomRegistry:
                 room = Room(document_id, collaborative=collaborative)
                 await room.start()
                 self.rooms[key] = room
+            elif room.collaborative:
+                # A newcomer gets everything committed, also updates whose message never arrived
+                # (their process died between commit and publish): one query when nothing is missing.
+                await room._repair()
             room.peers.add(peer)
             return room
 

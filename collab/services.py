@@ -24,8 +24,9 @@ def collab_merge_content(*, document: Document, actor, previous: str | None = No
 
     Runs in the writer's transaction. Without a collaborative state nothing
     happens: hydration later starts from the new content. The merge is
-    persisted and broadcast like any update and marked materialized, so the
-    server's own write is not turned back into markdown.
+    persisted and broadcast like any update and, unless live edits are still
+    waiting to be materialized, marked materialized, so the server's own write
+    is not turned back into markdown.
     """
     record = CollabState.objects.select_for_update().filter(document_id=document.pk).first()
     if record is None or document.type != Document.Type.MARKDOWN:
@@ -39,7 +40,10 @@ def collab_merge_content(*, document: Document, actor, previous: str | None = No
     if not update:
         return []
     seqs = store.append_updates(document.pk, [(update, getattr(actor, "pk", None))])
-    CollabState.objects.filter(document_id=document.pk).update(materialized_seq=seqs[-1])
+    if record.materialized_seq >= record.last_seq:
+        CollabState.objects.filter(document_id=document.pk).update(materialized_seq=seqs[-1])
+    # Otherwise live edits the writer never saw are still pending: the next materialization writes
+    # them, together with this merge, to the markdown.
     broadcast_on_commit(
         document_group(document.pk), {"type": "doc.update", "seqs": seqs, "update": update, "origin": SERVER_ORIGIN}
     )

@@ -118,7 +118,9 @@ if REDIS_URL:
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                "hosts": [REDIS_URL],
+                # Reads must outlast channels_redis's 5 s BZPOPMIN: with redis-py's default 5 s socket
+                # timeout, every consumer idle for 5 s died on a read timeout (its socket closed 1011).
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 15}],
                 "prefix": env.str("CHANNEL_LAYER_PREFIX", default="mdc-asgi"),
                 # A room's channel receives every update of its document; rooms repair gaps from the database.
                 "capacity": 5000,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import signal
 import socket
@@ -12,9 +14,18 @@ from pathlib import Path
 
 import httpx
 import pytest
-from django.db import connection
+from django.db import OperationalError, connection
+
+from accounts.services.sessions import ClientInfo, session_start
+from collab.tests.live import LIVE_MARKDOWN, wait_servers_idle
+from documents.services.documents import document_create
+from workspaces.tests.conftest import Team, team  # noqa: F401  (one person per role; works in transactional tests)
 
 ROOT = Path(__file__).resolve().parents[2]
+# daphne drops (without a close frame) messages over 1 MiB by default: above SPEC §5.4's 8 MiB, so that
+# the consumer itself sees oversize messages and answers them with close 1009.
+DAPHNE_WEBSOCKET_LIMITS = ("--websocket-max-message-size", str(16 * 1024 * 1024),
+                           "--websocket-max-frame-size", str(16 * 1024 * 1024))
 
 
 def free_port() -> int:
@@ -51,7 +62,7 @@ class DaphneProcess:
 
     def start(self) -> DaphneProcess:
         command = [str(Path(sys.executable).parent / "daphne"), "-b", "127.0.0.1", "-p", str(self.port),
-                   "mdcreator.asgi:application"]
+                   *DAPHNE_WEBSOCKET_LIMITS, "mdcreator.asgi:application"]
         with open(self.log, "a") as log:
             self.process = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 30
@@ -112,3 +123,92 @@ def live_server_factory(server_env):
 def daphne(live_server_factory) -> DaphneProcess:
     """A daphne process shared by the tests that need only one."""
     return live_server_factory()
+
+
+@pytest.fixture(scope="session")
+def second_daphne(live_server_factory, daphne) -> DaphneProcess:
+    """Another daphne on the same database and Redis, for the tests that span processes."""
+    return live_server_factory()
+
+
+# --- shared fixtures of the live-collaboration tests ---------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _live_servers_settle(request):
+    """Before the transactional flush, let the servers finish what the test's closed sockets started."""
+    yield
+    if {"daphne", "second_daphne", "live_server_factory"} & set(request.fixturenames):
+        wait_servers_idle()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _flush_retries_deadlocks():
+    """A server job racing the flush's TRUNCATE can deadlock with it; the flush is then simply retried."""
+    operations = type(connection.ops)
+    original = operations.execute_sql_flush
+
+    def execute_sql_flush(self, sql_list):
+        for attempt in range(5):
+            try:
+                return original(self, sql_list)
+            except OperationalError:
+                if attempt == 4:
+                    raise
+                time.sleep(0.1)
+
+    operations.execute_sql_flush = execute_sql_flush
+    yield
+    operations.execute_sql_flush = original
+
+
+class Steps:
+    """An event loop driven step by step: clients stay connected between steps, while the test
+    does ORM work and HTTP calls in its own thread (the loop is not running then)."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.clients: list = []
+
+    def __call__(self, coroutine, timeout: float = 30.0):
+        return self.loop.run_until_complete(asyncio.wait_for(coroutine, timeout))
+
+    def keep(self, client):
+        """Remember a client (or socket) so that it is closed at the end of the test."""
+        self.clients.append(client)
+        return client
+
+    def close(self) -> None:
+        async def close_all():
+            for client in self.clients:
+                with contextlib.suppress(Exception):
+                    await client.close()
+            others = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+            for task in others:
+                task.cancel()
+            await asyncio.gather(*others, return_exceptions=True)
+
+        self.loop.run_until_complete(close_all())
+        self.loop.close()
+
+
+@pytest.fixture
+def steps():
+    """The test's event loop for live clients; every kept client is closed at the end."""
+    runner = Steps()
+    yield runner
+    runner.close()
+
+
+@pytest.fixture
+def tokens(team) -> dict[str, str]:  # noqa: F811
+    """A fresh access token per actor of the team (no entry for "anonymous")."""
+    return {actor: session_start(user=user, client=ClientInfo()).access_token for actor, user in team.users.items()}
+
+
+@pytest.fixture
+def live_doc(team):  # noqa: F811
+    """A markdown document of the team workspace with two paragraphs under a heading."""
+    return document_create(
+        actor=team.user("owner"), workspace=team.workspace, data={"title": "Live notes", "content": LIVE_MARKDOWN}
+    )

@@ -1,103 +1,86 @@
-"""y-websocket at /ws/documents/{id}: real pycrdt clients against a live daphne."""
+"""The y-websocket dialect frame by frame at /ws/documents/{id} (SPEC §5.2)."""
 
 import asyncio
+import json
 
 import pycrdt
 import pytest
+import websockets
 
-from accounts.services.sessions import ClientInfo, session_start
-from accounts.tests.factories import UserFactory
-from collab.models import CollabState, CollabUpdate
+from collab import protocol as p
+from collab.markdown import fragment_to_markdown
+from collab.tests.live import append_to_block, markdown_of, normalized
 from collab.tests.yclient import YWebsocketClient
-from documents.models import Document
-from documents.services.documents import document_create
-from workspaces.models import WorkspaceMember
-from workspaces.roles import Role
-from workspaces.services.workspaces import workspace_create
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def shared_doc():
-    owner, editor, viewer = UserFactory(), UserFactory(), UserFactory()
-    workspace = workspace_create(owner=owner, name="Live")
-    WorkspaceMember.objects.create(workspace=workspace, user=editor, role=Role.EDITOR)
-    WorkspaceMember.objects.create(workspace=workspace, user=viewer, role=Role.VIEWER)
-    document = document_create(actor=owner, workspace=workspace, data={"title": "Doc", "content": "# Title\n\nHello"})
-    tokens = {name: session_start(user=u, client=ClientInfo()).access_token
-              for name, u in (("owner", owner), ("editor", editor), ("viewer", viewer))}
-    return document, tokens
+async def _frames_until(socket, predicate, timeout=10.0) -> list:
+    frames = []
+    async with asyncio.timeout(timeout):
+        while not predicate(frames):
+            frames.append(await socket.recv())
+    return frames
 
 
-def _text(client) -> str:
-    return str(client.fragment)
-
-
-def test_consumers_ywebsocket_two_clients_converge_and_updates_are_durable(daphne, shared_doc):
-    document, tokens = shared_doc
-
-    async def scenario():
-        first = await YWebsocketClient.connect(daphne.ws, document.pk, tokens["owner"])
-        second = await YWebsocketClient.connect(daphne.ws, document.pk, tokens["editor"])
-        await first.wait_for(lambda: "Hello" in _text(first))
-        await second.wait_for(lambda: "Hello" in _text(second))
-        paragraph = first.fragment.children[1]
-        text = paragraph.children[0]
-        text.insert(len(str(text)), " world")
-        await second.wait_for(lambda: "Hello world" in _text(second))
-        await first.close()
-        await second.close()
-        return _text(second)
-
-    result = asyncio.run(scenario())
-    assert "Hello world" in result
-    assert CollabState.objects.filter(document=document).exists()
-    stored = CollabState.objects.get(document=document)
-    doc = pycrdt.Doc()
-    if stored.state:
-        doc.apply_update(bytes(stored.state))
-    for update in CollabUpdate.objects.filter(document=document).order_by("seq").values_list("update", flat=True):
-        doc.apply_update(bytes(update))
-    assert "Hello world" in str(doc.get("content", type=pycrdt.XmlFragment))
-
-
-def test_consumers_ywebsocket_materializes_live_edits_to_markdown(daphne, shared_doc):
-    document, tokens = shared_doc
-
-    async def scenario():
-        client = await YWebsocketClient.connect(daphne.ws, document.pk, tokens["owner"])
-        await client.wait_for(lambda: "Hello" in _text(client))
-        text = client.fragment.children[1].children[0]
-        text.insert(0, "Oh, ")
-        await asyncio.sleep(0.3)
-        await client.close()
-
-    asyncio.run(scenario())
-    deadline_document = None
-    for _ in range(100):
-        deadline_document = Document.objects.get(pk=document.pk)
-        if "Oh, Hello" in deadline_document.content:
-            break
-        import time
-
-        time.sleep(0.1)
-    assert deadline_document.content == "# Title\n\nOh, Hello\n" or "Oh, Hello" in deadline_document.content
-
-
-def test_consumers_ywebsocket_rejects_missing_token_and_non_member(daphne, shared_doc):
-    document, _ = shared_doc
-    stranger = session_start(user=UserFactory(), client=ClientInfo()).access_token
-    import websockets
-
-    async def close_code(query):
-        async with websockets.connect(f"{daphne.ws}/ws/documents/{document.pk}{query}") as socket:
-            try:
-                await asyncio.wait_for(socket.recv(), 5)
-                await asyncio.wait_for(socket.recv(), 5)
-            except websockets.ConnectionClosed as closed:
-                return closed.rcvd.code
+def _sync(frame) -> tuple[int, bytes] | None:
+    """(sync type, payload) of a binary sync frame, else None."""
+    if isinstance(frame, str):
         return None
+    decoder = p.Decoder(frame)
+    if decoder.var_uint() != p.MSG_SYNC:
+        return None
+    return decoder.var_uint(), decoder.var_bytes()
 
-    assert asyncio.run(close_code("")) == 4401
-    assert asyncio.run(close_code(f"?token={stranger}")) == 4404
+
+def test_consumers_ywebsocket_handshake_step1_then_presence_and_step2_answers(daphne, steps, tokens, live_doc):
+    async def scenario():
+        url = f"{daphne.ws}/ws/documents/{live_doc.pk}?token={tokens['viewer']}"
+        async with websockets.connect(url, max_size=None) as socket:
+            greeting = await _frames_until(socket, lambda fs: any(isinstance(f, str) for f in fs))
+            # An empty client asks with its (empty) state vector: the answer is the whole document.
+            await socket.send(p.ws_sync(p.SYNC_STEP1, pycrdt.Doc().get_state()))
+            answer = await _frames_until(socket, lambda fs: any(_sync(f) for f in fs))
+            # A client that is up to date gets an update that adds nothing.
+            local = pycrdt.Doc()
+            local.apply_update(_sync(answer[-1])[1])
+            await socket.send(p.ws_sync(p.SYNC_STEP1, local.get_state()))
+            nothing = await _frames_until(socket, lambda fs: any(_sync(f) for f in fs))
+        return greeting, answer, local, nothing
+
+    greeting, answer, local, nothing = steps(scenario())
+    kind, server_vector = _sync(greeting[0])
+    assert kind == p.SYNC_STEP1  # the server speaks first with its state vector
+    assert json.loads(greeting[-1])["type"] == "presence_list"
+    assert _sync(answer[-1])[0] == p.SYNC_STEP2
+    assert fragment_to_markdown(local.get("content", type=pycrdt.XmlFragment)) == normalized(live_doc.content)
+    assert local.get_state() == server_vector
+    kind, payload = _sync(nothing[-1])
+    check = pycrdt.Doc()
+    check.apply_update(local.get_update())
+    before = check.get_update()
+    check.apply_update(payload)
+    assert kind == p.SYNC_STEP2 and check.get_update() == before
+
+
+def test_consumers_ywebsocket_updates_go_to_the_others_not_back_to_the_sender(daphne, steps, tokens, live_doc):
+    async def scenario():
+        sender = steps.keep(await YWebsocketClient.connect(daphne.ws, live_doc.pk, tokens["editor"]))
+        receiver = steps.keep(await YWebsocketClient.connect(daphne.ws, live_doc.pk, tokens["owner"]))
+        await sender.wait_for(lambda: sender.synced.is_set() and receiver.synced.is_set())
+        await sender.ping()
+        echoed = []
+        original = sender.apply_remote
+        sender.apply_remote = lambda update: (echoed.append(update), original(update))
+        append_to_block(sender, 1, " hello")
+        await receiver.wait_for(lambda: "hello" in receiver.text)
+        await receiver.ping()
+        await sender.ping()
+        append_to_block(receiver, 2, " back")
+        await sender.wait_for(lambda: "back" in sender.text)
+        return sender, receiver, echoed
+
+    sender, receiver, echoed = steps(scenario())
+    assert len(echoed) == 1  # only the receiver's edit, never its own (nor anyone's empty step 2)
+    assert markdown_of(sender) == markdown_of(receiver)
+    assert "First paragraph. hello" in markdown_of(receiver)

@@ -1,0 +1,124 @@
+"""Helpers of the live-collaboration tests: stored state, tokens, edits and refusals."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import timedelta
+
+import httpx
+import pycrdt
+import websockets
+from django.db import connection
+from django.utils import timezone
+
+from accounts.tokens import issue_access_token
+from collab.markdown import fragment_to_markdown, parse_markdown, serialize_markdown
+from collab.models import CollabState, CollabUpdate
+
+LIVE_TITLE = "Title"
+LIVE_MARKDOWN = f"# {LIVE_TITLE}\n\nFirst paragraph.\n\nSecond paragraph.\n"
+
+
+def normalized(markdown: str) -> str:
+    """What the server writes back for `markdown` (one parse/serialize pass)."""
+    return serialize_markdown(parse_markdown(markdown))
+
+
+def markdown_of(client) -> str:
+    """The markdown of a client's `content` fragment."""
+    return fragment_to_markdown(client.fragment)
+
+
+def stored_doc(document_id) -> pycrdt.Doc:
+    """The document the database holds: compacted state plus every later update row."""
+    record = CollabState.objects.get(document_id=document_id)
+    doc = pycrdt.Doc()
+    if record.state:
+        doc.apply_update(bytes(record.state))
+    for update in CollabUpdate.objects.filter(document_id=document_id, seq__gt=record.state_seq).order_by("seq"):
+        doc.apply_update(bytes(update.update))
+    return doc
+
+
+def stored_markdown(document_id) -> str:
+    return fragment_to_markdown(stored_doc(document_id).get("content", type=pycrdt.XmlFragment))
+
+
+def stored_seqs(document_id) -> list[int]:
+    return list(CollabUpdate.objects.filter(document_id=document_id).order_by("seq").values_list("seq", flat=True))
+
+
+def assert_contiguous_log(document_id) -> CollabState:
+    """Update rows run from state_seq + 1 to last_seq without a gap; returns the state record."""
+    record = CollabState.objects.get(document_id=document_id)
+    assert stored_seqs(document_id) == list(range(record.state_seq + 1, record.last_seq + 1))
+    return record
+
+
+def expired_token(user) -> str:
+    """A correctly signed access token whose `exp` has passed."""
+    token, _ = issue_access_token(user_id=user.pk, session_id=user.pk, now=timezone.now() - timedelta(hours=1))
+    return token
+
+
+def block_text(client, index: int) -> pycrdt.XmlText:
+    """The first text run of a top-level block of a client's fragment."""
+    return client.fragment.children[index].children[0]
+
+
+def append_to_block(client, index: int, text: str) -> None:
+    """A local edit: `text` appended to a top-level block (sent to the server by the client)."""
+    run = block_text(client, index)
+    run.insert(len(run), text)
+
+
+async def refusal(url: str, **headers) -> tuple[int | None, list]:
+    """Connect, read until the server closes; (close code, frames received before the close)."""
+    frames: list = []
+    async with websockets.connect(url, additional_headers=headers or None) as socket:
+        try:
+            async for frame in socket:
+                frames.append(frame)
+        except websockets.ConnectionClosed:
+            pass
+        await socket.wait_closed()
+    return socket.close_code, frames
+
+
+def api(server, token: str | None = None) -> httpx.AsyncClient:
+    """An HTTP client of a live server's REST API, signed in with `token`."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return httpx.AsyncClient(base_url=f"{server.http}/api/v1", headers=headers, timeout=10)
+
+
+async def settle(*clients, timeout: float = 10.0) -> None:
+    """Wait until every client holds the same document as the first one."""
+    first = clients[0]
+    await first.wait_for(lambda: all(client.text == first.text for client in clients), timeout)
+    await asyncio.sleep(0)
+
+
+def _other_backends() -> int:
+    """Connections of other processes (the live servers) to the test database."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return cursor.fetchone()[0]
+
+
+def wait_servers_idle(timeout: float = 10.0, quiet: float = 0.12) -> None:
+    """Wait until no live server has touched the database for `quiet` seconds.
+
+    Servers hold no connection between jobs (CONN_MAX_AGE=0), so this is when rooms
+    closed by the test have finished materializing and compacting.
+    """
+    deadline = time.monotonic() + timeout
+    quiet_since = time.monotonic()
+    while time.monotonic() < deadline:
+        if _other_backends():
+            quiet_since = time.monotonic()
+        elif time.monotonic() - quiet_since >= quiet:
+            return
+        time.sleep(0.02)
