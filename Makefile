@@ -10,6 +10,9 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/1
 
 .PHONY: run test install install-dev node services migrate bench clean
 
+# daphne refuses WebSocket messages over 1 MiB by default; the live-editing limit is 8 MiB (SPEC §5.4).
+DAPHNE_WS_LIMITS := --websocket-max-message-size 16777216 --websocket-max-frame-size 16777216
+
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
 	$(PYTHON) -m venv $(VENV)
@@ -36,7 +39,7 @@ run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
-	$(BIN)/daphne -b 127.0.0.1 -p 8000 mdcreator.asgi:application
+	$(BIN)/daphne -b 127.0.0.1 -p 8000 $(DAPHNE_WS_LIMITS) mdcreator.asgi:application
 
 services:
 	scripts/services.sh
