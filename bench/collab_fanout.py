@@ -125,7 +125,9 @@ def bench_team(users: int):
     for index in range(users):
         email = BENCH_EMAIL.format(index)
         person = User.objects.filter(email=email).first()
-        people.append(person or user_create(email=email, password=None, display_name=f"Bench {index}", email_verified=True))
+        people.append(
+            person or user_create(email=email, password=None, display_name=f"Bench {index}", email_verified=True)
+        )
     workspace = Workspace.objects.filter(name=WORKSPACE_NAME, owner=people[0]).first()
     workspace = workspace or workspace_create(owner=people[0], name=WORKSPACE_NAME)
     members = set(WorkspaceMember.objects.filter(workspace=workspace).values_list("user_id", flat=True))
@@ -133,6 +135,17 @@ def bench_team(users: int):
         if person.pk not in members:
             WorkspaceMember.objects.create(workspace=workspace, user=person, role=Role.EDITOR)
     return workspace, people
+
+
+def clear_presence(people) -> int:
+    """Close the presence rows a stopped server left behind: they count against the per-user connection limit."""
+    from django.utils import timezone
+
+    from collab.models import Presence
+
+    return Presence.objects.filter(user__in=people, is_active=True).update(
+        is_active=False, disconnected_at=timezone.now()
+    )
 
 
 def create_documents(workspace, people, *, documents: int, per_document: int) -> list[dict]:
@@ -256,7 +269,9 @@ def background_busy(seconds: float = 3.0) -> float:
 def print_header(args, versions: dict[str, str]) -> None:
     print(f"machine     {os.cpu_count()} CPUs, {cpu_model()}, {memory_total()} RAM, {platform.platform()}")
     print("software    " + ", ".join(f"{name} {value}" for name, value in versions.items()))
-    print(f"command     DATABASE_URL={masked(args.database_url)} REDIS_URL={masked(args.redis_url)} {shlex.join(sys.orig_argv)}")
+    print(
+        f"command     DATABASE_URL={masked(args.database_url)} REDIS_URL={masked(args.redis_url)} {shlex.join(sys.orig_argv)}"
+    )
     print(
         f"load        {args.rate:g} edits/s per client, {args.warmup:g} s warm-up + {args.seconds:g} s measured, "
         f"{args.processes} daphne process(es), {args.users} users, clients: stock y-websocket WebsocketProvider"
@@ -273,27 +288,47 @@ def print_result(result: dict, args) -> None:
     other = busy - result["server_cpu_seconds"] - client["cpu_seconds"]
     matching, rooms = result["durable"]
     verdict = "meets" if fanout["p99"] is not None and fanout["p99"] <= TARGET_P99_MS else "misses"
-    print(f"\n[{result['name']}] {result['documents']} document(s) x {result['clients'] // result['documents']} clients")
-    print(f"  connect+sync ms  p50 {ms(connect['p50'])}  p95 {ms(connect['p95'])}  max {ms(connect['max'])}"
-          f"  ({connect['count']} clients in {connect['wall_seconds']:.1f} s, {args.connect_concurrency} at a time)")
-    print(f"  edits            {result['edits']['measured']} measured = {result['edits']['per_second']:.1f}/s"
-          f" ({result['edits']['total']} in all)")
-    print(f"  fan-out ms       p50 {ms(fanout['p50'])}  p95 {ms(fanout['p95'])}  p99 {ms(fanout['p99'])}"
-          f"  max {ms(fanout['max'])}  (edit until every other client applied it; target p99 <= {TARGET_P99_MS:g}: {verdict})")
-    print(f"  delivery ms      p50 {ms(delivery['p50'])}  p95 {ms(delivery['p95'])}  p99 {ms(delivery['p99'])}"
-          f"  max {ms(delivery['max'])}  (edit until one other client applied it)")
-    print(f"  delivered        {result['deliveries_per_second']:.0f} edits/s applied by receivers,"
-          f" {result['remote_transactions_per_second']:.0f} update frames/s applied")
+    print(
+        f"\n[{result['name']}] {result['documents']} document(s) x {result['clients'] // result['documents']} clients"
+    )
+    print(
+        f"  connect+sync ms  p50 {ms(connect['p50'])}  p95 {ms(connect['p95'])}  max {ms(connect['max'])}"
+        f"  ({connect['count']} clients in {connect['wall_seconds']:.1f} s, {args.connect_concurrency} at a time)"
+    )
+    print(
+        f"  edits            {result['edits']['measured']} measured = {result['edits']['per_second']:.1f}/s"
+        f" ({result['edits']['total']} in all)"
+    )
+    print(
+        f"  fan-out ms       p50 {ms(fanout['p50'])}  p95 {ms(fanout['p95'])}  p99 {ms(fanout['p99'])}"
+        f"  max {ms(fanout['max'])}  (edit until every other client applied it; target p99 <= {TARGET_P99_MS:g}: {verdict})"
+    )
+    print(
+        f"  delivery ms      p50 {ms(delivery['p50'])}  p95 {ms(delivery['p95'])}  p99 {ms(delivery['p99'])}"
+        f"  max {ms(delivery['max'])}  (edit until one other client applied it)"
+    )
+    print(
+        f"  delivered        {result['deliveries_per_second']:.0f} edits/s applied by receivers,"
+        f" {result['remote_transactions_per_second']:.0f} update frames/s applied"
+    )
     print(f"  server CPU       {result['server_cpu_seconds']:.2f} s = {result['server_cores']:.2f} cores (daphne)")
     print(f"  server RSS       {result['server_rss_mib']:.0f} MiB peak (VmHWM, all daphne processes)")
-    print(f"  client CPU       {client['cpu_seconds']:.2f} s; event-loop delay ms p50 {ms(client['loop_delay_ms']['p50'])}"
-          f" p99 {ms(client['loop_delay_ms']['p99'])} max {ms(client['loop_delay_ms']['max'])}")
-    print(f"  machine CPU      {busy:.2f} of {span:.2f} core-seconds busy ({100 * busy / span if span else 0:.0f}%),"
-          f" other (PostgreSQL, Redis, ...) {other:.2f} s")
-    print(f"  convergence      clients equal: {result['converged']}; equal to a fresh client's view: {result['server_equal']};"
-          f" stored state = clients: {matching}/{rooms}; drained in {result['drain_seconds']:.2f} s")
-    print(f"  connections      {result['reconnects']} reconnects; {result['text_frames_refused_by_provider']} JSON text"
-          " frames the stock provider could not read (presence events)")
+    print(
+        f"  client CPU       {client['cpu_seconds']:.2f} s; event-loop delay ms p50 {ms(client['loop_delay_ms']['p50'])}"
+        f" p99 {ms(client['loop_delay_ms']['p99'])} max {ms(client['loop_delay_ms']['max'])}"
+    )
+    print(
+        f"  machine CPU      {busy:.2f} of {span:.2f} core-seconds busy ({100 * busy / span if span else 0:.0f}%),"
+        f" other (PostgreSQL, Redis, ...) {other:.2f} s"
+    )
+    print(
+        f"  convergence      clients equal: {result['converged']}; equal to a fresh client's view: {result['server_equal']};"
+        f" stored state = clients: {matching}/{rooms}; drained in {result['drain_seconds']:.2f} s"
+    )
+    print(
+        f"  connections      {result['reconnects']} reconnects; {result['text_frames_refused_by_provider']} JSON text"
+        " frames the stock provider could not read (presence events)"
+    )
     if result["problems"]:
         print(f"  daphne printed:\n{result['problems']}")
 
@@ -336,6 +371,7 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="mdc-bench-collab-") as log_dir:
         for name in args.scenarios:
             count, per = (1, args.clients) if name == "one" else (args.documents, args.per_document)
+            clear_presence(people)  # every daphne of this bench is stopped between scenarios
             documents = create_documents(workspace, people, documents=count, per_document=per)
             close_db()
             result = run_scenario(name, documents, args, env, Path(log_dir))

@@ -31,6 +31,11 @@ process.setMaxListeners(0) // every provider adds an exit listener
 const LOOP_RESOLUTION_MS = 2
 const print = (object) => process.stdout.write(JSON.stringify(object) + '\n')
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
+const CONNECT_TIMEOUT_MS = 60000
+const withTimeout = (promise, ms, describe) => new Promise((resolve, reject) => {
+  const timer = setTimeout(() => reject(new Error(`${describe()} within ${ms / 1000} s`)), ms)
+  promise.then((value) => { clearTimeout(timer); resolve(value) }, reject)
+})
 const now = () => performance.now()
 
 // The provider cannot read the server's JSON text frames (presence events) and throws; a browser
@@ -87,8 +92,12 @@ class Client {
       params: { token: this.token }, WebSocketPolyfill: BrowserLikeWebSocket, disableBc: true
     })
     this.provider.awareness.setLocalStateField('user', { name: `bench ${this.index}`, color: '#3b82f6' })
-    this.provider.on('connection-close', () => { if (this.syncedAt) reconnects += 1 })
-    return new Promise((resolve) => {
+    this.closeCodes = []
+    this.provider.on('connection-close', (event) => {
+      if (event) this.closeCodes.push(event.code)
+      if (this.syncedAt) reconnects += 1
+    })
+    return withTimeout(new Promise((resolve) => {
       const onSync = (synced) => {
         if (!synced) return
         this.provider.off('sync', onSync)
@@ -96,7 +105,7 @@ class Client {
         resolve(this.syncedAt - this.startedAt)
       }
       this.provider.on('sync', onSync)
-    })
+    }), CONNECT_TIMEOUT_MS, () => `client ${this.index} of ${this.room.id} did not sync (close codes ${this.closeCodes})`)
   }
 
   // Every remote transaction: credit each sender whose clock moved with the edits now covered.
@@ -183,7 +192,8 @@ const serverView = async (room) => {
   const provider = new WebsocketProvider(`${config.servers[0]}/ws/documents`, room.id, doc, {
     params: { token: room.clients[0].token }, WebSocketPolyfill: BrowserLikeWebSocket, disableBc: true
   })
-  await new Promise((resolve) => provider.on('sync', (synced) => synced && resolve()))
+  await withTimeout(new Promise((resolve) => provider.on('sync', (synced) => synced && resolve())),
+    CONNECT_TIMEOUT_MS, () => `a fresh client of ${room.id} did not sync`)
   const view = {
     content: doc.getXmlFragment('content').toString(),
     stateVector: Object.fromEntries(Y.decodeStateVector(Y.encodeStateVector(doc)))

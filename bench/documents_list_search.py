@@ -665,17 +665,17 @@ class QueryPlan:
 
 
 def query_label(sql: str) -> str:
-    """A short name for a statement: what it computes, or the table it reads."""
+    """A short name for a statement: what it computes, or the table its outer query reads."""
+    outer = sql
+    while "(" in outer and outer != (stripped := re.sub(r"\([^()]*\)", "", outer)):
+        outer = stripped  # drop subqueries and calls, innermost first
+    tables = re.findall(r'FROM "(\w+)"', outer)
+    table = tables[0] if tables else "?"
     if "ts_headline" in sql:
         return "headlines"
-    if sql.startswith("SELECT COUNT(*)"):
-        return "count"
-    if "ts_rank_cd" in sql:
-        return "page (ranked)"
-    if 'FROM "documents_document" ' in sql:
-        return "page"
-    tables = re.findall(r'FROM "(\w+)"', sql)
-    return {"documents_documenttag": "tags"}.get(tables[0], tables[0]) if tables else "?"
+    if table == "documents_document":
+        return "count" if sql.startswith("SELECT COUNT(*)") else "page (ranked)" if "ts_rank_cd" in sql else "page"
+    return {"documents_documenttag": "tags", "workspaces_workspacemember": "membership"}.get(table, table)
 
 
 def plan_nodes(node: dict):

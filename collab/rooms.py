@@ -30,6 +30,9 @@ from mdcreator.events import document_group
 logger = logging.getLogger(__name__)
 
 _EXECUTOR = ThreadPoolExecutor(max_workers=8, thread_name_prefix="collab-db")
+# Materialization and compaction take tens to hundreds of milliseconds each: on threads of their own,
+# a backlog of them never keeps an update from being committed.
+_BACKGROUND = ThreadPoolExecutor(max_workers=2, thread_name_prefix="collab-materialize")
 REPAIR_DELAY = 0.2
 RECHECK_INTERVAL = 30.0
 MATERIALIZE_QUIET = 2.0
@@ -50,6 +53,12 @@ async def run_db(fn, *args, **kwargs):
     """Run synchronous ORM code on the collab database threads."""
     loop = asyncio.get_running_loop()
     return await loop.run_in_executor(_EXECUTOR, functools.partial(_in_db_thread, fn, *args, **kwargs))
+
+
+async def run_db_background(fn, *args, **kwargs):
+    """Like run_db, on the threads for slow upkeep (materialization, compaction)."""
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(_BACKGROUND, functools.partial(_in_db_thread, fn, *args, **kwargs))
 
 
 class Peer(Protocol):
@@ -85,6 +94,8 @@ class Room:
         self._repair_scheduled = False
         self._dirty_since: float | None = None
         self._materializer: asyncio.TimerHandle | None = None
+        self._materializing = False
+        self._materialize_again = False
         self._outbox: asyncio.Queue = asyncio.Queue()
         self.closed = False
 
@@ -125,7 +136,7 @@ class Room:
             return
         for step in (collab_materialize, store.compact):
             try:
-                await run_db(step, self.document_id)
+                await run_db_background(step, self.document_id)
             except Exception:  # the next opener or the command catches up
                 logger.exception("closing room %s: %s failed", self.document_id, step.__name__)
 
@@ -323,12 +334,23 @@ class Room:
     async def materialize_now(self) -> None:
         """Write the live content back to the document (one process wins; others skip)."""
         self._dirty_since, self._materializer = None, None
+        if self._materializing:
+            # One at a time per room: when the database lags, timers fire faster than jobs finish,
+            # and queued jobs would only wait for each other's locks. The running one is followed up.
+            self._materialize_again = True
+            return
+        self._materializing = True
         try:
-            await run_db(collab_materialize, self.document_id)
-            if await run_db(store.needs_compaction, self.document_id):
-                await run_db(store.compact, self.document_id)
+            await run_db_background(collab_materialize, self.document_id)
+            if await run_db_background(store.needs_compaction, self.document_id):
+                await run_db_background(store.compact, self.document_id)
         except Exception:
             logger.exception("materializing %s failed", self.document_id)
+        finally:
+            self._materializing = False
+            if self._materialize_again and not self.closed:
+                self._materialize_again = False
+                self._schedule_materialize()
 
 
 def _merged(messages: list[dict]) -> dict:

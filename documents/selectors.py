@@ -105,8 +105,11 @@ def _after(documents: QuerySet[Document], filters: ListFilters, payload: dict) -
     """Rows strictly after the cursor's (sort value, id) in the requested order."""
     field = SORT_FIELDS[filters.sort]
     value = payload["v"]
-    beyond = "lt" if filters.order == "desc" else "gt"
-    return documents.filter(Q(**{f"{field}__{beyond}": value}) | Q(**{field: value, f"id__{beyond}": payload["id"]}))
+    beyond, bound = ("lt", "lte") if filters.order == "desc" else ("gt", "gte")
+    after = Q(**{f"{field}__{beyond}": value}) | Q(**{field: value, f"id__{beyond}": payload["id"]})
+    # The OR alone is no index condition, so a deep cursor read every row before it; the
+    # redundant bound lets the (workspace, deleted, <sort field>) index start at the cursor.
+    return documents.filter(Q(**{f"{field}__{bound}": value}), after)
 
 
 def document_list(*, user, workspace, filters: ListFilters) -> tuple[list[Document], str | None, bool, int]:
