@@ -39,7 +39,8 @@ class RoomAwareness:
                 continue
             json.loads(state)  # must be JSON; raises ValueError otherwise
             current = self.entries.get(client)
-            if current is not None and clock < current[0]:
+            # Providers echo what they receive: an equal clock is no news unless it removes the state.
+            if current is not None and (clock < current[0] or (clock == current[0] and state != "null")):
                 continue
             if state == "null":
                 self.entries.pop(client, None)

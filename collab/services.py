@@ -65,7 +65,8 @@ def _last_editor(document: Document, record: CollabState):
 @transaction.atomic
 def collab_materialize(document_id) -> bool:
     """Write the live content back to `Document.content` when live updates are not reflected yet."""
-    document = Document.objects.select_for_update().filter(pk=document_id, deleted=False).first()
+    # no_key: update writes hold CollabState and need a key-share lock on this row for their foreign key.
+    document = Document.objects.select_for_update(no_key=True).filter(pk=document_id, deleted=False).first()
     record = CollabState.objects.select_for_update().filter(document_id=document_id).first()
     if document is None or record is None or record.last_seq <= record.materialized_seq:
         return False

@@ -120,7 +120,7 @@ if REDIS_URL:
             "CONFIG": {
                 # Reads must outlast channels_redis's 5 s BZPOPMIN: with redis-py's default 5 s socket
                 # timeout, every consumer idle for 5 s died on a read timeout (its socket closed 1011).
-                "hosts": [{"address": REDIS_URL, "socket_timeout": 15}],
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 15, "max_connections": 1000}],
                 "prefix": env.str("CHANNEL_LAYER_PREFIX", default="mdc-asgi"),
                 # A room's channel receives every update of its document; rooms repair gaps from the database.
                 "capacity": 5000,

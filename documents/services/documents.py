@@ -195,7 +195,7 @@ def check_precondition(document: Document, if_match: str | None, *, required: bo
 
 def _locked_live(document_id) -> Document:
     document = (
-        Document.objects.select_for_update(of=("self",))
+        Document.objects.select_for_update(of=("self",), no_key=True)
         .select_related("updated_by")
         .filter(pk=document_id, deleted=False)
         .first()
