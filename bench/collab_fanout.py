@@ -12,6 +12,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import shlex
 import shutil
 import signal
@@ -49,6 +50,7 @@ WORKSPACE_NAME = "Collab fan-out bench"
 NODE_DIR = BASE_DIR / "tests" / "node"
 GENERATOR = BASE_DIR / "bench" / "collab_load.mjs"
 TARGET_P99_MS = 50.0
+EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Detected): ")
 SCENARIOS = ("one", "many")
 
 
@@ -250,7 +252,20 @@ def run_scenario(name: str, documents: list[dict], args, env, log_dir: Path) -> 
     result["machine_span"] = (after.machine_total - before.machine_total) / CLK_TCK
     result["durable"] = durable_check(result["rooms"])
     result["problems"] = "\n".join(server.problems() for server in servers).strip()
+    result["errors"] = error_counts(servers)
     return result
+
+
+def error_counts(servers) -> dict[str, int]:
+    """Exceptions daphne logged, by type and first line (a deadlock, a full Redis pool, ...)."""
+    counts: dict[str, int] = {}
+    for server in servers:
+        for line in server.log_path.read_text(errors="replace").splitlines():
+            match = EXCEPTION_LINE.match(line)
+            if match:
+                key = line[:120]
+                counts[key] = counts.get(key, 0) + 1
+    return counts
 
 
 # --- report ---------------------------------------------------------------------
@@ -325,12 +340,16 @@ def print_result(result: dict, args) -> None:
         f"  convergence      clients equal: {result['converged']}; equal to a fresh client's view: {result['server_equal']};"
         f" stored state = clients: {matching}/{rooms}; drained in {result['drain_seconds']:.2f} s"
     )
+    codes = ", ".join(f"{code}: {count}" for code, count in sorted(result["close_codes"].items())) or "none"
     print(
-        f"  connections      {result['reconnects']} reconnects; {result['text_frames_refused_by_provider']} JSON text"
-        " frames the stock provider could not read (presence events)"
+        f"  connections      {result['reconnects']} reconnects (close codes {codes}; {result['stopped_clients']} clients"
+        f" gave up on a 44xx code); {result['text_frames_refused_by_provider']} JSON text frames the stock provider"
+        " could not read (presence events)"
     )
+    for line, count in sorted(result["errors"].items(), key=lambda item: -item[1]):
+        print(f"  daphne error     {count} x {line}")
     if result["problems"]:
-        print(f"  daphne printed:\n{result['problems']}")
+        print(f"  daphne printed (last lines):\n{result['problems']}")
 
 
 def print_summary(results: list[dict]) -> None:

@@ -94,7 +94,7 @@ class Client {
     this.provider.awareness.setLocalStateField('user', { name: `bench ${this.index}`, color: '#3b82f6' })
     this.closeCodes = []
     this.provider.on('connection-close', (event) => {
-      if (event) this.closeCodes.push(event.code)
+      this.closeCodes.push(event ? event.code : 'local') // local: the provider's 30 s silence watchdog
       if (this.syncedAt) reconnects += 1
     })
     return withTimeout(new Promise((resolve) => {
@@ -290,6 +290,11 @@ const main = async () => {
     },
     drain_seconds: drained,
     reconnects,
+    close_codes: clients.flatMap((client) => client.closeCodes).reduce((counts, code) => {
+      counts[code] = (counts[code] || 0) + 1
+      return counts
+    }, {}),
+    stopped_clients: clients.filter((client) => !client.provider.shouldConnect).length,
     text_frames_refused_by_provider: listenerErrors,
     converged: rooms_.every((room) => room.caught_up && room.equal),
     server_equal: rooms_.every((room) => room.server_equal),
