@@ -274,7 +274,7 @@ class CpuSample:
     machine_total: int
 
     @classmethod
-    def take(cls, pids: list[int]) -> "CpuSample":
+    def take(cls, pids: list[int]) -> CpuSample:
         """Read the counters of the daphne processes, this process and the machine."""
         busy, total = machine_cpu_ticks()
         server = sum(process_cpu_seconds(pid) for pid in pids)
@@ -350,7 +350,7 @@ async def exchange(conn: Connection, raw: bytes, timeout: float) -> tuple[int | 
     """One request with a timeout; transport failures come back as the exception's name."""
     try:
         status, body, keep_alive = await asyncio.wait_for(conn.send(raw), timeout)
-    except (OSError, EOFError, ValueError, IndexError, asyncio.TimeoutError) as exc:
+    except (TimeoutError, OSError, EOFError, ValueError, IndexError) as exc:
         conn.close()
         return type(exc).__name__, b""
     if not keep_alive:
@@ -515,14 +515,23 @@ def print_scenario(name: str, stats: Stats, samples: tuple, seconds: float, pids
     print(f"  throughput   {ok / seconds:.1f} req/s (2xx per measured second)")
     print(f"  latency ms   p50 {p50:.1f}  p95 {p95:.1f}  p99 {p99:.1f}  max {(lat[-1] if lat else 0) * 1000:.1f}")
     print(f"  server CPU   {server:.2f} s in {wall:.2f} s = {server / wall:.2f} cores (all daphne processes)")
-    print(f"  per request  {1000 * server / max(total, 1):.1f} ms of server CPU (comparable across busy and idle machines)")
+    print(
+        f"  per request  {1000 * server / max(total, 1):.1f} ms of server CPU (comparable across busy and idle machines)"
+    )
     print(f"  client CPU   {client:.2f} s = {client / wall:.2f} cores (this load generator)")
     print(f"  machine CPU  {busy:.2f} of {span:.2f} core-seconds busy ({100 * busy / span if span else 0:.0f}%)")
     print(f"  other CPU    {busy - server - client:.2f} s (PostgreSQL, Redis and anything else running)")
     print(f"  load average {load_average()} (1, 5, 15 min) at the end")
     print(f"  server RSS   {sum(peak_rss_mib(pid) for pid in pids):.0f} MiB peak so far (VmHWM, all daphne processes)")
-    return {"rps": ok / seconds, "p50": p50, "p95": p95, "p99": p99, "server": server / wall, "errors": total - ok,
-            "cpu_ms": 1000 * server / max(total, 1)}
+    return {
+        "rps": ok / seconds,
+        "p50": p50,
+        "p95": p95,
+        "p99": p99,
+        "server": server / wall,
+        "errors": total - ok,
+        "cpu_ms": 1000 * server / max(total, 1),
+    }
 
 
 def print_summary(results: dict[str, dict]) -> None:
@@ -579,6 +588,7 @@ def main(argv: list[str] | None = None) -> None:
             for server in servers:
                 print(f"\ndaphne :{server.port} printed (access lines left out):\n{server.problems()}")
     print_summary(results)
+
 
 if __name__ == "__main__":
     main()

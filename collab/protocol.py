@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pycrdt
+
 # y-websocket message types (first varuint of a frame)
 MSG_SYNC, MSG_AWARENESS, MSG_AUTH, MSG_QUERY_AWARENESS = 0, 1, 2, 3
 # y-protocols sync message types
@@ -168,3 +170,15 @@ def adds_nothing(missing: bytes, known_deletions: bytes) -> bool:
         if not all(any(lo <= start and end <= hi for lo, hi in held) for start, end in spans):
             return False
     return True
+
+
+def update_adds_nothing(doc: pycrdt.Doc, update: bytes) -> bool:
+    """Whether a (decodable) update holds no item and no deletion `doc` lacks (then it is no edit)."""
+    state_vector = doc.get_state()
+    try:
+        missing = pycrdt.get_update(update, state_vector)
+    except ValueError:
+        return False
+    if not missing.startswith(b"\x00"):  # items the document lacks: no need to look at deletions
+        return False
+    return adds_nothing(missing, doc.get_update(state_vector))

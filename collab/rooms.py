@@ -23,7 +23,7 @@ from django.db import close_old_connections
 
 from collab import store
 from collab.awareness import RoomAwareness
-from collab.protocol import adds_nothing
+from collab.protocol import update_adds_nothing
 from collab.services import collab_materialize
 from mdcreator.events import document_group
 
@@ -146,14 +146,7 @@ class Room:
 
     def adds_nothing(self, update: bytes) -> bool:
         """Whether a (decodable) update holds no item and no deletion this room lacks."""
-        state_vector = self.doc.get_state()
-        try:
-            missing = pycrdt.get_update(update, state_vector)
-        except ValueError:
-            return False
-        if not missing.startswith(b"\x00"):  # items the room lacks: no need to look at deletions
-            return False
-        return adds_nothing(missing, self.doc.get_update(state_vector))
+        return update_adds_nothing(self.doc, update)
 
     def diff_since(self, state_vector: bytes | None) -> bytes:
         """The update a client with `state_vector` is missing."""

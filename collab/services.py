@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import logging
+
 import pycrdt
 from django.db import transaction
 
 from accounts.models import User
 from collab import store
-from collab.markdown import fragment_to_markdown, merge_markdown
+from collab.markdown import content_fragment, merge_markdown, read_blocks, serialize_markdown
 from collab.markdown.threeway import merge_three_way
 from collab.models import CollabState, CollabUpdate
+from collab.protocol import update_adds_nothing
 from documents.models import Document
 from documents.services.documents import document_update
 from mdcreator.errors import ConflictError, PayloadTooLargeError, ValidationProblem
 from mdcreator.events import broadcast_on_commit, document_group
 
 SERVER_ORIGIN = "server"
+logger = logging.getLogger(__name__)
 
 
 @transaction.atomic
@@ -50,9 +54,9 @@ def collab_merge_content(*, document: Document, actor, previous: str | None = No
     return seqs
 
 
-def _last_editor(document: Document, record: CollabState):
+def _last_editor(document: Document, materialized_seq: int):
     editor_id = (
-        CollabUpdate.objects.filter(document_id=document.pk, seq__gt=record.materialized_seq, user__isnull=False)
+        CollabUpdate.objects.filter(document_id=document.pk, seq__gt=materialized_seq, user__isnull=False)
         .order_by("-seq")
         .values_list("user_id", flat=True)
         .first()
@@ -62,23 +66,62 @@ def _last_editor(document: Document, record: CollabState):
     return document.updated_by or document.created_by
 
 
-@transaction.atomic
+MATERIALIZE_ATTEMPTS = 3
+
+
 def collab_materialize(document_id) -> bool:
-    """Write the live content back to `Document.content` when live updates are not reflected yet."""
-    # no_key: update writes hold CollabState and need a key-share lock on this row for their foreign key.
-    document = Document.objects.select_for_update(no_key=True).filter(pk=document_id, deleted=False).first()
-    record = CollabState.objects.select_for_update().filter(document_id=document_id).first()
-    if document is None or record is None or record.last_seq <= record.materialized_seq:
+    """Write the live content back to `Document.content` when live updates are not reflected yet.
+
+    The markdown is built from a snapshot without holding any lock, so updates keep being
+    committed meanwhile; only the write takes the document row lock. If a REST write (or another
+    process's materialization) changed the content since the snapshot, it starts again from a
+    new one rather than write markdown that lacks it.
+    """
+    for _ in range(MATERIALIZE_ATTEMPTS):
+        outcome = _materialize_once(document_id)
+        if outcome is not None:
+            return outcome
+    logger.warning("document %s: content kept changing while materializing; the next edit tries again", document_id)
+    return False
+
+
+def _materialize_once(document_id) -> bool | None:
+    """True when written, False when nothing was to be done, None when the content moved meanwhile."""
+    seen = Document.objects.filter(pk=document_id, deleted=False).values_list("content_hash", flat=True).first()
+    record = CollabState.objects.filter(document_id=document_id).only("last_seq", "materialized_seq").first()
+    if seen is None or record is None or record.last_seq <= record.materialized_seq:
         return False
-    last_seq = record.last_seq
-    doc = store.load_snapshot(document_id).as_doc()
-    markdown = fragment_to_markdown(doc.get("content", type=pycrdt.XmlFragment))
-    if markdown != document.content:
-        document_update(
-            actor=_last_editor(document, record), document=document, data={"content": markdown}, if_match="*",
-            from_collab=True,
+    snapshot = store.load_snapshot(document_id)
+    blocks = read_blocks(content_fragment(snapshot.as_doc()))
+    markdown = serialize_markdown(blocks) if blocks else None
+    with transaction.atomic():
+        # no_key: updates keep going into CollabUpdate, whose foreign key needs a key-share lock on this row.
+        document = Document.objects.select_for_update(no_key=True).filter(pk=document_id, deleted=False).first()
+        if document is None:
+            return False
+        if document.content_hash != seen:
+            return None
+        materialized_seq = CollabState.objects.filter(document_id=document_id).values_list(
+            "materialized_seq", flat=True
+        ).get()
+        if materialized_seq >= snapshot.last_seq:
+            return False  # another process wrote this snapshot or a later one
+        if markdown is None:
+            # Even an empty editor holds one paragraph: no block at all means `content` was created as
+            # another type (Y.Text, Y.Map) or emptied by a foreign client. Writing "" would destroy the
+            # last good markdown, so it is kept; these seqs count as looked at, later edits try again.
+            logger.warning(
+                "document %s: live `content` holds no block at seq %s; content kept", document_id, snapshot.last_seq
+            )
+        elif markdown != document.content:
+            document_update(
+                actor=_last_editor(document, materialized_seq), document=document, data={"content": markdown},
+                if_match="*", from_collab=True,
+            )
+        # Last, so the state row is locked only for the commit: update writers wait on it.
+        CollabState.objects.filter(document_id=document_id, materialized_seq__lt=snapshot.last_seq).update(
+            materialized_seq=snapshot.last_seq
         )
-    CollabState.objects.filter(document_id=document_id).update(materialized_seq=last_seq)
     return True
 
 
@@ -138,15 +181,18 @@ def collab_post_update(*, document: Document, actor, update: bytes) -> tuple[str
         pycrdt.get_state(update)
     except ValueError:
         raise InvalidYjsUpdateError() from None
-    try:
-        with transaction.atomic():
-            seqs = store.apply_update(document.pk, update, user_id=actor.pk)
-            broadcast_on_commit(
-                document_group(document.pk),
-                {"type": "doc.update", "seqs": seqs, "update": update, "origin": SERVER_ORIGIN},
-            )
-    except store.DocumentTooLargeError:
-        raise PayloadTooLargeError("The collaborative state reached its 32 MiB limit.") from None
+    # As on the sockets, an update holding nothing the stored document lacks (empty, or sent twice) is no
+    # edit: it is neither stored nor broadcast.
+    if not update_adds_nothing(store.load_snapshot(document.pk).as_doc(), update):
+        try:
+            with transaction.atomic():
+                seqs = store.apply_update(document.pk, update, user_id=actor.pk)
+                broadcast_on_commit(
+                    document_group(document.pk),
+                    {"type": "doc.update", "seqs": seqs, "update": update, "origin": SERVER_ORIGIN},
+                )
+        except store.DocumentTooLargeError:
+            raise PayloadTooLargeError("The collaborative state reached its 32 MiB limit.") from None
     collab_materialize(document.pk)
     snapshot = store.load_snapshot(document.pk)
     document.refresh_from_db(fields=["content_hash"])

@@ -60,24 +60,51 @@ def ensure_state(document_id) -> CollabState:
     existing = CollabState.objects.filter(document_id=document_id).first()
     if existing is not None:
         return existing
-    document = Document.objects.select_for_update().get(pk=document_id)
+    # The document row is only a mutex here: no key changes, so inserts referencing it are not blocked.
+    document = Document.objects.select_for_update(no_key=True).get(pk=document_id)
     if document.type != Document.Type.MARKDOWN:
         raise NotCollaborativeError(document.type)
     return CollabState.objects.filter(document_id=document_id).first() or _hydrate(document)
 
 
 def load_snapshot(document_id, *, after_seq: int | None = None) -> Snapshot:
-    """The state plus its later updates; with `after_seq`, only the updates after it when still stored."""
+    """The state plus its later updates; with `after_seq`, only the updates after it when still stored.
+
+    The state row and the update rows are read from one snapshot of the database: a compaction
+    moves `state_seq` and deletes the merged rows in one transaction, so it is seen entirely or
+    not at all. Inside a caller's transaction the state row is locked instead (the callers that
+    write already hold that lock).
+    """
+    if transaction.get_connection().in_atomic_block:
+        ensure_state(document_id)
+        record = CollabState.objects.select_for_update().get(document_id=document_id)
+        return _read_snapshot(record, after_seq)
+    ensure_state(document_id)  # hydration commits first, in its own transaction
     with transaction.atomic():
-        record = ensure_state(document_id)
-        rows = CollabUpdate.objects.filter(document_id=document_id).order_by("seq")
-        if after_seq is not None and after_seq >= record.state_seq:
-            updates = list(rows.filter(seq__gt=after_seq).values_list("seq", "update"))
-            return Snapshot(state=b"", updates=[(s, bytes(u)) for s, u in updates], last_seq=record.last_seq)
-        updates = list(rows.filter(seq__gt=record.state_seq).values_list("seq", "update"))
-        return Snapshot(
-            state=bytes(record.state), updates=[(s, bytes(u)) for s, u in updates], last_seq=record.last_seq
-        )
+        _repeatable_read()
+        return _read_snapshot(CollabState.objects.get(document_id=document_id), after_seq)
+
+
+def _repeatable_read() -> None:
+    """Make the just-opened transaction REPEATABLE READ (PostgreSQL; SQLite transactions are serialized anyway).
+
+    A read-only REPEATABLE READ transaction takes no lock and never fails to serialize: writers
+    are not held up while a room loads.
+    """
+    connection = transaction.get_connection()
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+
+
+def _read_snapshot(record: CollabState, after_seq: int | None) -> Snapshot:
+    """The snapshot of `record` and its update rows; the caller makes both reads consistent."""
+    rows = CollabUpdate.objects.filter(document_id=record.document_id).order_by("seq")
+    if after_seq is not None and after_seq >= record.state_seq:
+        updates = list(rows.filter(seq__gt=after_seq).values_list("seq", "update"))
+        return Snapshot(state=b"", updates=[(s, bytes(u)) for s, u in updates], last_seq=record.last_seq)
+    updates = list(rows.filter(seq__gt=record.state_seq).values_list("seq", "update"))
+    return Snapshot(state=bytes(record.state), updates=[(s, bytes(u)) for s, u in updates], last_seq=record.last_seq)
 
 
 def pending_updates(document_id, state_seq: int) -> tuple[int, int]:

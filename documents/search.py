@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
 import html
+import json
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank
-from django.db.models import F, Q, QuerySet
+from django.core.cache import cache
+from django.db import connection, transaction
+from django.db.models import Count, F, Q, QuerySet, Window
 from django.db.models.functions import Left
 
 from documents.models import Document
@@ -17,6 +22,13 @@ from documents.services.search_index import CONFIG, INDEXED_CONTENT_CHARS
 # Private markers: hits are marked with these, the text is escaped, then they become <mark>.
 _START, _STOP = "\ue000mdc-hit\ue001", "\ue000/mdc-hit\ue001"
 SNIPPET_RADIUS = 60
+# At most this many matches are ranked; see _ranking.
+RANK_WINDOW = 1000
+# The deepest result a page can reach (offset ≤ 500, limit ≤ 50).
+REACHABLE = 550
+RANKING_CACHE_SECONDS = 600
+# ts_headline first looks at this many characters of each document on the page (see _highlighted).
+HEADLINE_FIRST_CHARS = 4000
 
 
 @dataclass
@@ -52,45 +64,121 @@ def _marked(text: str) -> str:
     return html.escape(text, quote=False).replace(_START, "<mark>").replace(_STOP, "</mark>")
 
 
-def search_documents(documents: QuerySet[Document], text: str, *, limit: int, offset: int):
-    """Search within `documents` (already scoped to the caller); returns (hits, total)."""
+def search_documents(
+    documents: QuerySet[Document], text: str, *, limit: int, offset: int, summarize, cache_key: str | None = None
+):
+    """Search within `documents` (already scoped to the caller); returns (hits, total).
+
+    `summarize` turns a queryset of the hits into one carrying the DocSummary fields. With
+    `cache_key` (see ranking_cache_key) the ranking is kept for the next pages and repeats.
+    """
     if settings.IS_POSTGRES:
-        return _search_postgres(documents, text, limit=limit, offset=offset)
-    return _search_simple(documents, text, limit=limit, offset=offset)
+        return _search_postgres(documents, text, limit=limit, offset=offset, summarize=summarize, cache_key=cache_key)
+    return _search_simple(summarize(documents), text, limit=limit, offset=offset)
 
 
-def _headlines(ids: list, query: SearchQuery) -> dict:
-    """ts_headline of title and content for the page's documents only (it is costly per row)."""
+@contextmanager
+def index_driven():
+    """Run the statements inside from the GIN index, never by testing `@@` row by row.
+
+    The planner costs `search_vector @@ query` as a cheap filter, but each test detoasts and
+    decompresses a whole tsvector (about 5 µs for an average document): for a word found in most
+    documents it picks a sequential or workspace-index scan that tests tens of thousands of
+    vectors. A bitmap scan of the GIN index tests none of them.
+    """
+    if not settings.IS_POSTGRES:
+        yield
+        return
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off; SET LOCAL enable_indexscan = off")
+        yield
+
+
+def _headline_fields(query: SearchQuery, chars: int) -> dict:
+    """ts_headline of the title and of the first `chars` characters of the content."""
     options = {"config": CONFIG, "start_sel": _START, "stop_sel": _STOP}
-    rows = (
-        Document.objects.filter(pk__in=ids)
-        .annotate(
-            title_hl=SearchHeadline("title", query, highlight_all=True, **options),
-            content_hl=SearchHeadline(
-                Left("content", INDEXED_CONTENT_CHARS), query, max_fragments=2, max_words=20, min_words=5,
-                fragment_delimiter="\n", **options,
-            ),
+    return {
+        "title_hl": SearchHeadline("title", query, highlight_all=True, **options),
+        "content_hl": SearchHeadline(
+            Left("content", chars),
+            query,
+            max_fragments=2,
+            max_words=20,
+            min_words=5,
+            fragment_delimiter="\n",
+            **options,
+        ),
+    }
+
+
+def _ranking(documents: QuerySet[Document], query: SearchQuery, cache_key: str | None) -> tuple[int, list]:
+    """(total, [(id, rank), ...] best first, as far as a page can reach), cached under `cache_key`.
+
+    Ranking reads every candidate's tsvector, so it is bounded: when more than RANK_WINDOW documents
+    match, the RANK_WINDOW most recently updated of them are ranked (every reachable page, offset ≤ 500
+    plus limit ≤ 50, lies inside). `total` always counts every match.
+    """
+    cached = cache.get(cache_key) if cache_key else None
+    if cached is not None:
+        return cached
+    with index_driven():
+        candidates = list(
+            documents.filter(search_vector=query)
+            .annotate(total=Window(Count("pk")))
+            .order_by("-updated_at", "pk")
+            .values_list("pk", "total")[:RANK_WINDOW]
         )
-        .values_list("pk", "title_hl", "content_hl")
-    )
-    return {pk: (title, content) for pk, title, content in rows}
+    ranking = (0, [])
+    if candidates:
+        ranked = (
+            Document.objects.filter(pk__in=[pk for pk, _ in candidates])
+            .annotate(rank=SearchRank(F("search_vector"), query, cover_density=True))
+            .order_by("-rank", "-updated_at", "pk")
+            .values_list("pk", "rank")[:REACHABLE]
+        )
+        ranking = (candidates[0][1], [(pk, float(rank)) for pk, rank in ranked])
+    if cache_key:
+        cache.set(cache_key, ranking, RANKING_CACHE_SECONDS)
+    return ranking
 
 
-def _search_postgres(documents: QuerySet[Document], text: str, *, limit: int, offset: int):
+def _highlighted(rows: QuerySet[Document], query: SearchQuery) -> dict:
+    """The page's rows with title_hl and content_hl, by id.
+
+    ts_headline parses all the text it is given, so it first gets the beginning of each document;
+    only documents whose hits all lie further on are highlighted again over their indexed content.
+    """
+    page = {row.pk: row for row in rows.annotate(**_headline_fields(query, HEADLINE_FIRST_CHARS))}
+    deeper = [pk for pk, row in page.items() if _START not in row.content_hl and row.size_bytes > HEADLINE_FIRST_CHARS]
+    if deeper:
+        again = Document.objects.filter(pk__in=deeper).annotate(**_headline_fields(query, INDEXED_CONTENT_CHARS))
+        for pk, content_hl in again.values_list("pk", "content_hl"):
+            page[pk].content_hl = content_hl
+    return page
+
+
+def ranking_cache_key(scope, text: str) -> str:
+    """A cache key for a search over `scope`, which must change whenever a result could (see SearchView)."""
+    raw = json.dumps([scope, text], default=str, separators=(",", ":"))
+    return "search:ranking:" + hashlib.sha256(raw.encode()).hexdigest()
+
+
+def _search_postgres(documents: QuerySet[Document], text: str, *, limit: int, offset: int, summarize, cache_key):
+    """Match from the GIN index, rank with ts_rank_cd, then fetch and highlight one page."""
     query = _query(text)
-    matches = documents.filter(search_vector=query)
-    total = matches.count()
-    page = list(
-        matches.annotate(rank=SearchRank(F("search_vector"), query, cover_density=True))
-        .order_by("-rank", "-updated_at", "pk")
-        .defer("content", "search_vector")[offset : offset + limit]
-    )
-    headlines = _headlines([document.pk for document in page], query) if page else {}
+    total, ranked = _ranking(documents, query, cache_key)
+    ranked = ranked[offset : offset + limit]
+    if not ranked:
+        return [], total
+    rows = summarize(Document.objects.filter(pk__in=[pk for pk, _ in ranked])).defer("content", "search_vector")
+    page = _highlighted(rows, query)
     hits = []
-    for document in page:
-        title, content = headlines[document.pk]
-        snippets = [_marked(part) for part in content.split("\n") if _START in part]
-        hits.append(SearchHit(document, float(document.rank), _marked(title), snippets))
+    for pk, rank in ranked:
+        document = page.get(pk)
+        if document is None:  # gone since the ranking was cached (its workspace's seq had not moved yet)
+            continue
+        snippets = [_marked(part) for part in document.content_hl.split("\n") if _START in part]
+        hits.append(SearchHit(document, rank, _marked(document.title_hl), snippets))
     return hits, total
 
 

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
 import uuid
 from dataclasses import dataclass
 
+from django.core.cache import cache
 from django.db.models import Count, Exists, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce, Lower
 
 from documents.cursors import decode_cursor, encode_cursor
 from documents.models import Document, DocumentStar, DocumentTag, DocumentVersion, Folder
-from documents.search import text_filter
+from documents.search import index_driven, text_filter
 from mdcreator.errors import NotFoundError
 from workspaces.access import Access, access_from_membership
 from workspaces.models import WorkspaceMember
@@ -115,7 +119,7 @@ def _after(documents: QuerySet[Document], filters: ListFilters, payload: dict) -
 def document_list(*, user, workspace, filters: ListFilters) -> tuple[list[Document], str | None, bool, int]:
     """One page of a workspace's documents: rows, next cursor, has_more, total."""
     documents = _filtered(workspace, user, filters)
-    total = documents.count()
+    total = _total(documents, workspace, filters)
     field = SORT_FIELDS[filters.sort]
     prefix = "-" if filters.order == "desc" else ""
     page = documents.order_by(f"{prefix}{field}", f"{prefix}id")
@@ -126,6 +130,29 @@ def document_list(*, user, workspace, filters: ListFilters) -> tuple[list[Docume
     rows = rows[: filters.limit]
     cursor = _cursor_after(rows[-1], filters) if has_more else None
     return rows, cursor, has_more, total
+
+
+TOTAL_CACHE_SECONDS = 600
+
+
+def _total(documents: QuerySet[Document], workspace, filters: ListFilters) -> int:
+    """How many documents the filters select, kept while the workspace's sync seq stays the same.
+
+    Every change to a document's title, content, tags, folder or trash state moves the seq
+    (SPEC §4), so the next pages of a list, which share its filters, count nothing again.
+    Stars move no seq, nor does purging the trash: those lists are always counted.
+    """
+    if filters.starred is not None or filters.deleted:
+        return documents.count()
+    signature = [str(workspace.pk), workspace.sync_seq, filters.deleted, filters.type, sorted(filters.tags)]
+    signature += [str(filters.folder_id) if filters.folder_id else None, filters.search]
+    key = "documents:total:" + hashlib.sha256(json.dumps(signature).encode()).hexdigest()
+    total = cache.get(key)
+    if total is None:
+        with index_driven() if filters.search else contextlib.nullcontext():
+            total = documents.count()
+        cache.set(key, total, TOTAL_CACHE_SECONDS)
+    return total
 
 
 def _cursor_after(last: Document, filters: ListFilters) -> str:
@@ -183,4 +210,3 @@ def member_workspace_ids(user):
     return WorkspaceMember.objects.filter(user=user, is_active=True, workspace__deleted_at__isnull=True).values(
         "workspace_id"
     )
-

@@ -13,7 +13,7 @@ from rest_framework.viewsets import ViewSet
 from documents import selectors
 from documents import serializers as s
 from documents.models import Document
-from documents.search import search_documents
+from documents.search import ranking_cache_key, search_documents
 from documents.services import documents, folders, restore, versions
 from mdcreator.errors import NotFoundError, PermissionDeniedError, ValidationProblem
 from mdcreator.pagination import page_from
@@ -58,15 +58,21 @@ class WorkspaceDocumentsView(APIView):
 
     @extend_schema(tags=["documents"], parameters=[s.DocumentListQuerySerializer], responses=s.DocumentListSerializer)
     def get(self, request, wid):
-        workspace, access = workspace_get(user=request.user, workspace_id=wid)
+        workspace, access = workspace_get(user=request.user, workspace_id=wid, with_counts=False)
         query = _valid(s.DocumentListQuerySerializer, request.query_params)
         if query["deleted"]:
             require_ability(access, "trash")
         filters = selectors.ListFilters(
-            limit=query["limit"], cursor=query.get("cursor"), type=query.get("type"),
+            limit=query["limit"],
+            cursor=query.get("cursor"),
+            type=query.get("type"),
             tags=tuple(tag.strip() for tag in query.get("tags", "").split(",") if tag.strip()),
-            folder_id=query.get("folder_id"), starred=query["starred"], search=query.get("search"),
-            sort=query["sort"], order=query["order"], deleted=query["deleted"],
+            folder_id=query.get("folder_id"),
+            starred=query["starred"],
+            search=query.get("search"),
+            sort=query["sort"],
+            order=query["order"],
+            deleted=query["deleted"],
         )
         rows, cursor, has_more, total = selectors.document_list(user=request.user, workspace=workspace, filters=filters)
         body = {"documents": s.DocumentSummarySerializer(rows, many=True).data, "cursor": cursor, "has_more": has_more}
@@ -74,7 +80,7 @@ class WorkspaceDocumentsView(APIView):
 
     @extend_schema(tags=["documents"], request=s.DocumentCreateSerializer, responses={201: s.DocumentSerializer})
     def post(self, request, wid):
-        workspace, access = workspace_get(user=request.user, workspace_id=wid)
+        workspace, access = workspace_get(user=request.user, workspace_id=wid, with_counts=False)
         require_ability(access, "create")
         data = _valid(s.DocumentCreateSerializer, request.data)
         created = documents.document_create(actor=request.user, workspace=workspace, data=data)
@@ -99,7 +105,9 @@ class DocumentViewSet(ViewSet):
         document, access = selectors.document_get(user=self.request.user, document_id=document_id)
         return document_response(document, access, status_code=status_code)
 
-    @extend_schema(tags=["documents"], responses={200: s.DocumentSerializer, 304: OpenApiResponse(description="Not modified")})
+    @extend_schema(
+        tags=["documents"], responses={200: s.DocumentSerializer, 304: OpenApiResponse(description="Not modified")}
+    )
     def retrieve(self, request, pk=None):
         document, access = self._load("retrieve")
         if _etag_matches(request.headers.get("If-None-Match"), document.content_hash):
@@ -109,13 +117,17 @@ class DocumentViewSet(ViewSet):
         documents.document_record_view(document=document, user=request.user)
         return document_response(document, access)
 
-    @extend_schema(tags=["documents"], parameters=[IF_MATCH], request=s.DocumentWriteSerializer, responses=s.DocumentSerializer)
+    @extend_schema(
+        tags=["documents"], parameters=[IF_MATCH], request=s.DocumentWriteSerializer, responses=s.DocumentSerializer
+    )
     def update(self, request, pk=None):
         document, _ = self._load("update")
         data = _valid(s.DocumentWriteSerializer, request.data)
         return self._write(document, data)
 
-    @extend_schema(tags=["documents"], parameters=[IF_MATCH], request=s.DocumentWriteSerializer, responses=s.DocumentSerializer)
+    @extend_schema(
+        tags=["documents"], parameters=[IF_MATCH], request=s.DocumentWriteSerializer, responses=s.DocumentSerializer
+    )
     def partial_update(self, request, pk=None):
         # Access is checked before the body is validated (403/404 first); the fields sent pick the ability.
         sent = set(request.data) & set(s.DocumentWriteSerializer().fields) if isinstance(request.data, dict) else set()
@@ -162,14 +174,18 @@ class DocumentViewSet(ViewSet):
         page = page_from(request.query_params, max_limit=100, default_limit=20)
         source = _valid(s.VersionSourceQuerySerializer, request.query_params).get("source")
         rows = selectors.version_list(document=document, source=source)
-        return Response({"versions": s.VersionSummarySerializer(page.slice(rows), many=True).data, "total": rows.count()})
+        return Response(
+            {"versions": s.VersionSummarySerializer(page.slice(rows), many=True).data, "total": rows.count()}
+        )
 
     @extend_schema(tags=["versions"], request=s.VersionCreateSerializer, responses={201: s.VersionCreatedSerializer})
     def create_version(self, request, pk=None):
         document, _ = self._load("create_version")
         data = _valid(s.VersionCreateSerializer, request.data)
         version = versions.version_create_manual(
-            document=document, actor=request.user, tags=documents.document_tags(document),
+            document=document,
+            actor=request.user,
+            tags=documents.document_tags(document),
             description=data["change_description"],
         )
         return Response({"version_id": version.pk, "version_number": version.version_number}, status=201)
@@ -201,8 +217,11 @@ class DocumentViewSet(ViewSet):
                 "from": old.version_number,
                 "to": to_label,
                 "unified_diff": versions.unified_diff(
-                    old.content, new_text, from_label=f"v{old.version_number}",
-                    to_label=str(to_label if to_label == "current" else f"v{to_label}"), context=query["context"],
+                    old.content,
+                    new_text,
+                    from_label=f"v{old.version_number}",
+                    to_label=str(to_label if to_label == "current" else f"v{to_label}"),
+                    context=query["context"],
                 ),
                 "changes_summary": versions.changes_summary(old.content, new_text),
             }
@@ -230,9 +249,11 @@ class WorkspaceFoldersView(APIView):
 
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(tags=["folders"], parameters=[OpenApiParameter("tree", bool)], responses=s.FolderSerializer(many=True))
+    @extend_schema(
+        tags=["folders"], parameters=[OpenApiParameter("tree", bool)], responses=s.FolderSerializer(many=True)
+    )
     def get(self, request, wid):
-        workspace, _ = workspace_get(user=request.user, workspace_id=wid)
+        workspace, _ = workspace_get(user=request.user, workspace_id=wid, with_counts=False)
         rows = selectors.folder_list(workspace=workspace)
         tree = request.query_params.get("tree", "false").lower()
         if tree not in ("true", "false", "1", "0"):
@@ -243,7 +264,7 @@ class WorkspaceFoldersView(APIView):
 
     @extend_schema(tags=["folders"], request=s.FolderWriteSerializer, responses={201: s.FolderSerializer})
     def post(self, request, wid):
-        workspace, access = workspace_get(user=request.user, workspace_id=wid)
+        workspace, access = workspace_get(user=request.user, workspace_id=wid, with_counts=False)
         require_ability(access, "create_folder")
         data = _valid(s.FolderWriteSerializer, request.data)
         folder = folders.folder_create(actor=request.user, workspace=workspace, data=data)
@@ -294,13 +315,22 @@ class SearchView(APIView):
     @extend_schema(tags=["search"], parameters=[s.SearchQuerySerializer], responses=s.SearchResponseSerializer)
     def get(self, request):
         query = _valid(s.SearchQuerySerializer, request.query_params)
-        scoped = Document.objects.filter(workspace_id__in=selectors.member_workspace_ids(request.user), deleted=False)
+        # The ids as values, not a subquery: the planner then knows which workspaces it reads.
+        readable = dict(selectors.member_workspace_ids(request.user).values_list("workspace_id", "workspace__sync_seq"))
         if query.get("workspace_id"):
-            scoped = scoped.filter(workspace_id=query["workspace_id"])
+            readable = {wid: seq for wid, seq in readable.items() if wid == query["workspace_id"]}
+        scoped = Document.objects.filter(workspace_id__in=sorted(readable), deleted=False)
         if query.get("type"):
             scoped = scoped.filter(type=query["type"])
+        # Every change to a document's title, content, tags or trash state moves its workspace's sync
+        # seq (SPEC §4), so a ranking cached under the scope's seqs is exact for as long as it is found.
+        scope = [sorted(readable.items()), query.get("type")]
         hits, total = search_documents(
-            selectors.with_summary_fields(scoped, user=request.user), query["q"],
-            limit=query["limit"], offset=query["offset"],
+            scoped,
+            query["q"],
+            limit=query["limit"],
+            offset=query["offset"],
+            summarize=lambda documents: selectors.with_summary_fields(documents, user=request.user),
+            cache_key=ranking_cache_key(scope, query["q"]),
         )
         return Response({"results": s.SearchResultSerializer(hits, many=True).data, "total": total})

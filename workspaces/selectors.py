@@ -55,24 +55,29 @@ def workspace_list(*, user, kind: str | None = None) -> QuerySet[WorkspaceMember
     return memberships
 
 
-def workspace_get(*, user, workspace_id: uuid.UUID | str) -> tuple[Workspace, Access]:
-    """A live workspace the caller belongs to, with the caller's access; 404 otherwise."""
+def workspace_get(*, user, workspace_id: uuid.UUID | str, with_counts: bool = True) -> tuple[Workspace, Access]:
+    """A live workspace the caller belongs to, with the caller's access; 404 otherwise.
+
+    `with_counts` adds member_count and document_count (the Workspace body); callers that only
+    need the access leave them out: counting a workspace's documents reads its whole index.
+    """
     try:
         workspace_id = uuid.UUID(str(workspace_id))
     except ValueError:
         raise NotFoundError() from None
-    member = (
-        WorkspaceMember.objects.filter(
-            workspace_id=workspace_id, user=user, is_active=True, workspace__deleted_at__isnull=True
+    members = WorkspaceMember.objects.filter(
+        workspace_id=workspace_id, user=user, is_active=True, workspace__deleted_at__isnull=True
+    ).select_related("workspace", "workspace__owner")
+    if with_counts:
+        members = members.annotate(
+            member_count=_active_member_count("workspace_id"), document_count=_document_count("workspace_id")
         )
-        .select_related("workspace", "workspace__owner")
-        .annotate(member_count=_active_member_count("workspace_id"), document_count=_document_count("workspace_id"))
-        .first()
-    )
+    member = members.first()
     if member is None:
         raise NotFoundError("No workspace with this id.")
     workspace = member.workspace
-    workspace.member_count, workspace.document_count = member.member_count, member.document_count
+    if with_counts:
+        workspace.member_count, workspace.document_count = member.member_count, member.document_count
     return workspace, access_from_membership(member)
 
 

@@ -100,19 +100,20 @@ async def settle(*clients, timeout: float = 10.0) -> None:
 
 
 def _other_backends() -> int:
-    """Connections of other processes (the live servers) to the test database."""
+    """Sessions of other processes (the live servers) running a statement or a transaction on the test database."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            " AND state IS DISTINCT FROM 'idle'"
         )
         return cursor.fetchone()[0]
 
 
 def wait_servers_idle(timeout: float = 10.0, quiet: float = 0.12) -> None:
-    """Wait until no live server has touched the database for `quiet` seconds.
+    """Wait until no live server has used the database for `quiet` seconds.
 
-    Servers hold no connection between jobs (CONN_MAX_AGE=0), so this is when rooms
-    closed by the test have finished materializing and compacting.
+    Servers keep idle pooled connections between jobs, so this waits for every one of them
+    to be idle: rooms closed by the test have then finished materializing and compacting.
     """
     deadline = time.monotonic() + timeout
     quiet_since = time.monotonic()

@@ -207,3 +207,18 @@ def test_api_collab_yjs_state_post_reaches_connected_clients(daphne, steps, team
     steps(receive())
     assert markdown_of(yws) == markdown_of(hp) == Document.objects.get(pk=live_doc.pk).content
     assert markdown_of(yws) == "# Title\n\nFirst paragraph.\n\nSecond paragraph. Posted.\n"
+
+
+def test_api_collab_yjs_state_post_of_nothing_new_is_not_stored(team, document):
+    """An empty update, or one the document already holds, is no edit: 200, nothing stored (SPEC §5.4)."""
+    client = client_for(team.user("editor"))
+    served = client.get(_url(document.pk)).json()
+    update = _edit(served["state_b64"], " Once.")
+    first = client.post(_url(document.pk), {"update_b64": _b64(update)}, format="json").json()
+    for nothing_new in (b"\x00\x00", update, base64.b64decode(client.get(_url(document.pk)).json()["state_b64"])):
+        response = client.post(_url(document.pk), {"update_b64": _b64(nothing_new)}, format="json")
+        assert response.status_code == 200
+        assert response.json() == first
+    assert list(CollabUpdate.objects.values_list("seq", flat=True)) == [1]
+    assert CollabState.objects.get(document=document).last_seq == 1
+    assert Document.objects.get(pk=document.pk).content == "# Shared\n\nOne paragraph. Once.\n"

@@ -120,6 +120,37 @@ def test_consumers_content_live_edits_materialized_after_two_quiet_seconds(daphn
     assert Document.objects.filter(pk=live_doc.pk, search_vector=SearchQuery("quagga")).exists()
 
 
+def test_consumers_content_client_binding_content_as_text_never_empties_the_markdown(
+    daphne, steps, team, tokens, live_doc
+):
+    """A client that treats `content` as Y.Text clears it and types: the last good markdown stays (SPEC §5.4)."""
+    logged = daphne.log.stat().st_size if daphne.log.exists() else 0
+
+    async def scenario():
+        client = steps.keep(await YWebsocketClient.connect(daphne.ws, live_doc.pk, tokens["editor"]))
+        await client.wait_for(lambda: client.synced.is_set())
+        text = client.doc.get("content", type=pycrdt.Text)
+        with client.doc.transaction():
+            del text[0 : len(text)]
+            text.insert(0, "plain words")
+        await client.wait_for(lambda: client.edits)
+        await client.ping()
+        await client.close()  # the room closes: materialization runs at once
+
+    steps(scenario())
+    deadline = time.monotonic() + 10
+    while (record := CollabState.objects.get(document=live_doc)).materialized_seq < record.last_seq:
+        assert time.monotonic() < deadline, "never materialized"
+        time.sleep(0.05)
+    wait_servers_idle()
+    assert record.last_seq == 1 and stored_markdown(live_doc.pk) == ""  # the edit was accepted and stored
+    document = Document.objects.get(pk=live_doc.pk)
+    assert (document.content, document.content_hash) == (live_doc.content, live_doc.content_hash)
+    with open(daphne.log) as log:
+        log.seek(logged)
+        assert f"document {live_doc.pk}: live `content` holds no block" in log.read()
+
+
 def _put(client, document_id, content, etag):
     return client.put(f"/documents/{document_id}", json={"title": "Live notes", "content": content},
                       headers={"If-Match": f'"{etag}"'})

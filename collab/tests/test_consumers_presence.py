@@ -9,6 +9,7 @@ from django.utils import timezone
 from collab import protocol as p
 from collab.awareness import MAX_STATE_BYTES
 from collab.models import Presence
+from collab.sessions import MAX_CONNECTIONS_PER_DOCUMENT, MAX_CONNECTIONS_PER_USER, PRESENCE_TTL
 from collab.tests.live import wait_servers_idle
 from collab.tests.yclient import HocuspocusClient, HocuspocusSocket, YWebsocketClient
 from documents.services.documents import document_create
@@ -102,6 +103,48 @@ def test_consumers_presence_rest_endpoint_lists_connected_users(daphne, steps, t
     wait_servers_idle()
     response = client_for(team.user("editor")).get(f"/api/v1/documents/{live_doc.pk}/presence")
     assert response.json() == {"users": []}
+
+
+def _rows_of_a_killed_server(document, users: list) -> None:
+    """Active rows whose last heartbeat is older than the window (expires_at passed): SIGKILL closed nothing."""
+    last_heartbeat = timezone.now() - PRESENCE_TTL - timedelta(minutes=1)
+    Presence.objects.bulk_create(
+        Presence(user=user, document=document, connection_id=f"killed-{index}", device_type="web",
+                 expires_at=last_heartbeat + PRESENCE_TTL)
+        for index, user in enumerate(users)
+    )
+    Presence.objects.filter(connection_id__startswith="killed-").update(
+        connected_at=last_heartbeat, last_activity_at=last_heartbeat
+    )
+
+
+def test_consumers_presence_stale_rows_of_a_killed_server_neither_count_nor_show(daphne, steps, team, tokens, live_doc):
+    owner, editor, commenter = team.user("owner"), team.user("editor"), team.user("commenter")
+    # The editor at its per-user limit, the document at its per-document limit, all of it stale.
+    stale = [editor] * MAX_CONNECTIONS_PER_USER + [commenter] * (MAX_CONNECTIONS_PER_DOCUMENT - MAX_CONNECTIONS_PER_USER)
+    _rows_of_a_killed_server(live_doc, stale)
+
+    async def connect():
+        watcher = steps.keep(await YWebsocketClient.connect(daphne.ws, live_doc.pk, tokens["owner"]))
+        await watcher.wait_for(lambda: watcher.events_of("presence_list"))
+        tab1 = steps.keep(await YWebsocketClient.connect(daphne.ws, live_doc.pk, tokens["editor"]))
+        tab2 = steps.keep(await HocuspocusClient.connect(daphne.ws, live_doc.pk, tokens["editor"]))
+        for client in (tab1, tab2):
+            await client.wait_for(lambda c=client: c.events_of("presence_list"))
+        await watcher.wait_for(lambda: watcher.events_of("presence", action="join"))
+        await watcher.ping()
+        return watcher, tab1, tab2
+
+    watcher, tab1, tab2 = steps(connect())
+    assert tab1.close_code is None and tab2.scope == "read-write"  # accepted at both limits
+    assert watcher.events_of("presence_list")[0]["users"] == [_summary_with_device(owner, "unknown")]
+    for client in (tab1, tab2):
+        assert [user["id"] for user in client.events_of("presence_list")[0]["users"]] == [str(owner.pk), str(editor.pk)]
+    # The editor's stale rows did not make its first live connection a second one: one join, announced.
+    assert [join["user"]["id"] for join in watcher.events_of("presence", action="join")] == [str(editor.pk)]
+    response = client_for(owner).get(f"/api/v1/documents/{live_doc.pk}/presence")
+    assert sorted(user["id"] for user in response.json()["users"]) == sorted([str(owner.pk), str(editor.pk)])
+    assert Presence.objects.filter(user=editor, is_active=True).count() == MAX_CONNECTIONS_PER_USER + 2
 
 
 @pytest.mark.parametrize("dialect", [YWebsocketClient, HocuspocusClient])

@@ -206,6 +206,55 @@ def test_services_collab_materialize_of_an_unchanged_text_writes_no_version(team
     assert record.materialized_seq == record.last_seq
 
 
+def _clear_content_as_text(doc: pycrdt.Doc, typed: str) -> None:
+    """What a client binding `content` as Y.Text does on select-all + type: every block goes, text comes."""
+    text = doc.get("content", type=pycrdt.Text)
+    with doc.transaction():
+        del text[0 : len(text)]
+        text.insert(0, typed)
+
+
+def _clear_content_then_map(doc: pycrdt.Doc) -> bytes:
+    """Every block deleted, then `content` used as a Y.Map by another client: one update of both."""
+    before = doc.get_state()
+    fragment = doc.get("content", type=pycrdt.XmlFragment)
+    with doc.transaction():
+        del fragment.children[0 : len(fragment.children)]
+    foreign = pycrdt.Doc()
+    foreign["content"] = pycrdt.Map({"title": "not a fragment"})
+    return pycrdt.merge_updates(doc.get_update(before), foreign.get_update())
+
+
+@pytest.mark.parametrize("root", ["text", "map"])
+def test_services_collab_materialize_never_empties_content_when_content_is_no_fragment(team, document, root, caplog):
+    store.ensure_state(document.pk)
+    doc = stored_doc(document.pk)
+    before = doc.get_state()
+    if root == "text":
+        _clear_content_as_text(doc, "plain words")
+        update = doc.get_update(before)
+    else:
+        update = _clear_content_then_map(doc)
+    store.append_updates(document.pk, [(update, team.user("editor").pk)])
+    versions, entries = DocumentVersion.objects.count(), SyncLog.objects.count()
+    assert fragment_to_markdown(stored_doc(document.pk).get("content", type=pycrdt.XmlFragment)) == ""
+
+    assert services.collab_materialize(document.pk) is True
+
+    fresh = Document.objects.get(pk=document.pk)
+    assert fresh.content == TEXT and fresh.content_hash == document.content_hash  # the last good content
+    assert (DocumentVersion.objects.count(), SyncLog.objects.count()) == (versions, entries)
+    record = CollabState.objects.get(document=document)
+    assert record.materialized_seq == record.last_seq == 1
+    warnings = [r for r in caplog.records if r.levelname == "WARNING" and r.name == "collab.services"]
+    assert len(warnings) == 1 and str(document.pk) in warnings[0].getMessage()
+    # A later REST write brings blocks back; materializing from there on works as before.
+    document_update(actor=team.user("editor"), document=fresh, data={"content": "# Back\n"}, if_match="*")
+    _live_edit(document.pk, 0, " again", user=team.user("editor"))
+    assert services.collab_materialize(document.pk) is True
+    assert Document.objects.get(pk=document.pk).content == "# Back again\n"
+
+
 def test_services_collab_post_update_is_synchronous(team, document, steps, django_capture_on_commit_callbacks):
     listener = Listener(steps, document.pk)
     store.ensure_state(document.pk)

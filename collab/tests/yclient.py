@@ -23,8 +23,10 @@ class _Client:
     `sent` keeps every update this client sent (step 2 replies included), in order.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, state: bytes | None = None) -> None:
         self.doc = pycrdt.Doc()
+        if state:  # what a client kept from an earlier session (not sent as an edit)
+            self.doc.apply_update(state)
         self.events: list[dict] = []
         self.awareness: list[bytes] = []
         self.statuses: list[int] = []
@@ -136,8 +138,10 @@ class YWebsocketClient(_Client):
     """The y-websocket dialect at /ws/documents/{id}."""
 
     @classmethod
-    async def connect(cls, base: str, document_id, token: str | None, **headers) -> YWebsocketClient:
-        client = cls()
+    async def connect(
+        cls, base: str, document_id, token: str | None, *, state: bytes | None = None, **headers
+    ) -> YWebsocketClient:
+        client = cls(state)
         query = f"?token={token}" if token else ""
         client.socket = await websockets.connect(
             f"{base}/ws/documents/{document_id}{query}", additional_headers=headers or None, max_size=None
@@ -202,16 +206,16 @@ class HocuspocusSocket:
         hub._reader = asyncio.create_task(hub._read())
         return hub
 
-    def attach(self, document_id) -> HocuspocusClient:
-        """A client for one more document on this socket; nothing is sent yet."""
-        client = HocuspocusClient(str(document_id))
+    def attach(self, document_id, state: bytes | None = None) -> HocuspocusClient:
+        """A client for one more document on this socket (holding `state`, if given); nothing is sent yet."""
+        client = HocuspocusClient(str(document_id), state)
         client.hub, client.socket = self, self.socket
         self.clients[client.name] = client
         return client
 
-    async def open(self, document_id, token: str | None) -> HocuspocusClient:
+    async def open(self, document_id, token: str | None, *, state: bytes | None = None) -> HocuspocusClient:
         """Attach a document as the provider does: its Auth frame, then its step 1."""
-        client = self.attach(document_id)
+        client = self.attach(document_id, state)
         await client.authenticate(token)
         await client.send_sync(p.SYNC_STEP1, client.doc.get_state())
         return client
@@ -239,14 +243,16 @@ class HocuspocusClient(_Client):
 
     hub: HocuspocusSocket
 
-    def __init__(self, name: str) -> None:
-        super().__init__()
+    def __init__(self, name: str, state: bytes | None = None) -> None:
+        super().__init__(state)
         self.name = name
 
     @classmethod
-    async def connect(cls, base: str, document_id, token: str | None, *, query: str = "", **headers) -> HocuspocusClient:
+    async def connect(
+        cls, base: str, document_id, token: str | None, *, query: str = "", state: bytes | None = None, **headers
+    ) -> HocuspocusClient:
         hub = await HocuspocusSocket.connect(base, query=query, **headers)
-        return await hub.open(document_id, token)
+        return await hub.open(document_id, token, state=state)
 
     async def close(self) -> None:
         await self.hub.close()

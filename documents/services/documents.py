@@ -85,9 +85,10 @@ def _log(document: Document, tags: list[str], operation: str, actor, origin: Cha
 
 
 def _check_folder(workspace_id, folder_id) -> None:
-    if folder_id is not None and not Folder.objects.filter(
-        pk=folder_id, workspace_id=workspace_id, deleted_at__isnull=True
-    ).exists():
+    if (
+        folder_id is not None
+        and not Folder.objects.filter(pk=folder_id, workspace_id=workspace_id, deleted_at__isnull=True).exists()
+    ):
         raise ValidationProblem({"folder_id": ["No such folder in this workspace."]})
 
 
@@ -232,8 +233,15 @@ def _apply(document: Document, data: dict, actor) -> tuple[set[str], dict | None
 
 @transaction.atomic
 def document_update(
-    *, actor, document: Document, data: dict, if_match: str | None, origin: ChangeOrigin = NO_ORIGIN,
-    version_source: str = DocumentVersion.Source.AUTO, restored_from: int | None = None, from_collab: bool = False,
+    *,
+    actor,
+    document: Document,
+    data: dict,
+    if_match: str | None,
+    origin: ChangeOrigin = NO_ORIGIN,
+    version_source: str = DocumentVersion.Source.AUTO,
+    restored_from: int | None = None,
+    from_collab: bool = False,
 ) -> Document:
     """Apply a PUT/PATCH under the row lock; `If-Match` is required when content is sent.
 
@@ -271,7 +279,8 @@ def document_update(
 @transaction.atomic
 def document_delete(*, actor, document: Document, origin: ChangeOrigin = NO_ORIGIN) -> None:
     """Move a document to the trash (tombstone + sync delete); a no-op when already there."""
-    document = Document.objects.select_for_update().get(pk=document.pk)
+    # no_key: only non-key columns change, so rows referencing the document (live updates) still go in.
+    document = Document.objects.select_for_update(no_key=True).get(pk=document.pk)
     if document.deleted:
         return
     tags = document_tags(document)
@@ -285,7 +294,7 @@ def document_delete(*, actor, document: Document, origin: ChangeOrigin = NO_ORIG
 @transaction.atomic
 def document_undelete(*, actor, document: Document, origin: ChangeOrigin = NO_ORIGIN) -> Document:
     """Bring a document back from the trash."""
-    document = Document.objects.select_for_update().get(pk=document.pk)
+    document = Document.objects.select_for_update(no_key=True).get(pk=document.pk)
     if not document.deleted:
         raise NotDeletedError()
     tags = document_tags(document)

@@ -81,9 +81,10 @@ class _Tree:
 
 
 def _check_parent(workspace_id, parent_id) -> None:
-    if parent_id is not None and not Folder.objects.filter(
-        pk=parent_id, workspace_id=workspace_id, deleted_at__isnull=True
-    ).exists():
+    if (
+        parent_id is not None
+        and not Folder.objects.filter(pk=parent_id, workspace_id=workspace_id, deleted_at__isnull=True).exists()
+    ):
         raise ValidationProblem({"parent_id": ["No such folder in this workspace."]})
 
 
@@ -99,7 +100,10 @@ def folder_create(*, actor, workspace, data: dict, origin: ChangeOrigin = NO_ORI
     if parent_id is not None and _Tree(workspace.pk).depth(parent_id) >= MAX_DEPTH:
         raise _too_deep()
     folder = Folder(
-        id=data.get("id") or uuid.uuid4(), workspace=workspace, parent_id=parent_id, created_by=actor,
+        id=data.get("id") or uuid.uuid4(),
+        workspace=workspace,
+        parent_id=parent_id,
+        created_by=actor,
         **{name: data[name] for name in FIELDS if name in data},
     )
     try:

@@ -17,14 +17,18 @@ def version_restore(*, actor, document: Document, version_number: int) -> Docume
 
     The current state is first kept as a manual version when no version holds it yet.
     """
-    document = Document.objects.select_for_update().get(pk=document.pk)
+    # no_key, the lock document_update takes too: inserts referencing the document are not blocked.
+    document = Document.objects.select_for_update(no_key=True).get(pk=document.pk)
     target = document.versions.filter(version_number=version_number).first()
     if target is None:
         raise NotFoundError(f"No version {version_number} of this document.")
     latest = document.versions.order_by("-version_number").first()
     if latest is None or latest.content_hash != document.content_hash:
         version_record(
-            document=document, actor=actor, tags=document_tags(document), source=DocumentVersion.Source.MANUAL,
+            document=document,
+            actor=actor,
+            tags=document_tags(document),
+            source=DocumentVersion.Source.MANUAL,
             description=f"Before restoring version {version_number}",
         )
     restored = document_update(

@@ -55,8 +55,13 @@ def _previous_content(document: Document, before_number: int | None = None) -> s
 
 
 def version_record(
-    *, document: Document, actor, tags: list[str], source: str = DocumentVersion.Source.AUTO,
-    description: str = "", restored_from: int | None = None,
+    *,
+    document: Document,
+    actor,
+    tags: list[str],
+    source: str = DocumentVersion.Source.AUTO,
+    description: str = "",
+    restored_from: int | None = None,
 ) -> DocumentVersion:
     """Snapshot the document's current content; an auto version coalesces into the author's recent one.
 
@@ -91,7 +96,8 @@ def version_record(
 @transaction.atomic
 def version_create_manual(*, document: Document, actor, tags: list[str], description: str = "") -> DocumentVersion:
     """A manual version of the current content (never coalesced)."""
-    document = Document.objects.select_for_update().get(pk=document.pk)
+    # no_key: the lock only allocates the version number; the version row itself references the document.
+    document = Document.objects.select_for_update(no_key=True).get(pk=document.pk)
     return version_record(
         document=document, actor=actor, tags=tags, source=DocumentVersion.Source.MANUAL, description=description
     )

@@ -25,6 +25,7 @@ from documents.tests.helpers import (
     assert_summary_matches,
     assert_validation,
     client_for,
+    doc_url,
     docs_url,
     outcome,
 )
@@ -377,3 +378,17 @@ def test_api_documents_list_capture_shows_no_per_row_query(team):
     with CaptureQueriesContext(connection) as thirty:
         client.get(docs_url(team.workspace), {"limit": 30})
     assert len(ten) == len(thirty)
+
+
+def test_api_documents_list_total_follows_every_change(team, paged):
+    """The total is kept for the next pages of a list; any change to the workspace's documents ends that."""
+    client, editor = team.client("viewer"), team.client("editor")
+    before = client.get(docs_url(team.workspace), {"limit": 2, "search": "alpha"}).json()["total"]
+    created = editor.post(docs_url(team.workspace), {"title": "alpha three", "content": "x"}, format="json")
+    assert created.status_code == 201
+    after = client.get(docs_url(team.workspace), {"limit": 2, "search": "alpha"}).json()
+    assert after["total"] == before + 1
+    following = client.get(docs_url(team.workspace), {"limit": 2, "search": "alpha", "cursor": after["cursor"]})
+    assert following.json()["total"] == before + 1
+    assert team.client("owner").delete(doc_url(created.json()["id"])).status_code == 204
+    assert client.get(docs_url(team.workspace), {"limit": 2, "search": "alpha"}).json()["total"] == before

@@ -351,7 +351,8 @@ def test_api_search_query_count_is_constant(django_assert_max_num_queries):
     few_client, many_client = client_for(few_ws.owner), client_for(many_ws.owner)
     few_client.get(URL, {"q": "warmup"})
     many_client.get(URL, {"q": "warmup"})
-    with django_assert_max_num_queries(8) as few_queries:
+    # user, memberships, savepoint + planner settings + candidates and total + release, ranks, page, tags
+    with django_assert_max_num_queries(9) as few_queries:
         few = few_client.get(URL, {"q": "quasar", "limit": 50}).json()
     with django_assert_max_num_queries(len(few_queries)) as many_queries:
         many = many_client.get(URL, {"q": "quasar", "limit": 50}).json()
@@ -386,3 +387,83 @@ def test_api_search_like_wildcards_are_literal(team, corpus, q):
 def test_api_search_nul_in_the_query_is_400(team, corpus):
     assert_validation(team.client("viewer").get(URL, {"q": "qua\x00sar"}), "q")
     assert_validation(team.client("viewer").get(docs_url(team.workspace), {"search": "qua\x00sar"}), "search")
+
+
+# --- rank window --------------------------------------------------------------------------------------------
+
+
+def test_api_search_ranks_the_most_recent_matches_when_more_than_the_window_match(team, monkeypatch):
+    """PostgreSQL ranks at most RANK_WINDOW matches, the most recently updated; SQLite scores every match."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from documents import search
+
+    monkeypatch.setattr(search, "RANK_WINDOW", 3)
+    now = timezone.now()
+    # Newest first: two weak matches, one strong; then, older than the window, the strongest of all.
+    bodies = ["quasar once", "quasar once more", "quasar quasar quasar", "quasar quasar quasar quasar quasar"]
+    ids = []
+    for age, body in enumerate(bodies):
+        document = DocumentFactory(workspace=team.workspace, title=f"Note {age}", content=body)
+        Document.objects.filter(pk=document.pk).update(updated_at=now - timedelta(hours=age))
+        ids.append(str(document.pk))
+    body = _search(team.client("viewer"), q="quasar")
+    assert body["total"] == 4
+    if not settings.IS_POSTGRES:
+        assert body["results"][0]["document"]["id"] == ids[3] and len(body["results"]) == 4
+        return
+    assert [r["document"]["id"] for r in body["results"]] == [ids[2], ids[0], ids[1]]
+    assert body["results"][0]["rank"] > body["results"][1]["rank"]
+    beyond = _search(team.client("viewer"), q="quasar", offset=3)
+    assert (beyond["results"], beyond["total"]) == ([], 4)
+
+
+# --- the ranking kept between pages, and what ends it -----------------------------------------------------
+
+
+def test_api_search_follows_every_change_after_a_search(team, corpus):
+    """The ranking of a search is kept for its next pages; any change to the workspace's documents ends it."""
+    client, editor, owner = team.client("viewer"), team.client("editor"), team.client("owner")
+    assert _search(client, q="quasar")["total"] == 2
+    editor.patch(doc_url(corpus["miss"]), {"content": "A quasar recipe."}, format="json", HTTP_IF_MATCH="*")
+    assert _search(client, q="quasar")["total"] == 3
+    assert owner.delete(doc_url(corpus["miss"])).status_code == 204
+    assert _search(client, q="quasar")["total"] == 2
+    assert owner.post(doc_url(corpus["miss"], "/undelete")).status_code == 200
+    assert _search(client, q="quasar")["total"] == 3
+    assert editor.patch(doc_url(corpus["title"]), {"tags": ["nebula"]}, format="json").status_code == 200
+    assert {r["document"]["id"]: r["document"]["tags"] for r in _search(client, q="quasar")["results"]}[
+        str(corpus["title"].pk)
+    ] == ["nebula"]
+    created = editor.post(docs_url(team.workspace), {"title": "Quasar two", "content": "x"}, format="json").json()
+    body = _search(client, q="quasar")
+    assert body["total"] == 4 and created["id"] in {r["document"]["id"] for r in body["results"]}
+
+
+def test_api_search_pages_through_one_ranking(team):
+    for i in range(7):
+        DocumentFactory(workspace=team.workspace, title=f"Orbit {i}", content="orbit " * (i + 1))
+    client = team.client("viewer")
+    pages = [_search(client, q="orbit", limit=3, offset=offset) for offset in (0, 3, 6)]
+    ids = [r["document"]["id"] for page in pages for r in page["results"]]
+    ranks = [r["rank"] for page in pages for r in page["results"]]
+    assert len(ids) == len(set(ids)) == 7 and all(page["total"] == 7 for page in pages)
+    assert ranks == sorted(ranks, reverse=True)
+
+
+def test_api_search_repeated_search_reuses_its_ranking(team, corpus, django_assert_max_num_queries):
+    client = team.client("viewer")
+    first = _search(client, q="quasar")
+    with django_assert_max_num_queries(5):  # user, memberships, page with highlights, tags
+        again = _search(client, q="quasar")
+    assert again == first
+
+
+def test_api_search_snippet_of_a_hit_deep_in_a_long_document(team):
+    long_text = "Filler sentence about the weather. " * 400 + "Here the comet finally appears."
+    document = DocumentFactory(workspace=team.workspace, title="Diary", content=long_text)
+    [hit] = _search(team.client("viewer"), q="comet")["results"]
+    assert hit["document"]["id"] == str(document.pk)
+    assert any("<mark>comet</mark>" in snippet.lower() for snippet in hit["snippets"])
