@@ -24,7 +24,7 @@ from django.db import close_old_connections
 from collab import store
 from collab.awareness import RoomAwareness
 from collab.protocol import update_adds_nothing
-from collab.services import collab_materialize
+from collab.services import SERVER_ORIGIN, collab_materialize
 from mdcreator.events import document_group
 
 logger = logging.getLogger(__name__)
@@ -39,6 +39,14 @@ MATERIALIZE_QUIET = 2.0
 MATERIALIZE_MAX_WAIT = 10.0
 REMOTE_PEER = object()  # owner of the awareness states that arrive from other processes
 PUBLISH_DRAIN_SECONDS = 5.0
+# A room tells the rooms of the same document in other processes that it is there this often; they
+# publish to the channel layer only while they have heard from another room within OTHERS_TTL.
+HERE_INTERVAL = 15.0
+OTHERS_TTL = 40.0
+# After joining the group, a new room repairs once more: updates committed by a room that had not
+# heard of it yet (and so did not publish them) are in the database.
+JOIN_REPAIR_DELAY = 1.0
+JOIN_GRACE = 5.0
 
 
 def _in_db_thread(fn, *args, **kwargs):
@@ -97,6 +105,7 @@ class Room:
         self._materializing = False
         self._materialize_again = False
         self._outbox: asyncio.Queue = asyncio.Queue()
+        self._others_until = 0.0
         self.closed = False
 
     # --- lifecycle -----------------------------------------------------------------
@@ -107,6 +116,8 @@ class Room:
             self.doc = snapshot.as_doc()
             self.applied_seq = snapshot.last_seq
         layer = get_channel_layer()
+        # Until the rooms of other processes have answered the query below, assume they are there.
+        self._others_until = time.monotonic() + JOIN_GRACE
         self._channel = await layer.new_channel()
         await layer.group_add(document_group(self.document_id), self._channel)
         # Rooms of other processes tell this one the awareness states of their clients.
@@ -117,6 +128,9 @@ class Room:
         self._tasks.append(asyncio.create_task(self._read_group()))
         self._tasks.append(asyncio.create_task(self._recheck_periodically()))
         self._tasks.append(asyncio.create_task(self._publish()))
+        self._tasks.append(asyncio.create_task(self._announce()))
+        if self.collaborative:
+            asyncio.get_running_loop().call_later(JOIN_REPAIR_DELAY, lambda: asyncio.ensure_future(self._repair()))
 
     async def stop(self) -> None:
         """Unsubscribe, materialize and compact once the last local peer has gone."""
@@ -194,10 +208,16 @@ class Room:
         self._outbox.put_nowait({"type": "doc.update", "seqs": seqs, "update": merged, "origin": self.instance})
         self._schedule_materialize()
 
+    @property
+    def others_listening(self) -> bool:
+        """Whether a room of this document in another process was heard from lately."""
+        return time.monotonic() < self._others_until
+
     async def _publish(self) -> None:
         """Publish accepted updates to the other processes in order.
 
         A task of its own, so that the next batch's commit does not wait for a Redis round trip.
+        Nothing is sent while no other process has a room of the document.
         """
         layer = get_channel_layer()
         while True:
@@ -205,7 +225,8 @@ class Room:
             while not self._outbox.empty():  # a backlog (Redis slower than the writes) goes out as one message
                 messages.append(self._outbox.get_nowait())
             try:
-                await layer.group_send(document_group(self.document_id), _merged(messages))
+                if self.others_listening:
+                    await layer.group_send(document_group(self.document_id), _merged(messages))
             except Exception:  # other processes repair the gap from the database
                 logger.exception("room %s: publishing an update failed", self.document_id)
             finally:
@@ -245,6 +266,15 @@ class Room:
         if len(missing) > 2:  # an empty update encodes as two zero bytes
             await self._relay(missing)
 
+    async def _announce(self) -> None:
+        """Tell the rooms of other processes, now and then, that this one is there."""
+        while not self.closed:
+            await asyncio.sleep(HERE_INTERVAL)
+            with contextlib.suppress(Exception):
+                await get_channel_layer().group_send(
+                    document_group(self.document_id), {"type": "doc.here", "origin": self.instance}
+                )
+
     async def _recheck_periodically(self) -> None:
         while not self.closed:
             await asyncio.sleep(RECHECK_INTERVAL)
@@ -264,8 +294,11 @@ class Room:
                 logger.exception("room %s: group message failed", self.document_id)
 
     async def _on_group_message(self, message: dict) -> None:
-        if message.get("origin") == self.instance:
+        origin = message.get("origin")
+        if origin == self.instance:
             return
+        if origin != SERVER_ORIGIN:  # a room of another process: from now on, publish for it
+            self._others_until = time.monotonic() + OTHERS_TTL
         kind = message.get("type")
         if kind == "doc.update":
             self.doc.apply_update(message["update"])
@@ -277,11 +310,10 @@ class Room:
             self.awareness.apply(message["update"], REMOTE_PEER)
             await self.broadcast_awareness(message["update"], publish=False)
         elif kind == "doc.awareness.query":
+            # A new room: it gets this one's awareness states and, either way, learns that this room is here.
             states = self.awareness.full_update(skip_owner=REMOTE_PEER)
-            if states:
-                await get_channel_layer().send(
-                    message["reply_to"], {"type": "doc.awareness", "update": states, "origin": self.instance}
-                )
+            reply = {"type": "doc.awareness", "update": states} if states else {"type": "doc.here"}
+            await get_channel_layer().send(message["reply_to"], {**reply, "origin": self.instance})
         elif kind == "doc.event":
             await self.broadcast_event(message["event"], publish=False)
             if message.get("close"):
@@ -295,7 +327,7 @@ class Room:
         for peer in list(self.peers):
             with contextlib.suppress(Exception):
                 await peer.send_awareness(update)
-        if publish:
+        if publish and self.others_listening:
             await get_channel_layer().group_send(
                 document_group(self.document_id), {"type": "doc.awareness", "update": update, "origin": self.instance}
             )
@@ -306,7 +338,7 @@ class Room:
             if peer is not exclude:
                 with contextlib.suppress(Exception):
                     await peer.send_event(event)
-        if publish:
+        if publish and self.others_listening:
             await get_channel_layer().group_send(
                 document_group(self.document_id), {"type": "doc.event", "event": event, "origin": self.instance}
             )

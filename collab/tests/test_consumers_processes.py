@@ -1,5 +1,6 @@
 """Two daphne processes sharing PostgreSQL and Redis serve one document (SPEC §5.4 "Several processes")."""
 
+import asyncio
 import json
 
 import pycrdt
@@ -104,3 +105,28 @@ def test_consumers_processes_gap_is_repaired_from_the_database(daphne, second_da
 
     steps(next_edit())
     assert markdown_of(one) == markdown_of(two)
+
+
+def test_consumers_processes_a_room_alone_for_a_while_hears_of_a_newcomer_at_once(
+    daphne, second_daphne, steps, team, tokens, live_doc
+):
+    """A room alone in its process publishes nothing; a room opening elsewhere makes both publish again.
+
+    The first room has been alone longer than its start-up grace, its reader sends no awareness;
+    edits made on the second process still reach the reader without waiting for a periodic check.
+    """
+    from collab.rooms import JOIN_GRACE
+
+    async def scenario():
+        reader = steps.keep(await YWebsocketClient.connect(daphne.ws, live_doc.pk, tokens["viewer"]))
+        await reader.wait_for(lambda: reader.synced.is_set())
+        await asyncio.sleep(JOIN_GRACE + 1)
+        writer = steps.keep(await YWebsocketClient.connect(second_daphne.ws, live_doc.pk, tokens["editor"]))
+        await writer.wait_for(lambda: writer.synced.is_set())
+        await asyncio.sleep(JOIN_GRACE + 1)  # the newcomer's grace is over too: only what it heard counts
+        append_to_block(writer, 1, " from the newcomer")
+        await reader.wait_for(lambda: "from the newcomer" in reader.text, timeout=3.0)
+        return reader, writer
+
+    reader, writer = steps(scenario())
+    assert markdown_of(reader) == markdown_of(writer)
