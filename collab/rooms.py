@@ -30,9 +30,10 @@ from mdcreator.events import document_group
 logger = logging.getLogger(__name__)
 
 _EXECUTOR = ThreadPoolExecutor(max_workers=8, thread_name_prefix="collab-db")
-# Materialization and compaction take tens to hundreds of milliseconds each: on threads of their own,
-# a backlog of them never keeps an update from being committed.
-_BACKGROUND = ThreadPoolExecutor(max_workers=2, thread_name_prefix="collab-materialize")
+# Materialization and compaction take tens to hundreds of milliseconds each: on a thread of their own,
+# a backlog of them never keeps an update from being committed. One thread: they are mostly Python,
+# and a second one only competed with the event loop for the GIL (the fan-out tail doubled).
+_BACKGROUND = ThreadPoolExecutor(max_workers=1, thread_name_prefix="collab-materialize")
 REPAIR_DELAY = 0.2
 RECHECK_INTERVAL = 30.0
 MATERIALIZE_QUIET = 2.0
