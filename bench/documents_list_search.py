@@ -843,7 +843,7 @@ class Result:
         return percentile(sorted(self.cold_latencies), fraction) * 1000 if self.cold_latencies else None
 
 
-KEPT_RESULTS = ("*documents:total:*", "*search:ranking:*")
+KEPT_RESULTS = ("*documents:total:*", "*search:ranking:*", "*search:headline:*")
 
 
 def forget_kept_results(redis_client) -> None:

@@ -142,19 +142,38 @@ def _ranking(documents: QuerySet[Document], query: SearchQuery, cache_key: str |
     return ranking
 
 
-def _highlighted(rows: QuerySet[Document], query: SearchQuery) -> dict:
+def _highlighted(rows: QuerySet[Document], query: SearchQuery, text: str) -> dict:
     """The page's rows with title_hl and content_hl, by id.
 
-    ts_headline parses all the text it is given, so it first gets the beginning of each document;
-    only documents whose hits all lie further on are highlighted again over their indexed content.
+    Highlights depend only on the document's title and content and on the query, so they are
+    kept under those (a changed document has another content hash and title). ts_headline parses
+    all the text it is given, so it first gets the beginning of each document; only documents
+    whose hits all lie further on are highlighted again over their indexed content.
     """
-    page = {row.pk: row for row in rows.annotate(**_headline_fields(query, HEADLINE_FIRST_CHARS))}
-    deeper = [pk for pk, row in page.items() if _START not in row.content_hl and row.size_bytes > HEADLINE_FIRST_CHARS]
-    if deeper:
-        again = Document.objects.filter(pk__in=deeper).annotate(**_headline_fields(query, INDEXED_CONTENT_CHARS))
-        for pk, content_hl in again.values_list("pk", "content_hl"):
-            page[pk].content_hl = content_hl
+    page = {row.pk: row for row in rows}
+    keys = {pk: _headline_key(row, text) for pk, row in page.items()}
+    kept = cache.get_many(list(keys.values()))
+    missing = [pk for pk, key in keys.items() if key not in kept]
+    if missing:
+        fresh = {}
+        first = Document.objects.filter(pk__in=missing).annotate(**_headline_fields(query, HEADLINE_FIRST_CHARS))
+        for pk, title_hl, content_hl, size in first.values_list("pk", "title_hl", "content_hl", "size_bytes"):
+            fresh[pk] = (title_hl, content_hl, size)
+        deeper = [pk for pk, (_, hl, size) in fresh.items() if _START not in hl and size > HEADLINE_FIRST_CHARS]
+        if deeper:
+            again = Document.objects.filter(pk__in=deeper).annotate(**_headline_fields(query, INDEXED_CONTENT_CHARS))
+            for pk, content_hl in again.values_list("pk", "content_hl"):
+                fresh[pk] = (fresh[pk][0], content_hl, None)
+        kept.update({keys[pk]: (title_hl, content_hl) for pk, (title_hl, content_hl, _) in fresh.items()})
+        cache.set_many({keys[pk]: kept[keys[pk]] for pk in fresh}, RANKING_CACHE_SECONDS)
+    for pk, row in page.items():
+        row.title_hl, row.content_hl = kept[keys[pk]]
     return page
+
+
+def _headline_key(document: Document, text: str) -> str:
+    raw = json.dumps([str(document.pk), document.title, document.content_hash, text], separators=(",", ":"))
+    return "search:headline:" + hashlib.sha256(raw.encode()).hexdigest()
 
 
 def ranking_cache_key(scope, text: str) -> str:
@@ -171,7 +190,7 @@ def _search_postgres(documents: QuerySet[Document], text: str, *, limit: int, of
     if not ranked:
         return [], total
     rows = summarize(Document.objects.filter(pk__in=[pk for pk, _ in ranked])).defer("content", "search_vector")
-    page = _highlighted(rows, query)
+    page = _highlighted(rows, query, text)
     hits = []
     for pk, rank in ranked:
         document = page.get(pk)

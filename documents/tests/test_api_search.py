@@ -351,8 +351,9 @@ def test_api_search_query_count_is_constant(django_assert_max_num_queries):
     few_client, many_client = client_for(few_ws.owner), client_for(many_ws.owner)
     few_client.get(URL, {"q": "warmup"})
     many_client.get(URL, {"q": "warmup"})
-    # user, memberships, savepoint + planner settings + candidates and total + release, ranks, page, tags
-    with django_assert_max_num_queries(9) as few_queries:
+    # user, memberships, savepoint + planner settings + candidates and total + release, ranks, page, tags,
+    # highlights
+    with django_assert_max_num_queries(10) as few_queries:
         few = few_client.get(URL, {"q": "quasar", "limit": 50}).json()
     with django_assert_max_num_queries(len(few_queries)) as many_queries:
         many = many_client.get(URL, {"q": "quasar", "limit": 50}).json()
@@ -456,7 +457,7 @@ def test_api_search_pages_through_one_ranking(team):
 def test_api_search_repeated_search_reuses_its_ranking(team, corpus, django_assert_max_num_queries):
     client = team.client("viewer")
     first = _search(client, q="quasar")
-    with django_assert_max_num_queries(5):  # user, memberships, page with highlights, tags
+    with django_assert_max_num_queries(4):  # user, memberships, page, tags: ranking and highlights are kept
         again = _search(client, q="quasar")
     assert again == first
 
@@ -467,3 +468,17 @@ def test_api_search_snippet_of_a_hit_deep_in_a_long_document(team):
     [hit] = _search(team.client("viewer"), q="comet")["results"]
     assert hit["document"]["id"] == str(document.pk)
     assert any("<mark>comet</mark>" in snippet.lower() for snippet in hit["snippets"])
+
+
+def test_api_search_snippets_follow_content_and_title_changes(team, corpus):
+    client, editor = team.client("viewer"), team.client("editor")
+    document = corpus["content"]
+
+    def hit():
+        return next(r for r in _search(client, q="quasar")["results"] if r["document"]["id"] == str(document.pk))
+
+    assert "bright" in " ".join(hit()["snippets"])
+    editor.patch(doc_url(document), {"content": "A dim quasar, far away."}, format="json", HTTP_IF_MATCH="*")
+    assert "<mark>quasar</mark>, far away" in " ".join(hit()["snippets"])
+    editor.patch(doc_url(document), {"title": "Quasar notes"}, format="json")
+    assert hit()["title_highlight"] == "<mark>Quasar</mark> notes"
