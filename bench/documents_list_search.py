@@ -918,7 +918,7 @@ def print_result(result: Result, args: argparse.Namespace) -> None:
         print(
             f"  first ask    p50 {result.cold_ms(0.50):.1f}  p95 {result.cold_ms(0.95):.1f}  "
             f"max {max(result.cold_latencies) * 1000:.1f}  ({len(result.cold_latencies)} requests, each after "
-            "deleting the kept totals and rankings)"
+            "deleting the kept totals, rankings and highlights)"
         )
     print(f"  target       p95 < {TARGET_P95_MS:.0f} ms: {'met' if p95 < TARGET_P95_MS else 'MISSED'}")
     print(f"  answer       total {result.total}, {result.rows} rows, {result.body_bytes / 1024:.1f} KiB")
