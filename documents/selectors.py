@@ -144,7 +144,7 @@ def _total(documents: QuerySet[Document], workspace, filters: ListFilters) -> in
     """
     if filters.starred is not None or filters.deleted:
         return documents.count()
-    signature = [str(workspace.pk), workspace.sync_seq, filters.deleted, filters.type, sorted(filters.tags)]
+    signature = [str(workspace.pk), workspace.sync_seq, filters.type, sorted(filters.tags)]
     signature += [str(filters.folder_id) if filters.folder_id else None, filters.search]
     key = "documents:total:" + hashlib.sha256(json.dumps(signature).encode()).hexdigest()
     total = cache.get(key)
