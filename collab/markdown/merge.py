@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
@@ -40,6 +41,19 @@ def merge_markdown(doc: Doc, new_text: str, *, origin: str = "server") -> bytes 
 def _block_key(block: dict) -> str:
     """A block's markdown: what the diff compares."""
     return serialize_markdown([block])
+
+
+def block_keys() -> Callable[[dict], str]:
+    """A `_block_key` that serializes each block object once (blocks are dicts: remembered by identity)."""
+    memo: dict[int, tuple[dict, str]] = {}
+
+    def key(block: dict) -> str:
+        kept = memo.get(id(block))
+        if kept is None or kept[0] is not block:
+            kept = memo[id(block)] = (block, _block_key(block))
+        return kept[1]
+
+    return key
 
 
 def _old_units(keys: list[str], new_keys: set[str]) -> tuple[list[str], list[int]]:
@@ -109,10 +123,15 @@ def _split_at_kept(new_blocks: list[dict], kept: list[dict]) -> list[list[dict]]
     return segments if named else None
 
 
-def plan_edits(old_blocks: list[dict], new_blocks: list[dict]) -> list[Edit]:
-    """The edits that turn `old_blocks` into `new_blocks`, leaving every unchanged block in place."""
-    old_keys = [_block_key(block) for block in old_blocks]
-    new_keys = [_block_key(block) for block in new_blocks]
+def plan_edits(old_blocks: list[dict], new_blocks: list[dict], *, key=None) -> list[Edit]:
+    """The edits that turn `old_blocks` into `new_blocks`, leaving every unchanged block in place.
+
+    `key` gives a block's markdown (see block_keys); a caller that already serialized the blocks
+    passes its memo so nothing is serialized twice.
+    """
+    key = key or _block_key
+    old_keys = [key(block) for block in old_blocks]
+    new_keys = [key(block) for block in new_blocks]
     edits: list[Edit] = []
     old_next = new_next = 0
     end = (len(old_blocks), len(new_blocks), len(new_blocks))

@@ -13,14 +13,9 @@ from difflib import SequenceMatcher
 
 from pycrdt import Doc
 
-from collab.markdown.merge import plan_edits
+from collab.markdown.merge import block_keys, plan_edits
 from collab.markdown.parse import parse_markdown
-from collab.markdown.serialize import serialize_markdown
 from collab.markdown.yxml import content_fragment, read_blocks, write_blocks
-
-
-def _keys(blocks: list[dict]) -> list[str]:
-    return [serialize_markdown([block]) for block in blocks]
 
 
 def _live_changes(base_keys: list[str], live_keys: list[str]) -> tuple[dict[int, list[int]], dict[int, list[int]]]:
@@ -45,10 +40,11 @@ def _live_changes(base_keys: list[str], live_keys: list[str]) -> tuple[dict[int,
     return replaced, inserted
 
 
-def resolve_blocks(base: list[dict], new: list[dict], live: list[dict]) -> list[dict]:
+def resolve_blocks(base: list[dict], new: list[dict], live: list[dict], *, key=None) -> list[dict]:
     """The blocks the document should hold: the writer's changes applied on top of the live edits."""
-    base_keys, new_keys = _keys(base), _keys(new)
-    replaced, inserted = _live_changes(base_keys, _keys(live))
+    key = key or block_keys()
+    base_keys, new_keys = [key(block) for block in base], [key(block) for block in new]
+    replaced, inserted = _live_changes(base_keys, [key(block) for block in live])
     target = [live[j] for j in inserted.get(-1, [])]
     for tag, i1, i2, j1, j2 in SequenceMatcher(None, base_keys, new_keys, autojunk=False).get_opcodes():
         if tag != "equal":
@@ -67,8 +63,9 @@ def merge_three_way(doc: Doc, base_text: str, new_text: str, *, origin: str = "s
     """Apply a REST write made against `base_text` to the live document; the update, or None."""
     fragment = content_fragment(doc)
     live = read_blocks(fragment)
-    target = resolve_blocks(parse_markdown(base_text), parse_markdown(new_text), live)
-    edits = plan_edits(live, target)
+    key = block_keys()  # target blocks are live and new blocks: each is serialized once
+    target = resolve_blocks(parse_markdown(base_text), parse_markdown(new_text), live, key=key)
+    edits = plan_edits(live, target, key=key)
     if not edits:
         return None
     state_before = doc.get_state()
