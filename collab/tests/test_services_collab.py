@@ -401,3 +401,25 @@ def test_services_collab_adds_nothing_sees_incremental_updates_and_deletions(doc
     assert [check(update) for update in updates] == [True, True, True]
     assert check(client.get_update(server.get_state())) is True  # a step 2 from an up-to-date client
     assert check(b"\x00\x00") is True
+
+
+def test_services_collab_append_stores_a_batch_with_contiguous_seqs_and_each_author(team, document):
+    store.ensure_state(document.pk)
+    doc = stored_doc(document.pk)
+    run = doc.get("content", type=pycrdt.XmlFragment).children[0].children[0]
+    updates = []
+    for suffix in (" one", " two", " three"):
+        before = doc.get_state()
+        run.insert(len(run), suffix)
+        updates.append(doc.get_update(before))
+    authors = [team.user("editor").pk, None, team.user("owner").pk]
+    first = store.append_updates(document.pk, [(updates[0], authors[0])])
+    rest = store.append_updates(document.pk, list(zip(updates[1:], authors[1:], strict=True)))
+    assert first == [1] and rest == [2, 3]
+    rows = list(CollabUpdate.objects.filter(document=document).order_by("seq").values_list("seq", "update", "user_id"))
+    assert [(seq, bytes(update), user) for seq, update, user in rows] == list(
+        zip([1, 2, 3], updates, authors, strict=True)
+    )
+    state = CollabState.objects.get(document=document)
+    assert state.last_seq == 3 and state.size_bytes == len(bytes(state.state)) + sum(map(len, updates))
+    assert " one two three" in fragment_to_markdown(stored_doc(document.pk).get("content", type=pycrdt.XmlFragment))
