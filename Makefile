@@ -8,7 +8,7 @@ NODE_DIR := tests/node
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/mdcreator
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/1
 
-.PHONY: run test install install-dev node services migrate bench clean
+.PHONY: run test lint install install-dev node services migrate bench clean
 
 # daphne refuses WebSocket messages over 1 MiB by default; the live-editing limit is 8 MiB (SPEC §5.4).
 DAPHNE_WS_LIMITS := --websocket-max-message-size 16777216 --websocket-max-frame-size 16777216
@@ -44,8 +44,13 @@ run: install
 services:
 	scripts/services.sh
 
-## make test: the whole suite on PostgreSQL and Redis, plus a smoke run of the embedded default
-test: install-dev node services
+## make lint: ruff (with Django, bandit and size rules) and the import contracts of .importlinter
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
+
+## make test: the linters, then the whole suite on PostgreSQL and Redis, plus a smoke run of the embedded default
+test: lint install-dev node services
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
 	  $(BIN)/python -m pytest --create-db $(PYTEST_ARGS)
 

@@ -20,6 +20,7 @@ from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from accounts.admin_base import NOT_YOURS, ReadOnlyAdmin, SupportActionsMixin, YesNoFilter, report_action
 from accounts.exports import user_export
 from accounts.models import EmailCode, RefreshToken, User
 from accounts.services.codes import email_code_issue, email_code_revoke
@@ -32,7 +33,6 @@ from accounts.services.users import (
     user_password_set,
     user_reactivate,
 )
-from mdcreator.admin_base import NOT_YOURS, ReadOnlyAdmin, SupportActionsMixin, YesNoFilter, report_action
 
 ADMIN_REASON = RefreshToken.RevokeReason.ADMIN
 
@@ -143,7 +143,13 @@ class UserChangeForm(_EmailAndUsernameMixin, forms.ModelForm):
 
     class Meta:
         model = User
-        exclude = ("password",)
+        # Everything the change page shows and may edit; the password hash has its own page.
+        fields = (
+            "email", "display_name", "username", "avatar_url", "bio", "settings", "features",
+            "subscription_tier", "subscription_status", "subscription_expires_at",
+            "is_active", "email_verified", "is_staff", "is_superuser", "groups", "user_permissions",
+            "last_login", "last_seen_at", "deleted_at",
+        )
 
 
 class OperatorPasswordForm(AdminPasswordChangeForm):

@@ -1,10 +1,14 @@
-"""Account export: everything a person owns, as one JSON document (SPEC §3.1)."""
+"""Account export: everything a person owns, as one JSON document (SPEC §3.1).
+
+Identity writes the profile and the sessions; memberships, documents and versions come
+from the apps that own them, through `accounts.parts`.
+"""
 
 from __future__ import annotations
 
 from accounts.models import RefreshToken, User
-from mdcreator.problems import utc_timestamp
-from workspaces.models import WorkspaceMember
+from accounts.parts import export_account
+from mdcreator.timestamps import utc_timestamp
 
 EXPORT_FORMAT_VERSION = 1
 
@@ -32,23 +36,6 @@ def _profile(user: User) -> dict:
     }
 
 
-def _memberships(user: User) -> list[dict]:
-    rows = WorkspaceMember.objects.filter(user=user).select_related("workspace").order_by("joined_at")
-    return [
-        {
-            "workspace_id": str(m.workspace_id),
-            "workspace_name": m.workspace.name,
-            "is_personal": m.workspace.is_personal,
-            "role": m.role,
-            "permission_overrides": m.permissions,
-            "is_active": m.is_active,
-            "joined_at": _ts(m.joined_at),
-            "workspace_deleted_at": _ts(m.workspace.deleted_at),
-        }
-        for m in rows
-    ]
-
-
 def _sessions(user: User) -> list[dict]:
     rows = RefreshToken.objects.filter(user=user).order_by("created_at")
     return [
@@ -68,11 +55,11 @@ def _sessions(user: User) -> list[dict]:
 
 
 def user_export(*, user: User) -> dict:
-    """The export document; documents, comments and files join as their apps arrive."""
+    """The export document: identity's own sections, then every registered app's (accounts.parts)."""
     return {
         "format_version": EXPORT_FORMAT_VERSION,
         "exported_at": utc_timestamp(),
         "profile": _profile(user),
-        "memberships": _memberships(user),
+        **export_account(user),
         "sessions": _sessions(user),
     }

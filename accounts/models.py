@@ -69,12 +69,12 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     email = models.CharField(max_length=254)
-    username = models.CharField(max_length=40, null=True, blank=True)
+    username = models.CharField(max_length=40, null=True, blank=True)  # noqa: DJ001  unique when set: NULL, never ""
     email_verified = models.BooleanField(default=False)
-    oidc_issuer = models.CharField(max_length=255, null=True, blank=True)
-    oidc_sub = models.CharField(max_length=255, null=True, blank=True)
+    oidc_issuer = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001  unique pair when set
+    oidc_sub = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001  unique pair when set
     display_name = models.CharField(max_length=255, blank=True)
-    avatar_url = models.TextField(null=True, blank=True)
+    avatar_url = models.TextField(null=True, blank=True)  # noqa: DJ001  the API says null, not ""
     bio = models.TextField(blank=True, default="")
     settings = models.JSONField(default=default_user_settings)
     features = models.JSONField(default=default_user_features)
@@ -132,7 +132,7 @@ class RefreshToken(models.Model):
     class RevokeReason(models.TextChoices):
         LOGOUT = "logout"
         REUSE = "reuse"
-        PASSWORD_CHANGE = "password_change"
+        PASSWORD_CHANGE = "password_change"  # noqa: S105  a revoke reason, not a secret
         ADMIN = "admin"
         ACCOUNT_DELETED = "account_deleted"
 
@@ -149,7 +149,7 @@ class RefreshToken(models.Model):
     revoke_reason = models.CharField(max_length=32, choices=RevokeReason.choices, blank=True, default="")
     user_agent = models.CharField(max_length=255, blank=True, default="")
     ip = models.GenericIPAddressField(null=True, blank=True)
-    device_id = models.CharField(max_length=255, null=True, blank=True)
+    device_id = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001  the API says null, not ""
 
     class Meta:
         indexes = [
@@ -167,7 +167,7 @@ class EmailCode(models.Model):
 
     class Purpose(models.TextChoices):
         CONFIRM_EMAIL = "confirm_email"
-        RESET_PASSWORD = "reset_password"
+        RESET_PASSWORD = "reset_password"  # noqa: S105  a code purpose, not a secret
 
     MAX_ATTEMPTS = 5
 

@@ -14,8 +14,8 @@ from django.conf import settings
 
 from mdcreator.errors import InvalidTokenError, TokenExpiredError
 
-REFRESH_TOKEN_PREFIX = "mdr_"
-ACCESS_TOKEN_TYPE = "access"
+REFRESH_TOKEN_PREFIX = "mdr_"  # noqa: S105  the public prefix of refresh tokens
+ACCESS_TOKEN_TYPE = "access"  # noqa: S105  the JWT `typ` claim
 
 
 def sha256_hex(value: str) -> str:

@@ -20,6 +20,7 @@ from accounts.services import codes, sessions, users
 from accounts.services.erasure import user_delete
 from mdcreator import errors
 from mdcreator.ratelimit import client_ip, hit
+from mdcreator.validation import validated
 
 CODE_CHECK_RATE = "10/15minute"
 CODE_SEND_RATE = "1/minute"
@@ -32,12 +33,6 @@ def _client(request, device_id: str | None = None) -> sessions.ClientInfo:
     return sessions.ClientInfo(
         user_agent=request.META.get("HTTP_USER_AGENT", ""), ip=client_ip(request), device_id=device_id
     )
-
-
-def _valid(serializer_class, request) -> dict:
-    serializer = serializer_class(data=request.data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 class PublicAPIView(APIView):
@@ -69,7 +64,7 @@ class SignupView(PublicAPIView):
     """Create a local account (also served as `auth/register`)."""
 
     def post(self, request):
-        data = _valid(s.SignupSerializer, request)
+        data = validated(s.SignupSerializer, request.data)
         hit("signup", client_ip(request), settings.RATE_LIMIT_SIGNUP)
         user, tokens = users.user_signup(
             email=data["email"],
@@ -98,7 +93,7 @@ class ConfirmView(PublicAPIView):
     """Verify an email address with the mailed code."""
 
     def post(self, request):
-        data = _valid(s.ConfirmSerializer, request)
+        data = validated(s.ConfirmSerializer, request.data)
         hit("confirm", data["email"], CODE_CHECK_RATE)
         codes.email_confirm(email=data["email"], code=data["confirmation_code"])
         return Response({"email_verified": True, "message": "Your email address is confirmed."})
@@ -109,7 +104,7 @@ class ConfirmResendView(PublicAPIView):
     """Mail a new confirmation code (same answer for unknown addresses)."""
 
     def post(self, request):
-        data = _valid(s.EmailSerializer, request)
+        data = validated(s.EmailSerializer, request.data)
         hit("confirm-resend", data["email"], CODE_SEND_RATE)
         codes.confirmation_resend(email=data["email"])
         return Response({"message": SENT_IF_EXISTS}, status=status.HTTP_202_ACCEPTED)
@@ -120,7 +115,7 @@ class LoginView(PublicAPIView):
     """Exchange email and password for an access and a refresh token."""
 
     def post(self, request):
-        data = _valid(s.LoginSerializer, request)
+        data = validated(s.LoginSerializer, request.data)
         hit("login", f"{client_ip(request)}|{data['email']}", settings.RATE_LIMIT_LOGIN)
         user, tokens = sessions.session_login(
             email=data["email"], password=data["password"], client=_client(request, data.get("device_id"))
@@ -133,7 +128,7 @@ class RefreshView(PublicAPIView):
     """Rotate a refresh token (SPEC §3.1: reuse detection with a 10-second grace)."""
 
     def post(self, request):
-        data = _valid(s.RefreshSerializer, request)
+        data = validated(s.RefreshSerializer, request.data)
         tokens = sessions.session_refresh(refresh_token=data["refresh_token"], client=_client(request))
         return Response(tokens.as_dict())
 
@@ -145,7 +140,7 @@ class LogoutView(APIView):
     permission_classes = [IsAuthenticated]
 
     def post(self, request):
-        data = _valid(s.LogoutSerializer, request)
+        data = validated(s.LogoutSerializer, request.data)
         sessions.session_logout(
             user=request.user,
             refresh_token=data.get("refresh_token") or None,
@@ -160,7 +155,7 @@ class PasswordResetView(PublicAPIView):
     """Mail a password-reset code (same answer for unknown addresses)."""
 
     def post(self, request):
-        data = _valid(s.EmailSerializer, request)
+        data = validated(s.EmailSerializer, request.data)
         hit("reset-request", data["email"], CODE_SEND_RATE)
         codes.password_reset_request(email=data["email"])
         return Response({"message": SENT_IF_EXISTS}, status=status.HTTP_202_ACCEPTED)
@@ -171,7 +166,7 @@ class PasswordResetConfirmView(PublicAPIView):
     """Set a new password with the mailed reset code."""
 
     def post(self, request):
-        data = _valid(s.ResetConfirmSerializer, request)
+        data = validated(s.ResetConfirmSerializer, request.data)
         hit("reset-confirm", data["email"], CODE_CHECK_RATE)
         codes.password_reset_confirm(email=data["email"], code=data["code"], new_password=data["new_password"])
         return Response({"message": "Your password has been reset. Sign in with the new password."})
@@ -184,7 +179,7 @@ class PasswordChangeView(APIView):
     permission_classes = [IsAuthenticated]
 
     def post(self, request):
-        data = _valid(s.PasswordChangeSerializer, request)
+        data = validated(s.PasswordChangeSerializer, request.data)
         users.password_change(
             user=request.user,
             current_password=data["current_password"],
@@ -205,7 +200,7 @@ class MeView(APIView):
 
     @extend_schema(tags=["auth"], request=s.MeUpdateSerializer, responses=s.MeSerializer)
     def patch(self, request):
-        data = _valid(s.MeUpdateSerializer, request)
+        data = validated(s.MeUpdateSerializer, request.data)
         user = users.user_update_profile(user=request.user, data=data)
         return Response(s.MeSerializer(user).data)
 
@@ -220,7 +215,7 @@ class MeView(APIView):
         ),
     )
     def delete(self, request):
-        data = _valid(s.AccountDeleteSerializer, request)
+        data = validated(s.AccountDeleteSerializer, request.data)
         _confirm_identity(request, data.get("password"))
         user_delete(user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -3,10 +3,10 @@
 from django.contrib import admin
 from django.utils import timezone
 
+from accounts.admin_base import ReadOnlyAdmin, report_action
 from collab.models import CollabState, CollabUpdate, Presence
 from collab.services import collab_materialize
 from collab.store import compact
-from mdcreator.admin_base import ReadOnlyAdmin, report_action
 
 
 @admin.register(CollabState)

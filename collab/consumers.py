@@ -20,44 +20,15 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 
 from collab import protocol as p
 from collab import sessions as s
+from collab.errors import CLOSE_REASONS, CloseCode, DocumentTooLargeError, SessionRefused, SocketError, error_frame
 from collab.rooms import registry
-from collab.store import DocumentTooLargeError
 from mdcreator.events import user_group
-from mdcreator.problems import utc_timestamp
+from mdcreator.timestamps import utc_timestamp
 
 logger = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 60
-PROTOCOL_CLOSE_CODES = (1009, 1011)
 READ_ONLY_ERROR_INTERVAL = 5.0
 MAX_BUFFERED = 100
-
-
-def allow_protocol_close_codes() -> None:
-    """Let consumers close with 1009 (message too big) and 1011 (server error) under daphne (SPEC §5.4).
-
-    autobahn's public close only takes 1000 and 3000-4999 from the application and raises
-    otherwise, which kills the consumer before its disconnect runs. RFC 6455 lets an endpoint
-    send both codes; daphne itself sends 1011 the same way when an application fails.
-    """
-    try:
-        from daphne.ws_protocol import WebSocketProtocol
-    except ImportError:  # another ASGI server
-        return
-    original = WebSocketProtocol.serverClose
-    if getattr(original, "allows_protocol_codes", False):
-        return
-
-    def server_close(protocol, code=None):
-        if code in PROTOCOL_CLOSE_CODES:
-            protocol.sendCloseFrame(code=code)
-        else:
-            original(protocol, code)
-
-    server_close.allows_protocol_codes = True
-    WebSocketProtocol.serverClose = server_close
-
-
-allow_protocol_close_codes()
 
 
 class DocumentSession:
@@ -127,8 +98,8 @@ class CollabConsumer(AsyncWebsocketConsumer):
     async def close_session(self, session, reason: str) -> None:
         raise NotImplementedError
 
-    async def refuse_update(self, session, code: str, detail: str) -> None:
-        await self.send_event(session, s.error_event(code, detail))
+    async def refuse_update(self, session, code: SocketError, detail: str) -> None:
+        await self.send_event(session, error_frame(code, detail))
 
     async def acknowledge(self, session, durable: bool) -> None:
         """Hocuspocus SyncStatus; y-websocket has no acknowledgement."""
@@ -136,13 +107,14 @@ class CollabConsumer(AsyncWebsocketConsumer):
     async def close(self, code=None, reason=None):
         """Close the socket; frames the client sent meanwhile are no longer handled (no update after a 4429)."""
         self._closing = True
-        await super().close(code=code, reason=reason)
+        # A plain int: autobahn refuses int subclasses such as CloseCode.
+        await super().close(code=int(code) if code is not None else None, reason=reason)
 
     # --- sessions ----------------------------------------------------------------------
     async def start_socket(self) -> bool:
         await self.accept()
         if not s.origin_allowed(self.scope):
-            await self.close(code=4403)
+            await self.close(code=CloseCode.FORBIDDEN)
             return False
         self._heartbeat = asyncio.create_task(self._beat())
         return True
@@ -219,17 +191,17 @@ class CollabConsumer(AsyncWebsocketConsumer):
         if kind in (p.SYNC_STEP2, p.SYNC_UPDATE):
             await self.handle_update(session, data)
             return
-        await self.send_event(session, s.error_event("unknown_message", f"Unknown sync message type {kind}."))
+        await self.send_event(session, error_frame(SocketError.UNKNOWN_MESSAGE, f"Unknown sync message type {kind}."))
 
     async def handle_update(self, session: DocumentSession, update: bytes) -> None:
         """Refuse, or persist then apply and relay; the room and other connections are never harmed."""
         if not session.access.collaborative:
-            await self._refuse(session, "unsupported_document_type", "Only markdown documents are edited live.")
+            await self._refuse(session, SocketError.UNSUPPORTED_DOCUMENT_TYPE, "Only markdown documents are edited live.")
             return
         try:
             pycrdt.get_state(update)  # decodes the whole update: ValueError when it is not one
         except ValueError:
-            await self._refuse(session, "invalid_update", "The update could not be decoded.")
+            await self._refuse(session, SocketError.INVALID_UPDATE, "The update could not be decoded.")
             return
         if session.room.adds_nothing(update):
             # Every client answers the server's step 1 with a step 2, mostly empty: no edit (readers
@@ -241,12 +213,12 @@ class CollabConsumer(AsyncWebsocketConsumer):
             # Anything that changes the document (a deletion included) is an edit: refused.
             if time.monotonic() - session.last_read_only_error >= READ_ONLY_ERROR_INTERVAL:
                 session.last_read_only_error = time.monotonic()
-                await self._refuse(session, "read_only", "You can read this document but not edit it.")
+                await self._refuse(session, SocketError.READ_ONLY, "You can read this document but not edit it.")
             else:
                 await self.acknowledge(session, False)
             return
         if not session.update_limit.allow():
-            await self.close(code=4429)
+            await self.close(code=CloseCode.TOO_MANY)
             return
         # Durability is awaited off the receive loop: the rate limit then measures the client's pace,
         # not the database's, and a burst of updates shares one transaction. Acknowledgements keep their order.
@@ -262,7 +234,7 @@ class CollabConsumer(AsyncWebsocketConsumer):
                 await session.accepted[0]
                 outcome = None
             except DocumentTooLargeError:
-                outcome = ("document_too_large", "The document reached its size limit.")
+                outcome = (SocketError.DOCUMENT_TOO_LARGE, "The document reached its size limit.")
             except Exception:
                 if not failed:
                     logger.exception("persisting an update of %s failed", session.document_id)
@@ -275,7 +247,7 @@ class CollabConsumer(AsyncWebsocketConsumer):
                     await self.acknowledge(session, True)
                 elif outcome is False:
                     failed = True
-                    await self.close(code=1011)
+                    await self.close(code=CloseCode.SERVER_ERROR)
                 else:
                     await self.acknowledge(session, False)
                     await self.refuse_update(session, *outcome)
@@ -285,7 +257,7 @@ class CollabConsumer(AsyncWebsocketConsumer):
         if session.acknowledger is not None:
             await asyncio.shield(session.acknowledger)
 
-    async def _refuse(self, session, code: str, detail: str) -> None:
+    async def _refuse(self, session, code: SocketError, detail: str) -> None:
         await self._settle(session)
         await self.acknowledge(session, False)
         await self.refuse_update(session, code, detail)
@@ -297,7 +269,7 @@ class CollabConsumer(AsyncWebsocketConsumer):
         try:
             relayed = session.room.awareness.apply(update, session)
         except (p.DecodeError, ValueError):
-            await self.send_event(session, s.error_event("invalid_update", "The awareness update is malformed."))
+            await self.send_event(session, error_frame(SocketError.INVALID_UPDATE, "The awareness update is malformed."))
             return
         if relayed:
             await session.room.broadcast_awareness(relayed)
@@ -316,7 +288,7 @@ class CollabConsumer(AsyncWebsocketConsumer):
                 }
                 await session.room.broadcast_event(relayed, exclude=session)
         else:
-            await self.send_event(session, s.error_event("unknown_message", "Unknown or malformed message."))
+            await self.send_event(session, error_frame(SocketError.UNKNOWN_MESSAGE, "Unknown or malformed message."))
 
     # --- access and heartbeat -------------------------------------------------------------
     async def access_changed(self, message: dict) -> None:
@@ -328,7 +300,7 @@ class CollabConsumer(AsyncWebsocketConsumer):
         for session in list(self.sessions.values()):
             try:
                 fresh = await database_sync_to_async(s.document_access)(session.user, str(session.document_id))
-            except s.SessionRefused:
+            except SessionRefused:
                 await self.close_session(session, "forbidden")
                 continue
             if (fresh.read_only, fresh.role) != (session.access.read_only, session.access.role):
@@ -363,7 +335,7 @@ class YWebsocketConsumer(CollabConsumer):
         try:
             user = await database_sync_to_async(s.authenticate)(s.query_params(self.scope).get("token"))
             await self.open_session(None, user, document_id)
-        except s.SessionRefused as refused:
+        except SessionRefused as refused:
             await self.close(code=refused.code)
 
     async def receive(self, text_data=None, bytes_data=None):
@@ -374,12 +346,12 @@ class YWebsocketConsumer(CollabConsumer):
             await self.handle_event(session, text_data)
             return
         if len(bytes_data) > s.MAX_MESSAGE_BYTES:
-            await self.close(code=1009)
+            await self.close(code=CloseCode.MESSAGE_TOO_BIG)
             return
         try:
             await self._dispatch(session, p.Decoder(bytes_data))
         except p.DecodeError:
-            await self.send_event(session, s.error_event("unknown_message", "The frame could not be decoded."))
+            await self.send_event(session, error_frame(SocketError.UNKNOWN_MESSAGE, "The frame could not be decoded."))
 
     async def _dispatch(self, session, decoder: p.Decoder) -> None:
         kind = decoder.var_uint()
@@ -392,7 +364,7 @@ class YWebsocketConsumer(CollabConsumer):
             if awareness:
                 await self.send_awareness(session, awareness)
         else:
-            await self.send_event(session, s.error_event("unknown_message", f"Unknown message type {kind}."))
+            await self.send_event(session, error_frame(SocketError.UNKNOWN_MESSAGE, f"Unknown message type {kind}."))
 
     async def send_sync(self, session, kind, data, *, reply=False):
         await self.send(bytes_data=p.ws_sync(kind, data))
@@ -404,7 +376,7 @@ class YWebsocketConsumer(CollabConsumer):
         await self.send(text_data=json.dumps(event, default=str))
 
     async def close_session(self, session, reason):
-        code = 4404 if reason == "document-deleted" else 4403
+        code = CloseCode.NOT_FOUND if reason == "document-deleted" else CloseCode.FORBIDDEN
         if reason == "document-deleted":
             await self.send_event(session, {"type": "document.deleted", "document_id": str(session.document_id)})
         await self.close(code=code)
@@ -428,7 +400,7 @@ class HocuspocusConsumer(CollabConsumer):
         if bytes_data is None or self._closing:
             return
         if len(bytes_data) > s.MAX_MESSAGE_BYTES:
-            await self.close(code=1009)
+            await self.close(code=CloseCode.MESSAGE_TOO_BIG)
             return
         try:
             decoder = p.Decoder(bytes_data)
@@ -479,9 +451,9 @@ class HocuspocusConsumer(CollabConsumer):
                 await self.end_session(self.sessions[address])
             user = await database_sync_to_async(s.authenticate)(token or params.get("token"))
             session = await self.open_session(address, user, name)
-        except s.SessionRefused as refused:
+        except SessionRefused as refused:
             self.buffered.pop(address, None)
-            reason = {4401: "unauthorized", 4403: "forbidden", 4404: "not-found"}.get(refused.code, refused.reason)
+            reason = CLOSE_REASONS.get(refused.code, refused.reason)
             await self.send(bytes_data=p.hp_auth(address, p.AUTH_PERMISSION_DENIED, reason))
             return
         scope = "readonly" if session.access.read_only else "read-write"
@@ -506,7 +478,7 @@ class HocuspocusConsumer(CollabConsumer):
         await self.send(bytes_data=p.hp_frame(session.address, p.HP_SYNC_STATUS, p.var_uint(1 if durable else 0)))
 
     async def refuse_update(self, session, code, detail):
-        await self.send_event(session, s.error_event(code, detail))
+        await self.send_event(session, error_frame(code, detail))
 
     async def close_session(self, session, reason):
         if reason == "document-deleted":

@@ -1,4 +1,7 @@
-"""Keeping markdown and the live document in step (SPEC §5.4), and the events rooms relay (§5.5, §5.6)."""
+"""Live → markdown (materialization) and the Yjs state over REST (SPEC §3.3, §5.4).
+
+The other direction, REST → live, is `collab.bridge`.
+"""
 
 from __future__ import annotations
 
@@ -9,49 +12,18 @@ from django.db import transaction
 
 from accounts.models import User
 from collab import store
-from collab.markdown import content_fragment, merge_markdown, read_blocks, serialize_markdown
-from collab.markdown.threeway import merge_three_way
+from collab.bridge import SERVER_ORIGIN
+from collab.errors import InvalidYjsUpdateError, NotCollaborativeError
+from collab.markdown import content_fragment, read_blocks, serialize_markdown
 from collab.models import CollabState, CollabUpdate
 from collab.protocol import update_adds_nothing
 from documents.models import Document
 from documents.services.documents import document_update
-from mdcreator.errors import ConflictError, PayloadTooLargeError, ValidationProblem
+from mdcreator.errors import ValidationProblem
 from mdcreator.events import broadcast_on_commit, document_group
+from sync.origin import LIVE
 
-SERVER_ORIGIN = "server"
 logger = logging.getLogger(__name__)
-
-
-@transaction.atomic
-def collab_merge_content(*, document: Document, actor, previous: str | None = None) -> list[int]:
-    """Merge a REST/push/restore content write into the live document, block by block.
-
-    Runs in the writer's transaction. Without a collaborative state nothing
-    happens: hydration later starts from the new content. The merge is
-    persisted and broadcast like any update and, unless live edits are still
-    waiting to be materialized, marked materialized, so the server's own write
-    is not turned back into markdown.
-    """
-    record = CollabState.objects.select_for_update().filter(document_id=document.pk).first()
-    if record is None or document.type != Document.Type.MARKDOWN:
-        return []
-    doc = store.load_snapshot(document.pk).as_doc()
-    if previous is None:
-        update = merge_markdown(doc, document.content, origin=SERVER_ORIGIN)
-    else:
-        # Against the text the writer started from, so live edits it never saw survive.
-        update = merge_three_way(doc, previous, document.content, origin=SERVER_ORIGIN)
-    if not update:
-        return []
-    seqs = store.append_updates(document.pk, [(update, getattr(actor, "pk", None))])
-    if record.materialized_seq >= record.last_seq:
-        CollabState.objects.filter(document_id=document.pk).update(materialized_seq=seqs[-1])
-    # Otherwise live edits the writer never saw are still pending: the next materialization writes
-    # them, together with this merge, to the markdown.
-    broadcast_on_commit(
-        document_group(document.pk), {"type": "doc.update", "seqs": seqs, "update": update, "origin": SERVER_ORIGIN}
-    )
-    return seqs
 
 
 def _last_editor(document: Document, materialized_seq: int):
@@ -116,7 +88,7 @@ def _materialize_once(document_id) -> bool | None:
         elif markdown != document.content:
             document_update(
                 actor=_last_editor(document, materialized_seq), document=document, data={"content": markdown},
-                if_match="*", from_collab=True,
+                if_match="*", origin=LIVE,
             )
         # Last, so the state row is locked only for the commit: update writers wait on it.
         CollabState.objects.filter(document_id=document_id, materialized_seq__lt=snapshot.last_seq).update(
@@ -125,45 +97,10 @@ def _materialize_once(document_id) -> bool | None:
     return True
 
 
-def on_content_written(
-    sender, *, document: Document, actor, from_collab: bool, previous: str | None = None, **kwargs
-) -> None:
-    """Receiver of documents.signals.content_written."""
-    if from_collab:
-        return
-    collab_merge_content(document=document, actor=actor, previous=previous)
-    event = {"type": "document", "action": "updated", "content_hash": document.content_hash}
-    broadcast_on_commit(document_group(document.pk), {"type": "doc.event", "event": event, "origin": SERVER_ORIGIN})
-
-
-def on_lifecycle_changed(sender, *, document: Document, action: str, **kwargs) -> None:
-    """Receiver of documents.signals.lifecycle_changed: tell the rooms; a deletion closes them."""
-    message = {
-        "type": "doc.event",
-        "event": {"type": "document", "action": action, "content_hash": document.content_hash},
-        "origin": SERVER_ORIGIN,
-    }
-    if action == "deleted":
-        message["close"] = "document-deleted"
-    broadcast_on_commit(document_group(document.pk), message)
-
-
-class InvalidYjsUpdateError(ValidationProblem):
-    code, title = "invalid-yjs-update", "Invalid Yjs update"
-
-    def __init__(self, detail: str = "The update could not be decoded as a Yjs v1 update."):
-        super().__init__({"update_b64": [detail]}, detail)
-
-
-class NotCollaborativeProblem(ConflictError):
-    code, title = "not-collaborative", "Not collaborative"
-    default_detail = "Only markdown documents have a collaborative state."
-
-
 def collab_state(*, document: Document, state_vector: bytes | None) -> tuple[bytes, bytes, int]:
     """The merged live state (or the diff a client with `state_vector` lacks), its state vector, last seq."""
-    if document.type != Document.Type.MARKDOWN:
-        raise NotCollaborativeProblem()
+    if not store.is_collaborative(document):
+        raise NotCollaborativeError()
     snapshot = store.load_snapshot(document.pk)
     doc = snapshot.as_doc()
     try:
@@ -175,8 +112,8 @@ def collab_state(*, document: Document, state_vector: bytes | None) -> tuple[byt
 
 def collab_post_update(*, document: Document, actor, update: bytes) -> tuple[str, bytes, int]:
     """Accept a Yjs update over REST as the socket would, then materialize at once (SPEC §3.3)."""
-    if document.type != Document.Type.MARKDOWN:
-        raise NotCollaborativeProblem()
+    if not store.is_collaborative(document):
+        raise NotCollaborativeError()
     try:
         pycrdt.get_state(update)
     except ValueError:
@@ -184,15 +121,12 @@ def collab_post_update(*, document: Document, actor, update: bytes) -> tuple[str
     # As on the sockets, an update holding nothing the stored document lacks (empty, or sent twice) is no
     # edit: it is neither stored nor broadcast.
     if not update_adds_nothing(store.load_snapshot(document.pk).as_doc(), update):
-        try:
-            with transaction.atomic():
-                seqs = store.apply_update(document.pk, update, user_id=actor.pk)
-                broadcast_on_commit(
-                    document_group(document.pk),
-                    {"type": "doc.update", "seqs": seqs, "update": update, "origin": SERVER_ORIGIN},
-                )
-        except store.DocumentTooLargeError:
-            raise PayloadTooLargeError("The collaborative state reached its 32 MiB limit.") from None
+        with transaction.atomic():  # DocumentTooLargeError is the 413 problem itself
+            seqs = store.apply_update(document.pk, update, user_id=actor.pk)
+            broadcast_on_commit(
+                document_group(document.pk),
+                {"type": "doc.update", "seqs": seqs, "update": update, "origin": SERVER_ORIGIN},
+            )
     collab_materialize(document.pk)
     snapshot = store.load_snapshot(document.pk)
     document.refresh_from_db(fields=["content_hash"])

@@ -14,24 +14,17 @@ from django.utils import timezone
 
 from accounts.authentication import authenticate_token
 from accounts.serializers import UserSummarySerializer
+from collab.errors import CloseCode, SessionRefused
 from collab.models import Presence
+from collab.store import is_collaborative
 from documents.models import Document
 from mdcreator import errors
 from workspaces.access import resolve
-from workspaces.roles import CAN_EDIT
 
 PRESENCE_TTL = timedelta(minutes=5)
 MAX_CONNECTIONS_PER_DOCUMENT = 100
 MAX_CONNECTIONS_PER_USER = 20
 MAX_MESSAGE_BYTES = 8 * 1024 * 1024
-
-
-class SessionRefused(Exception):
-    """A document session cannot open: `code` is the close code, `reason` the Hocuspocus reason."""
-
-    def __init__(self, code: int, reason: str):
-        super().__init__(reason)
-        self.code, self.reason = code, reason
 
 
 class RateLimiter:
@@ -68,17 +61,17 @@ def origin_allowed(scope) -> bool:
 def authenticate(token: str | None):
     """The user behind a bearer token; SessionRefused(4401) otherwise."""
     if not token:
-        raise SessionRefused(4401, "unauthorized")
+        raise SessionRefused(CloseCode.UNAUTHORIZED)
     try:
         user, _ = authenticate_token(token)
     except errors.ProblemError:
-        raise SessionRefused(4401, "unauthorized") from None
+        raise SessionRefused(CloseCode.UNAUTHORIZED) from None
     return user
 
 
 @dataclass
 class DocumentAccess:
-    """What a session may do on its document."""
+    """What a session may do on its document, from the resolver's abilities."""
 
     document: Document
     role: str
@@ -86,16 +79,16 @@ class DocumentAccess:
 
     @property
     def collaborative(self) -> bool:
-        return self.document.type == Document.Type.MARKDOWN
+        return is_collaborative(self.document)
 
 
 def document_access(user, document_id: str) -> DocumentAccess:
-    """Resolve a caller's access to a document; 4404 when not visible, whatever the reason."""
+    """Resolve a caller's access to a live document; 4404 when not visible (or not readable), whatever the reason."""
     document = Document.objects.filter(pk=document_id, deleted=False).first() if _is_uuid(document_id) else None
     access = resolve(user, document) if document is not None else None
-    if access is None:
-        raise SessionRefused(4404, "not-found")
-    return DocumentAccess(document=document, role=access.role, read_only=not access.has(CAN_EDIT))
+    if access is None or not access.can("collaborate_read"):
+        raise SessionRefused(CloseCode.NOT_FOUND)
+    return DocumentAccess(document=document, role=access.role, read_only=not access.can("collaborate_write"))
 
 
 def _is_uuid(value: str) -> bool:
@@ -111,9 +104,9 @@ def presence_open(*, user, document: Document, connection_id: str, device_type: 
     now = timezone.now()
     live = Presence.objects.filter(is_active=True, expires_at__gt=now)
     if live.filter(document=document).count() >= MAX_CONNECTIONS_PER_DOCUMENT:
-        raise SessionRefused(4429, "too-many-connections")
+        raise SessionRefused(CloseCode.TOO_MANY)
     if live.filter(user=user).count() >= MAX_CONNECTIONS_PER_USER:
-        raise SessionRefused(4429, "too-many-connections")
+        raise SessionRefused(CloseCode.TOO_MANY)
     first = not live.filter(user=user, document=document).exists()
     Presence.objects.update_or_create(
         connection_id=connection_id,
@@ -177,11 +170,6 @@ def device_type(scope) -> str:
     if "mobile" in agent:
         return Presence.DeviceType.MOBILE
     return Presence.DeviceType.WEB if origin else Presence.DeviceType.UNKNOWN
-
-
-def error_event(code: str, detail: str) -> dict:
-    """The JSON error event of §5.5."""
-    return {"type": "error", "code": code, "detail": detail}
 
 
 def parse_event(text: str) -> dict | None:

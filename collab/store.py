@@ -13,6 +13,7 @@ from django.db import connection, transaction
 from django.db.models import Count, Sum
 from django.db.models.functions import Length
 
+from collab.errors import DocumentTooLargeError, NotCollaborativeError
 from collab.markdown import markdown_to_update
 from collab.models import CollabState, CollabUpdate
 from documents.models import Document
@@ -20,14 +21,6 @@ from documents.models import Document
 MAX_STATE_BYTES = 32 * 1024 * 1024
 COMPACT_ROWS = 500
 COMPACT_BYTES = 1024 * 1024
-
-
-class DocumentTooLargeError(Exception):
-    """The collaborative state would exceed its size limit."""
-
-
-class NotCollaborativeError(Exception):
-    """Only markdown documents have a collaborative state."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +41,11 @@ class Snapshot:
         return doc
 
 
+def is_collaborative(document: Document) -> bool:
+    """Only markdown documents are edited live (SPEC §10.4)."""
+    return document.type == Document.Type.MARKDOWN
+
+
 def _hydrate(document: Document) -> CollabState:
     """Build the first state from the markdown content; the caller holds the document row lock."""
     state = markdown_to_update(document.content)
@@ -62,8 +60,8 @@ def ensure_state(document_id) -> CollabState:
         return existing
     # The document row is only a mutex here: no key changes, so inserts referencing it are not blocked.
     document = Document.objects.select_for_update(no_key=True).get(pk=document_id)
-    if document.type != Document.Type.MARKDOWN:
-        raise NotCollaborativeError(document.type)
+    if not is_collaborative(document):
+        raise NotCollaborativeError()
     return CollabState.objects.filter(document_id=document_id).first() or _hydrate(document)
 
 
@@ -135,6 +133,7 @@ def _append_in_one_statement(document_id, items: list[tuple[bytes, object]], inc
     stay contiguous and ordered per document) and the INSERT reads the seqs it returned.
     """
     state, updates = CollabState._meta.db_table, CollabUpdate._meta.db_table
+    # Only the two table names are formatted in, from the models; every value is a bound parameter.
     sql = f"""
         WITH state AS (
             UPDATE {state} SET last_seq = last_seq + %(n)s, size_bytes = size_bytes + %(size)s, updated_at = now()
@@ -146,7 +145,7 @@ def _append_in_one_statement(document_id, items: list[tuple[bytes, object]], inc
             FROM state, unnest(%(updates)s::bytea[], %(users)s::uuid[]) WITH ORDINALITY AS item(update, user_id, ord)
         )
         SELECT last_seq FROM state
-    """
+    """  # noqa: S608
     params = {
         "n": len(items), "size": incoming, "document": document_id, "limit": MAX_STATE_BYTES,
         "updates": [update for update, _ in items], "users": [str(user) if user else None for _, user in items],

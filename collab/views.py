@@ -13,10 +13,11 @@ from rest_framework.views import APIView
 
 from collab import services
 from collab.sessions import presence_users
+from documents.permissions import DocumentAbility, check_ability
 from documents.selectors import document_get
-from documents.views import require_ability
 from mdcreator.errors import ValidationProblem
 from mdcreator.fields import StrictCharField, TimestampField
+from mdcreator.validation import validated
 
 STATE = inline_serializer(
     "YjsState",
@@ -55,22 +56,24 @@ def _encode(data: bytes) -> str:
 class PresenceView(APIView):
     """Who is connected to a document right now."""
 
-    permission_classes = [IsAuthenticated]
+    permission_classes = [IsAuthenticated, DocumentAbility]
 
     @extend_schema(tags=["collaboration"], responses=inline_serializer("Presence", {"users": PresenceUserSerializer(many=True)}))
     def get(self, request, pk):
         document, _ = document_get(user=request.user, document_id=pk)
+        check_ability(self, document, "presence")
         return Response({"users": PresenceUserSerializer(presence_users(document.pk), many=True).data})
 
 
 class YjsStateView(APIView):
     """The merged live state (GET) and accepting a Yjs update over REST (POST)."""
 
-    permission_classes = [IsAuthenticated]
+    permission_classes = [IsAuthenticated, DocumentAbility]
 
     @extend_schema(tags=["collaboration"], parameters=[OpenApiParameter("state_vector", str)], responses=STATE)
     def get(self, request, pk):
         document, _ = document_get(user=request.user, document_id=pk)
+        check_ability(self, document, "retrieve_state")
         raw = request.query_params.get("state_vector")
         vector = _b64(raw, "state_vector") if raw else None
         update, state_vector, last_seq = services.collab_state(document=document, state_vector=vector)
@@ -78,11 +81,9 @@ class YjsStateView(APIView):
 
     @extend_schema(tags=["collaboration"], request=YjsUpdateSerializer, responses=POSTED)
     def post(self, request, pk):
-        document, access = document_get(user=request.user, document_id=pk)
-        require_ability(access, "update")
-        serializer = YjsUpdateSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        update = _b64(serializer.validated_data["update_b64"], "update_b64")
+        document, _ = document_get(user=request.user, document_id=pk)
+        check_ability(self, document, "update_state")
+        update = _b64(validated(YjsUpdateSerializer, request.data)["update_b64"], "update_b64")
         content_hash, state_vector, last_seq = services.collab_post_update(
             document=document, actor=request.user, update=update
         )

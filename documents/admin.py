@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from accounts.admin_base import ReadOnlyAdmin, SupportActionsMixin, report_action
 from documents.models import Document, DocumentStar, DocumentTag, DocumentVersion, Folder, Mindmap
 from documents.services.documents import document_tags, document_undelete
 from documents.services.maintenance import document_purge
 from documents.services.search_index import search_index_refresh
-from mdcreator.admin_base import ReadOnlyAdmin, SupportActionsMixin, report_action
+from sync.origin import ADMIN
 
 
 @admin.register(Document)
@@ -42,7 +43,7 @@ class DocumentAdmin(SupportActionsMixin, admin.ModelAdmin):
     def undelete(self, request, queryset) -> None:
         trashed = list(queryset.filter(deleted=True))
         for document in trashed:
-            document_undelete(actor=request.user, document=document)
+            document_undelete(actor=request.user, document=document, origin=ADMIN)
         report_action(self, request, done=f"Restored {len(trashed)} document(s).", selected=queryset, acted=len(trashed),
                 why="not in the trash")
 

@@ -27,7 +27,7 @@ class Folder(models.Model):
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="children")
     name = models.CharField(max_length=255)
     icon = models.CharField(max_length=50, blank=True, default="")
-    color = models.CharField(max_length=20, null=True, blank=True)
+    color = models.CharField(max_length=20, null=True, blank=True)  # noqa: DJ001  the API says null, not ""
     position = models.IntegerField(default=0)
     is_expanded = models.BooleanField(default=True)
     created_by = models.ForeignKey(
@@ -117,6 +117,9 @@ class DocumentStar(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "document"], name="document_star_unique")]
 
+    def __str__(self) -> str:
+        return f"star of {self.user_id} on {self.document_id}"
+
 
 class DocumentVersion(models.Model):
     """A snapshot of a document's content; auto versions coalesce per author within 10 minutes."""
@@ -168,3 +171,6 @@ class Mindmap(models.Model):
     ai_model = models.CharField(max_length=100, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"mindmap of {self.document_id}"

@@ -16,8 +16,7 @@ from documents.cursors import decode_cursor, encode_cursor
 from documents.models import Document, DocumentStar, DocumentTag, DocumentVersion, Folder
 from documents.search import index_driven, text_filter
 from mdcreator.errors import NotFoundError
-from workspaces.access import Access, access_from_membership
-from workspaces.models import WorkspaceMember
+from workspaces.access import Access, active_memberships, resolve
 
 SORT_FIELDS = {"updated_at": "updated_at", "created_at": "created_at", "title": "title"}
 
@@ -48,7 +47,7 @@ def with_summary_fields(documents: QuerySet[Document], *, user) -> QuerySet[Docu
 
 
 def document_get(*, user, document_id, include_deleted: bool = False) -> tuple[Document, Access]:
-    """A document the caller may read, with the caller's access; 404 for anything else."""
+    """A document the caller may read, with the caller's access (from the resolver); 404 for anything else."""
     try:
         document_id = uuid.UUID(str(document_id))
     except ValueError:
@@ -57,18 +56,11 @@ def document_get(*, user, document_id, include_deleted: bool = False) -> tuple[D
     if not include_deleted:
         documents = documents.filter(deleted=False)
     document = with_summary_fields(documents, user=user).first()
-    if document is None:
+    access = resolve(user, document) if document is not None else None
+    if access is None:
         raise NotFoundError("No document with this id.")
-    member = (
-        WorkspaceMember.objects.filter(
-            workspace_id=document.workspace_id, user=user, is_active=True, workspace__deleted_at__isnull=True
-        )
-        .select_related("workspace")
-        .first()
-    )
-    if member is None:
-        raise NotFoundError("No document with this id.")
-    return document, access_from_membership(member)
+    document.access = access
+    return document, access
 
 
 @dataclass(frozen=True)
@@ -187,26 +179,19 @@ def folder_list(*, workspace) -> list[Folder]:
 
 
 def folder_get(*, user, folder_id) -> tuple[Folder, Access]:
-    """A live folder in a workspace the caller belongs to; 404 otherwise."""
+    """A live folder in a workspace the caller belongs to, with the caller's access; 404 otherwise."""
     try:
         folder_id = uuid.UUID(str(folder_id))
     except ValueError:
         raise NotFoundError() from None
     folder = Folder.objects.filter(pk=folder_id, deleted_at__isnull=True).first()
-    member = (
-        WorkspaceMember.objects.filter(
-            workspace_id=folder.workspace_id, user=user, is_active=True, workspace__deleted_at__isnull=True
-        ).first()
-        if folder
-        else None
-    )
-    if member is None:
+    access = resolve(user, folder) if folder is not None else None
+    if access is None:
         raise NotFoundError("No folder with this id.")
-    return folder, access_from_membership(member)
+    folder.access = access
+    return folder, access
 
 
 def member_workspace_ids(user):
     """Subquery: live workspaces where `user` is an active member."""
-    return WorkspaceMember.objects.filter(user=user, is_active=True, workspace__deleted_at__isnull=True).values(
-        "workspace_id"
-    )
+    return active_memberships(user).values("workspace_id")

@@ -8,7 +8,6 @@ from accounts.serializers import UserSummarySerializer
 from documents.content import TITLE_MAX
 from documents.models import Document, DocumentVersion
 from mdcreator.fields import JSONObjectField, StrictBooleanField, StrictCharField, StrictUUIDField, TimestampField
-from workspaces.roles import CAN_COMMENT, CAN_DELETE, CAN_EDIT
 from workspaces.serializers import ColorField
 
 # Far above the 5 MiB content limit in characters; the exact byte check is the service's.
@@ -86,13 +85,14 @@ class DocumentSerializer(DocumentSummarySerializer):
     access = serializers.SerializerMethodField()
 
     def get_access(self, document) -> dict:
+        """The caller's role and where it comes from, with three abilities of the resolver's table."""
         access = document.access
         return {
             "role": access.role,
-            "source": access.source,
-            "can_edit": access.has(CAN_EDIT),
-            "can_comment": access.has(CAN_COMMENT),
-            "can_delete": access.has(CAN_DELETE),
+            "source": str(access.source),
+            "can_edit": access.can("partial_update"),
+            "can_comment": access.can("comment"),
+            "can_delete": access.can("destroy"),
         }
 
 

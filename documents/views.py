@@ -12,56 +12,46 @@ from rest_framework.viewsets import ViewSet
 
 from documents import selectors
 from documents import serializers as s
+from documents.etags import etag, etag_matches
 from documents.models import Document
+from documents.permissions import DocumentAbility, check_ability
 from documents.search import ranking_cache_key, search_documents
 from documents.services import documents, folders, restore, versions
-from mdcreator.errors import NotFoundError, PermissionDeniedError, ValidationProblem
+from mdcreator.errors import NotFoundError, ValidationProblem
 from mdcreator.pagination import page_from
-from workspaces.access import document_abilities
+from mdcreator.validation import validated
 from workspaces.selectors import workspace_get
 
 NO_CONTENT = {204: OpenApiResponse(description="Done")}
 IF_MATCH = OpenApiParameter("If-Match", str, OpenApiParameter.HEADER, description="ETag last seen, or *")
 
 
-def _valid(serializer_class, data, **kwargs) -> dict:
-    serializer = serializer_class(data=data, **kwargs)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
-
-
-def require_ability(access, action: str) -> None:
-    """403 unless the access grants this document action."""
-    if not document_abilities(access).get(action, False):
-        raise PermissionDeniedError()
-
-
-def _etag_matches(header: str | None, content_hash: str) -> bool:
-    if not header:
-        return False
-    tags = {tag.strip().removeprefix("W/").strip('"') for tag in header.split(",")}
-    return "*" in tags or content_hash in tags
-
-
-def document_response(document: Document, access, *, status_code: int = 200, headers: dict | None = None) -> Response:
-    """A Document body with its ETag."""
-    document.access = access
+def document_response(document: Document, *, status_code: int = 200, headers: dict | None = None) -> Response:
+    """A Document body (`access` from the resolver) with its ETag."""
     response = Response(s.DocumentSerializer(document).data, status=status_code, headers=headers)
-    response["ETag"] = f'"{document.content_hash}"'
+    response["ETag"] = etag(document.content_hash)
     return response
+
+
+def _workspace(view, wid, action: str):
+    """The workspace whose documents or folders a view lists or adds to, once `action` is allowed on it."""
+    workspace, access = workspace_get(user=view.request.user, workspace_id=wid, with_counts=False)
+    workspace.access = access
+    check_ability(view, workspace, action)
+    return workspace
 
 
 class WorkspaceDocumentsView(APIView):
     """`workspaces/{wid}/documents`: list (with filters, sorts and the trash) and create."""
 
-    permission_classes = [IsAuthenticated]
+    permission_classes = [IsAuthenticated, DocumentAbility]
 
     @extend_schema(tags=["documents"], parameters=[s.DocumentListQuerySerializer], responses=s.DocumentListSerializer)
     def get(self, request, wid):
-        workspace, access = workspace_get(user=request.user, workspace_id=wid, with_counts=False)
-        query = _valid(s.DocumentListQuerySerializer, request.query_params)
+        workspace = _workspace(self, wid, "list_documents")
+        query = validated(s.DocumentListQuerySerializer, request.query_params)
         if query["deleted"]:
-            require_ability(access, "trash")
+            check_ability(self, workspace, "list_trash")
         filters = selectors.ListFilters(
             limit=query["limit"],
             cursor=query.get("cursor"),
@@ -80,49 +70,49 @@ class WorkspaceDocumentsView(APIView):
 
     @extend_schema(tags=["documents"], request=s.DocumentCreateSerializer, responses={201: s.DocumentSerializer})
     def post(self, request, wid):
-        workspace, access = workspace_get(user=request.user, workspace_id=wid, with_counts=False)
-        require_ability(access, "create")
-        data = _valid(s.DocumentCreateSerializer, request.data)
+        workspace = _workspace(self, wid, "create_document")
+        data = validated(s.DocumentCreateSerializer, request.data)
         created = documents.document_create(actor=request.user, workspace=workspace, data=data)
-        document, access = selectors.document_get(user=request.user, document_id=created.pk)
+        document, _ = selectors.document_get(user=request.user, document_id=created.pk)
         location = f"/api/v1/documents/{document.pk}"
-        return document_response(document, access, status_code=201, headers={"Location": location})
+        return document_response(document, status_code=201, headers={"Location": location})
 
 
 class DocumentViewSet(ViewSet):
     """One document: read, write with preconditions, trash, stars, versions."""
 
-    permission_classes = [IsAuthenticated]
+    permission_classes = [IsAuthenticated, DocumentAbility]
 
-    def _load(self, action: str, *, include_deleted: bool = False):
-        document, access = selectors.document_get(
+    def get_object(self, *, include_deleted: bool = False) -> Document:
+        """The document, once the view's action is among the caller's abilities (404 / 403 otherwise)."""
+        document, _ = selectors.document_get(
             user=self.request.user, document_id=self.kwargs["pk"], include_deleted=include_deleted
         )
-        require_ability(access, action)
-        return document, access
+        self.check_object_permissions(self.request, document)
+        return document
 
     def _fresh(self, document_id, *, status_code: int = 200):
-        document, access = selectors.document_get(user=self.request.user, document_id=document_id)
-        return document_response(document, access, status_code=status_code)
+        document, _ = selectors.document_get(user=self.request.user, document_id=document_id)
+        return document_response(document, status_code=status_code)
 
     @extend_schema(
         tags=["documents"], responses={200: s.DocumentSerializer, 304: OpenApiResponse(description="Not modified")}
     )
     def retrieve(self, request, pk=None):
-        document, access = self._load("retrieve")
-        if _etag_matches(request.headers.get("If-None-Match"), document.content_hash):
+        document = self.get_object()
+        if etag_matches(request.headers.get("If-None-Match"), document.content_hash):
             response = HttpResponseNotModified()
-            response["ETag"] = f'"{document.content_hash}"'
+            response["ETag"] = etag(document.content_hash)
             return response
         documents.document_record_view(document=document, user=request.user)
-        return document_response(document, access)
+        return document_response(document)
 
     @extend_schema(
         tags=["documents"], parameters=[IF_MATCH], request=s.DocumentWriteSerializer, responses=s.DocumentSerializer
     )
     def update(self, request, pk=None):
-        document, _ = self._load("update")
-        data = _valid(s.DocumentWriteSerializer, request.data)
+        document = self.get_object()
+        data = validated(s.DocumentWriteSerializer, request.data)
         return self._write(document, data)
 
     @extend_schema(
@@ -131,8 +121,10 @@ class DocumentViewSet(ViewSet):
     def partial_update(self, request, pk=None):
         # Access is checked before the body is validated (403/404 first); the fields sent pick the ability.
         sent = set(request.data) & set(s.DocumentWriteSerializer().fields) if isinstance(request.data, dict) else set()
-        document, _ = self._load("star" if sent <= {"is_starred"} else "partial_update")
-        data = _valid(s.DocumentWriteSerializer, request.data, partial=True)
+        if sent <= {"is_starred"}:
+            self.action = "star"
+        document = self.get_object()
+        data = validated(s.DocumentWriteSerializer, request.data, partial=True)
         return self._write(document, data)
 
     def _write(self, document, data: dict):
@@ -148,19 +140,19 @@ class DocumentViewSet(ViewSet):
 
     @extend_schema(tags=["documents"], responses=NO_CONTENT)
     def destroy(self, request, pk=None):
-        document, _ = self._load("destroy")
+        document = self.get_object()
         documents.document_delete(actor=request.user, document=document)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(tags=["documents"], request=None, responses=s.DocumentSerializer)
     def undelete(self, request, pk=None):
-        document, _ = self._load("undelete", include_deleted=True)
+        document = self.get_object(include_deleted=True)
         documents.document_undelete(actor=request.user, document=document)
         return self._fresh(document.pk)
 
     @extend_schema(tags=["documents"], request=None, responses=s.StarSerializer)
     def star(self, request, pk=None):
-        document, _ = self._load("star")
+        document = self.get_object()
         starred = documents.document_star(document=document, user=request.user, starred=request.method == "POST")
         return Response({"is_starred": starred})
 
@@ -170,9 +162,9 @@ class DocumentViewSet(ViewSet):
         responses=s.VersionListSerializer,
     )
     def list_versions(self, request, pk=None):
-        document, _ = self._load("list_versions")
+        document = self.get_object()
         page = page_from(request.query_params, max_limit=100, default_limit=20)
-        source = _valid(s.VersionSourceQuerySerializer, request.query_params).get("source")
+        source = validated(s.VersionSourceQuerySerializer, request.query_params).get("source")
         rows = selectors.version_list(document=document, source=source)
         return Response(
             {"versions": s.VersionSummarySerializer(page.slice(rows), many=True).data, "total": rows.count()}
@@ -180,8 +172,8 @@ class DocumentViewSet(ViewSet):
 
     @extend_schema(tags=["versions"], request=s.VersionCreateSerializer, responses={201: s.VersionCreatedSerializer})
     def create_version(self, request, pk=None):
-        document, _ = self._load("create_version")
-        data = _valid(s.VersionCreateSerializer, request.data)
+        document = self.get_object()
+        data = validated(s.VersionCreateSerializer, request.data)
         version = versions.version_create_manual(
             document=document,
             actor=request.user,
@@ -192,7 +184,7 @@ class DocumentViewSet(ViewSet):
 
     @extend_schema(tags=["versions"], responses=s.VersionSerializer)
     def retrieve_version(self, request, pk=None, number=None):
-        document, _ = self._load("retrieve_version")
+        document = self.get_object()
         version = selectors.version_get(document=document, number=_version_number(number))
         return Response(s.VersionSerializer(version).data)
 
@@ -202,8 +194,8 @@ class DocumentViewSet(ViewSet):
         responses=s.DiffSerializer,
     )
     def diff(self, request, pk=None):
-        document, _ = self._load("diff")
-        query = _valid(s.DiffQuerySerializer, request.query_params)
+        document = self.get_object()
+        query = validated(s.DiffQuerySerializer, request.query_params)
         raw_from = request.query_params.get("from", "")
         if not raw_from.isdigit() or int(raw_from) < 1:
             raise ValidationProblem({"from": ["A version number is required."]})
@@ -229,12 +221,12 @@ class DocumentViewSet(ViewSet):
 
     @extend_schema(tags=["versions"], request=s.RestoreSerializer, responses=s.RestoredSerializer)
     def restore_version(self, request, pk=None):
-        document, _ = self._load("restore_version")
-        data = _valid(s.RestoreSerializer, request.data)
+        document = self.get_object()
+        data = validated(s.RestoreSerializer, request.data)
         restored = restore.version_restore(actor=request.user, document=document, version_number=data["version_number"])
         number = restored.versions.order_by("-version_number").values_list("version_number", flat=True).first()
         response = Response({"new_version_number": number, "content_hash": restored.content_hash})
-        response["ETag"] = f'"{restored.content_hash}"'
+        response["ETag"] = etag(restored.content_hash)
         return response
 
 
@@ -247,13 +239,13 @@ def _version_number(raw) -> int:
 class WorkspaceFoldersView(APIView):
     """`workspaces/{wid}/folders`: the folder list (or tree) and folder creation."""
 
-    permission_classes = [IsAuthenticated]
+    permission_classes = [IsAuthenticated, DocumentAbility]
 
     @extend_schema(
         tags=["folders"], parameters=[OpenApiParameter("tree", bool)], responses=s.FolderSerializer(many=True)
     )
     def get(self, request, wid):
-        workspace, _ = workspace_get(user=request.user, workspace_id=wid, with_counts=False)
+        workspace = _workspace(self, wid, "list_folders")
         rows = selectors.folder_list(workspace=workspace)
         tree = request.query_params.get("tree", "false").lower()
         if tree not in ("true", "false", "1", "0"):
@@ -264,9 +256,8 @@ class WorkspaceFoldersView(APIView):
 
     @extend_schema(tags=["folders"], request=s.FolderWriteSerializer, responses={201: s.FolderSerializer})
     def post(self, request, wid):
-        workspace, access = workspace_get(user=request.user, workspace_id=wid, with_counts=False)
-        require_ability(access, "create_folder")
-        data = _valid(s.FolderWriteSerializer, request.data)
+        workspace = _workspace(self, wid, "create_folder")
+        data = validated(s.FolderWriteSerializer, request.data)
         folder = folders.folder_create(actor=request.user, workspace=workspace, data=data)
         return Response(s.FolderSerializer(folder).data, status=201)
 
@@ -285,21 +276,21 @@ def _as_tree(rows) -> list[dict]:
 class FolderView(APIView):
     """`folders/{id}`: update (rename, move) and delete (with or without cascade)."""
 
-    permission_classes = [IsAuthenticated]
+    permission_classes = [IsAuthenticated, DocumentAbility]
 
     @extend_schema(tags=["folders"], request=s.FolderWriteSerializer, responses=s.FolderSerializer)
     def patch(self, request, pk):
-        folder, access = selectors.folder_get(user=request.user, folder_id=pk)
-        require_ability(access, "update_folder")
-        data = _valid(s.FolderWriteSerializer, request.data, partial=True)
+        folder, _ = selectors.folder_get(user=request.user, folder_id=pk)
+        check_ability(self, folder, "partial_update")
+        data = validated(s.FolderWriteSerializer, request.data, partial=True)
         data.pop("id", None)
         folder = folders.folder_update(actor=request.user, folder=folder, data=data)
         return Response(s.FolderSerializer(folder).data)
 
     @extend_schema(tags=["folders"], parameters=[OpenApiParameter("cascade", bool)], responses=NO_CONTENT)
     def delete(self, request, pk):
-        folder, access = selectors.folder_get(user=request.user, folder_id=pk)
-        require_ability(access, "destroy_folder")
+        folder, _ = selectors.folder_get(user=request.user, folder_id=pk)
+        check_ability(self, folder, "destroy")
         cascade = request.query_params.get("cascade", "false").lower()
         if cascade not in ("true", "false", "1", "0"):
             raise ValidationProblem({"cascade": ["Must be true or false."]})
@@ -314,7 +305,7 @@ class SearchView(APIView):
 
     @extend_schema(tags=["search"], parameters=[s.SearchQuerySerializer], responses=s.SearchResponseSerializer)
     def get(self, request):
-        query = _valid(s.SearchQuerySerializer, request.query_params)
+        query = validated(s.SearchQuerySerializer, request.query_params)
         # The ids as values, not a subquery: the planner then knows which workspaces it reads.
         readable = dict(selectors.member_workspace_ids(request.user).values_list("workspace_id", "workspace__sync_seq"))
         if query.get("workspace_id"):

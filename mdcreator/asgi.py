@@ -11,7 +11,10 @@ django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
+from collab.close_codes import allow_protocol_close_codes  # noqa: E402
 from mdcreator.routing import websocket_urlpatterns  # noqa: E402
+
+allow_protocol_close_codes()  # consumers close with 1009 and 1011 under daphne (SPEC §5.4)
 
 application = ProtocolTypeRouter(
     {

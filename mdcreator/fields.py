@@ -6,7 +6,7 @@ from django.core.validators import URLValidator
 from django.db import models
 from rest_framework import serializers
 
-from mdcreator.problems import utc_timestamp
+from mdcreator.timestamps import utc_timestamp
 
 
 class TimestampField(serializers.DateTimeField):

@@ -47,7 +47,6 @@ class RequestIdMiddleware(_SyncAndAsyncMiddleware):
     def before(self, request):
         request.request_id = accept_request_id(request.headers.get("X-Request-ID"))
         request._request_id_token = set_request_id(request.request_id)
-        return None
 
     def after(self, request, response):
         response["X-Request-ID"] = request.request_id

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime, timezone
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
@@ -17,6 +16,7 @@ from rest_framework import exceptions as drf_exceptions
 
 from mdcreator import errors
 from mdcreator.logging import current_request_id
+from mdcreator.timestamps import utc_timestamp
 
 logger = logging.getLogger(__name__)
 
@@ -39,12 +39,6 @@ _DEFAULT_BY_STATUS: dict[int, type[errors.ProblemError]] = {
     500: errors.InternalError,
     503: errors.ServiceUnavailableError,
 }
-
-
-def utc_timestamp(moment: datetime | None = None) -> str:
-    """ISO 8601 UTC with millisecond precision and a trailing Z (SPEC §0)."""
-    moment = (moment or datetime.now(timezone.utc)).astimezone(timezone.utc)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 def problem_body(error: errors.ProblemError, *, instance: str = "") -> dict:

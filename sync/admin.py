@@ -2,14 +2,14 @@
 
 from django.contrib import admin
 
-from mdcreator.admin_base import ReadOnlyAdmin
+from accounts.admin_base import ReadOnlyAdmin
 from sync.models import SyncLog
 
 
 @admin.register(SyncLog)
 class SyncLogAdmin(ReadOnlyAdmin):
-    list_display = ("workspace", "seq", "entity_type", "operation", "entity_id", "changed_by", "timestamp")
-    list_filter = ("entity_type", "operation")
+    list_display = ("workspace", "seq", "entity_type", "operation", "entity_id", "changed_by", "origin", "timestamp")
+    list_filter = ("entity_type", "operation", "origin")
     list_select_related = ("workspace", "changed_by")
     search_fields = ("entity_id", "workspace__name")
     ordering = ("-id",)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from sync.origin import OriginKind
+
 
 class SyncLog(models.Model):
     """One change to a synced entity; `seq` is the workspace's gap-free sync cursor."""
@@ -31,12 +33,13 @@ class SyncLog(models.Model):
     operation = models.CharField(max_length=10, choices=Operation.choices)
     changes = models.JSONField(default=dict)
     data = models.JSONField(default=dict)
-    content_hash = models.CharField(max_length=64, null=True, blank=True)
+    content_hash = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001  null: not a document
     changed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    device_id = models.CharField(max_length=255, null=True, blank=True)
-    client_version = models.CharField(max_length=50, null=True, blank=True)
+    origin = models.CharField(max_length=10, choices=OriginKind.choices, default=OriginKind.REST)
+    device_id = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001  null: not pushed
+    client_version = models.CharField(max_length=50, null=True, blank=True)  # noqa: DJ001  null: not pushed
     client_change_id = models.UUIDField(null=True, blank=True)
     timestamp = models.DateTimeField(auto_now_add=True)
 

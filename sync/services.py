@@ -1,27 +1,26 @@
-"""The sync log write path: every synced change records its entry here (SPEC §4 "Writing")."""
+"""The sync log's writer: every synced change records its entry here, in the caller's transaction (SPEC §4).
+
+A new entity type needs one call: `record_change(entity_type=..., old=..., new=...)`
+from the service that changes it. This module knows workspaces by id only and
+imports no other domain app, so every app may call it.
+"""
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 
 from django.db import transaction
 from django.db.models import F
 
 from sync.models import SyncLog
-from workspaces.models import Workspace
+from sync.origin import NO_CLIENT, REST, ClientInfo, Origin
+
+__all__ = ["ClientInfo", "Origin", "diff_fields", "record_change"]
 
 
-@dataclass(frozen=True)
-class ChangeOrigin:
-    """Where a change came from, when a device pushed it."""
-
-    device_id: str | None = None
-    client_version: str | None = None
-    client_change_id: uuid.UUID | None = None
-
-
-NO_ORIGIN = ChangeOrigin()
+def _workspaces():
+    # The log's own foreign key names the workspace model: no import of the workspaces app.
+    return SyncLog._meta.get_field("workspace").related_model.objects
 
 
 def _allocate_seq(workspace_id: uuid.UUID) -> int:
@@ -30,41 +29,50 @@ def _allocate_seq(workspace_id: uuid.UUID) -> int:
     Holding the lock until commit is what makes entries of one workspace
     become visible in seq order and without gaps (SPEC §4 "Guarantee").
     """
-    Workspace.objects.filter(pk=workspace_id).update(sync_seq=F("sync_seq") + 1)
-    return Workspace.objects.filter(pk=workspace_id).values_list("sync_seq", flat=True).get()
-
-
-@transaction.atomic
-def sync_log_record(
-    *,
-    workspace_id: uuid.UUID,
-    entity_type: str,
-    entity_id: uuid.UUID,
-    operation: str,
-    actor=None,
-    changes: dict | None = None,
-    data: dict | None = None,
-    content_hash: str | None = None,
-    origin: ChangeOrigin = NO_ORIGIN,
-) -> SyncLog:
-    """Append one entry; call it inside the transaction that makes the change."""
-    return SyncLog.objects.create(
-        workspace_id=workspace_id,
-        seq=_allocate_seq(workspace_id),
-        entity_type=entity_type,
-        entity_id=entity_id,
-        operation=operation,
-        changes=changes or {},
-        data=data or {},
-        content_hash=content_hash,
-        changed_by=actor if actor is not None and actor.is_authenticated else None,
-        device_id=origin.device_id,
-        client_version=origin.client_version,
-        client_change_id=origin.client_change_id,
-    )
+    workspaces = _workspaces()
+    workspaces.filter(pk=workspace_id).update(sync_seq=F("sync_seq") + 1)
+    return workspaces.filter(pk=workspace_id).values_list("sync_seq", flat=True).get()
 
 
 def diff_fields(old: dict, new: dict) -> dict:
     """`{old:{…}, new:{…}}` holding only the fields whose value changed."""
     changed = [key for key in new if old.get(key) != new.get(key)]
     return {"old": {key: old.get(key) for key in changed}, "new": {key: new.get(key) for key in changed}}
+
+
+@transaction.atomic
+def record_change(
+    *,
+    entity_type: str,
+    entity_id: uuid.UUID,
+    workspace_id: uuid.UUID,
+    operation: str,
+    old: dict | None,
+    new: dict | None,
+    actor,
+    origin: Origin = REST,
+    client: ClientInfo | None = None,
+) -> SyncLog:
+    """Append one entry: `new` is the entity's serialized form after the change, `old` before it (None on create).
+
+    Call it inside the transaction that makes the change, so the entry commits or rolls
+    back with it. Changes hold only the fields that differ; a document's content travels
+    as its `content_hash`, never as text (SPEC §10.3).
+    """
+    new = new or {}
+    client = client or NO_CLIENT
+    return SyncLog.objects.create(
+        workspace_id=workspace_id,
+        seq=_allocate_seq(workspace_id),
+        entity_type=entity_type,
+        entity_id=entity_id,
+        operation=operation,
+        changes=diff_fields(old or {}, new),
+        data=new,
+        content_hash=new.get("content_hash"),
+        changed_by=actor if actor is not None and actor.is_authenticated else None,
+        origin=origin.kind,
+        device_id=client.device_id,
+        client_version=client.client_version,
+        client_change_id=client.client_change_id,
+    )

@@ -1,21 +1,44 @@
-"""The access resolver: the only authority on who may do what (SPEC §2.4)."""
+"""The access resolver: the only authority on who may do what (SPEC §2.4).
+
+`resolve(user, obj)` answers for a workspace, a document or a folder with an
+`Access`: the caller's role, effective flags, where the access comes from, and
+the object's abilities computed once from `workspaces.abilities`. None means the
+object is not visible to the caller (404 everywhere, never 403).
+
+Every surface asks it: REST permission classes (`workspaces.permissions`,
+`documents.permissions`), the selectors, search and both socket dialects.
+Document grants and share links join as further sources in `resolve`.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from workspaces.models import Workspace, WorkspaceMember
-from workspaces.roles import CAN_CREATE, CAN_DELETE, CAN_EDIT, CAN_INVITE, CAN_MANAGE, RANK, Role, effective_flags, rank
+from django.db.models import QuerySet
+
+from workspaces.abilities import Kind, Source, abilities_for
+from workspaces.models import WorkspaceMember
+from workspaces.roles import RANK, Role, effective_flags, rank
 
 
 @dataclass(frozen=True)
 class Access:
-    """What a caller holds on an object: a role, its effective flags, and where it comes from."""
+    """What a caller holds on one object: a role, its effective flags, where it comes from, and the abilities."""
 
     role: str
     flags: dict[str, bool]
-    source: str  # member | grant | link
+    source: str  # Source: member | grant | link
+    kind: Kind = Kind.WORKSPACE
     member: WorkspaceMember | None = field(default=None, compare=False)
+    abilities: dict[str, bool] = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        abilities = abilities_for(self.kind, role=self.role, flags=self.flags, source=self.source)
+        object.__setattr__(self, "abilities", abilities)
+
+    def can(self, ability: str) -> bool:
+        """Whether this access grants the ability (unknown abilities are refused)."""
+        return self.abilities.get(ability, False)
 
     def has(self, flag: str) -> bool:
         """Whether the effective flag is set."""
@@ -26,25 +49,40 @@ class Access:
         return rank(self.role)
 
 
-def access_from_membership(member: WorkspaceMember) -> Access:
-    """The Access a membership row confers."""
-    return Access(role=member.role, flags=effective_flags(member.role, member.permissions), source="member", member=member)
+def active_memberships(user) -> QuerySet[WorkspaceMember]:
+    """The caller's active memberships of live workspaces: the one membership rule."""
+    return WorkspaceMember.objects.filter(user=user, is_active=True, workspace__deleted_at__isnull=True)
+
+
+def access_from_membership(member: WorkspaceMember, kind: Kind = Kind.WORKSPACE) -> Access:
+    """The Access a membership row confers on its workspace, or on one of its documents or folders."""
+    return Access(
+        role=member.role,
+        flags=effective_flags(member.role, member.permissions),
+        source=Source.MEMBER,
+        kind=kind,
+        member=member,
+    )
+
+
+def kind_of(obj) -> Kind:
+    """Which abilities table answers for `obj`: its own, or its workspace's for other workspace-scoped objects."""
+    name = getattr(getattr(obj, "_meta", None), "model_name", None)
+    return Kind(name) if name in Kind._value2member_map_ else Kind.WORKSPACE
 
 
 def resolve(user, obj, share_token: str | None = None) -> Access | None:
-    """What `user` may do on a workspace (or an object with `workspace_id`); None = not visible.
+    """What `user` may do on a workspace, document or folder; None = not visible.
 
-    Document grants and share links join this function with the documents.
+    Sources: workspace membership (one indexed query). Document grants and share links
+    (`share_token`) are the next sources; until they exist only members see anything.
     """
     if user is None or not user.is_authenticated:
         return None
-    workspace_id = obj.pk if isinstance(obj, Workspace) else obj.workspace_id
-    member = (
-        WorkspaceMember.objects.select_related("workspace")
-        .filter(workspace_id=workspace_id, user=user, is_active=True, workspace__deleted_at__isnull=True)
-        .first()
-    )
-    return access_from_membership(member) if member is not None else None
+    kind = kind_of(obj)
+    workspace_id = getattr(obj, "workspace_id", None) or obj.pk  # a workspace, or an object inside one
+    member = active_memberships(user).filter(workspace_id=workspace_id).select_related("workspace").first()
+    return access_from_membership(member, kind) if member is not None else None
 
 
 def invitable_roles(access: Access) -> list[str]:
@@ -53,45 +91,3 @@ def invitable_roles(access: Access) -> list[str]:
         return [role for role in Role if role != Role.OWNER]
     ceiling = min(RANK[Role.EDITOR], access.rank)
     return [role for role in Role if RANK[role] <= ceiling]
-
-
-def workspace_abilities(access: Access) -> dict[str, bool]:
-    """Abilities on a workspace, named after the view actions."""
-    is_owner = access.role == Role.OWNER
-    return {
-        "retrieve": True,
-        "list_members": True,
-        "partial_update": access.has(CAN_MANAGE),
-        "destroy": is_owner,
-        "transfer_ownership": is_owner,
-        "invite": access.has(CAN_INVITE),
-        "list_invitations": access.has(CAN_INVITE),
-        "revoke_invitation": access.has(CAN_INVITE),
-        "update_member": access.rank >= RANK[Role.ADMIN],
-        "remove_member": access.rank >= RANK[Role.ADMIN],
-        "leave": True,
-    }
-
-
-def document_abilities(access: Access) -> dict[str, bool]:
-    """Abilities on a document (and on documents and folders of a workspace), named after view actions."""
-    can_edit, can_delete = access.has(CAN_EDIT), access.has(CAN_DELETE)
-    return {
-        "retrieve": True,
-        "star": True,
-        "list_versions": True,
-        "retrieve_version": True,
-        "diff": True,
-        "update": can_edit,
-        "partial_update": can_edit,
-        "create_version": can_edit,
-        "restore_version": can_edit,
-        "destroy": can_delete,
-        "undelete": can_delete,
-        "trash": can_delete,
-        "create": access.has(CAN_CREATE),
-        "list": True,
-        "create_folder": access.has(CAN_CREATE),
-        "update_folder": can_edit,
-        "destroy_folder": can_delete,
-    }

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.db.models import Q
 
-from mdcreator.admin_base import ReadOnlyAdmin, SupportActionsMixin, YesNoFilter, report_action
+from accounts.admin_base import ReadOnlyAdmin, SupportActionsMixin, YesNoFilter, report_action
 from mdcreator.errors import ProblemError
 from workspaces.models import Invitation, Workspace, WorkspaceMember
 from workspaces.services.operators import (

@@ -65,3 +65,8 @@ class InvitationGoneError(GoneError):
 class InvitationEmailMismatchError(PermissionDeniedError):
     code, title = "invitation-email-mismatch", "Invitation is for another email"
     default_detail = "This invitation was sent to another email address."
+
+
+class OwnsSharedWorkspaceError(ConflictError):
+    code, title = "owns-shared-workspace", "Owns a shared workspace"
+    default_detail = "Transfer or empty the team workspaces you own before deleting your account."

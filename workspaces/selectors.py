@@ -9,9 +9,9 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.tokens import sha256_hex
-from documents.models import Document
 from mdcreator.errors import NotFoundError
-from workspaces.access import Access, access_from_membership
+from workspaces.access import Access, access_from_membership, active_memberships
+from workspaces.contents import count_annotations
 from workspaces.models import Invitation, Workspace, WorkspaceMember
 from workspaces.roles import RANK
 
@@ -28,24 +28,12 @@ def _active_member_count(outer: str):
     return Coalesce(Subquery(counts, output_field=IntegerField()), Value(0))
 
 
-def _document_count(outer: str):
-    """Subquery: live documents of the workspace named by `outer`."""
-    counts = (
-        Document.objects.filter(workspace=OuterRef(outer), deleted=False)
-        .order_by()
-        .values("workspace")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    return Coalesce(Subquery(counts, output_field=IntegerField()), Value(0))
-
-
 def workspace_list(*, user, kind: str | None = None) -> QuerySet[WorkspaceMember]:
     """The caller's active memberships of live workspaces, with the workspace and its counts."""
     memberships = (
-        WorkspaceMember.objects.filter(user=user, is_active=True, workspace__deleted_at__isnull=True)
+        active_memberships(user)
         .select_related("workspace")
-        .annotate(member_count=_active_member_count("workspace_id"), document_count=_document_count("workspace_id"))
+        .annotate(member_count=_active_member_count("workspace_id"), **count_annotations("workspace_id"))
         .order_by("-workspace__is_personal", "workspace__name", "workspace_id")
     )
     if kind == "personal":
@@ -65,20 +53,25 @@ def workspace_get(*, user, workspace_id: uuid.UUID | str, with_counts: bool = Tr
         workspace_id = uuid.UUID(str(workspace_id))
     except ValueError:
         raise NotFoundError() from None
-    members = WorkspaceMember.objects.filter(
-        workspace_id=workspace_id, user=user, is_active=True, workspace__deleted_at__isnull=True
-    ).select_related("workspace", "workspace__owner")
+    members = active_memberships(user).filter(workspace_id=workspace_id).select_related("workspace", "workspace__owner")
     if with_counts:
         members = members.annotate(
-            member_count=_active_member_count("workspace_id"), document_count=_document_count("workspace_id")
+            member_count=_active_member_count("workspace_id"), **count_annotations("workspace_id")
         )
     member = members.first()
     if member is None:
         raise NotFoundError("No workspace with this id.")
-    workspace = member.workspace
     if with_counts:
-        workspace.member_count, workspace.document_count = member.member_count, member.document_count
-    return workspace, access_from_membership(member)
+        copy_counts(member)
+    return member.workspace, access_from_membership(member)
+
+
+def copy_counts(member: WorkspaceMember) -> Workspace:
+    """Move the count annotations of a membership row onto its workspace (the Workspace body reads them there)."""
+    workspace = member.workspace
+    for name in ("member_count", *count_annotations("workspace_id")):
+        setattr(workspace, name, getattr(member, name))
+    return workspace
 
 
 def member_list(*, workspace: Workspace) -> QuerySet[WorkspaceMember]:

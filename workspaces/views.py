@@ -12,6 +12,7 @@ from rest_framework.viewsets import ViewSet
 
 from mdcreator.errors import NotFoundError, ValidationProblem
 from mdcreator.pagination import page_from
+from mdcreator.validation import validated
 from workspaces import selectors
 from workspaces import serializers as s
 from workspaces.access import access_from_membership
@@ -22,12 +23,6 @@ from workspaces.services.invitations import invitation_link
 
 NO_CONTENT = {204: OpenApiResponse(description="Done")}
 PAGE_PARAMS = [OpenApiParameter("limit", int), OpenApiParameter("offset", int)]
-
-
-def _valid(serializer_class, data) -> dict:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 def _uuid_or_404(value) -> uuid.UUID:
@@ -66,9 +61,8 @@ class WorkspaceViewSet(ViewSet):
         memberships = selectors.workspace_list(user=request.user, kind=kind)
         rows = []
         for member in page.slice(memberships):
-            workspace = member.workspace
+            workspace = selectors.copy_counts(member)
             workspace.access = access_from_membership(member)
-            workspace.member_count, workspace.document_count = member.member_count, member.document_count
             rows.append(workspace)
         return Response(
             {
@@ -81,7 +75,7 @@ class WorkspaceViewSet(ViewSet):
 
     @extend_schema(tags=["workspaces"], request=s.WorkspaceCreateSerializer, responses={201: s.WorkspaceDetailSerializer})
     def create(self, request):
-        data = _valid(s.WorkspaceCreateSerializer, request.data)
+        data = validated(s.WorkspaceCreateSerializer, request.data)
         workspace = workspaces.workspace_create(owner=request.user, **data)
         return self._detail(workspace, status_code=status.HTTP_201_CREATED)
 
@@ -93,7 +87,7 @@ class WorkspaceViewSet(ViewSet):
     @extend_schema(tags=["workspaces"], request=s.WorkspaceUpdateSerializer, responses=s.WorkspaceDetailSerializer)
     def partial_update(self, request, pk=None):
         workspace = self.get_object()
-        data = _valid(s.WorkspaceUpdateSerializer, request.data)
+        data = validated(s.WorkspaceUpdateSerializer, request.data)
         workspaces.workspace_update(workspace=workspace, actor=request.user, data=data)
         return self._detail(workspace)
 
@@ -105,7 +99,7 @@ class WorkspaceViewSet(ViewSet):
     @extend_schema(tags=["workspaces"], request=s.TransferSerializer, responses=s.WorkspaceDetailSerializer)
     def transfer_ownership(self, request, pk=None):
         workspace = self.get_object()
-        data = _valid(s.TransferSerializer, request.data)
+        data = validated(s.TransferSerializer, request.data)
         workspaces.workspace_transfer_ownership(
             workspace=workspace,
             actor=request.user,
@@ -126,7 +120,7 @@ class WorkspaceViewSet(ViewSet):
     @extend_schema(tags=["members"], request=s.MemberUpdateSerializer, responses=s.MemberSerializer)
     def update_member(self, request, pk=None, user_id=None):
         workspace = self.get_object()
-        data = _valid(s.MemberUpdateSerializer, request.data)
+        data = validated(s.MemberUpdateSerializer, request.data)
         member = members.membership_update(
             workspace=workspace,
             actor=request.user,
@@ -155,7 +149,7 @@ class WorkspaceViewSet(ViewSet):
     @extend_schema(tags=["invitations"], request=s.InviteSerializer, responses={201: s.InvitationCreatedSerializer})
     def invite(self, request, pk=None):
         workspace = self.get_object()
-        data = _valid(s.InviteSerializer, request.data)
+        data = validated(s.InviteSerializer, request.data)
         invitation, token = invitations.invitation_create(
             workspace=workspace,
             actor=request.user,

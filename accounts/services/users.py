@@ -13,10 +13,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import EmailCode, RefreshToken, User
+from accounts.parts import provision_account
 from accounts.services.codes import email_code_issue
 from accounts.services.sessions import ClientInfo, TokenPair, session_start, sessions_revoke_all
 from mdcreator import errors
-from workspaces.services.workspaces import workspace_create_personal
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9_.-]{3,40}$")
 SETTINGS_MAX_BYTES = 16 * 1024
@@ -57,7 +57,7 @@ def user_create(
     email_verified: bool = False,
     is_staff: bool = False,
 ) -> User:
-    """Create an account after the uniqueness and password checks; the one way users are made."""
+    """Create an account after the uniqueness and password checks, with what every app gives it; the one way users are made."""
     email = email.strip().lower()
     if User.objects.filter(email__iexact=email).exists():
         raise errors.EmailTakenError()
@@ -83,7 +83,7 @@ def user_create(
         if User.objects.filter(email__iexact=email).exists():
             raise errors.EmailTakenError() from None
         raise errors.UsernameTakenError() from None
-    workspace_create_personal(user=user)
+    provision_account(user)  # e.g. the personal workspace every account gets
     return user
 
 

@@ -14,6 +14,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.serializers import UserSummarySerializer
+from collab import bridge
 from documents.content import (
     EMPTY_CONTENT,
     check_json_size,
@@ -23,6 +24,7 @@ from documents.content import (
     word_count,
 )
 from documents.errors import EditConflictError, IdExistsError, NotDeletedError, PreconditionRequiredError
+from documents.etags import etag_matches
 from documents.models import (
     Document,
     DocumentStar,
@@ -35,11 +37,11 @@ from documents.models import (
 )
 from documents.services.search_index import search_index_refresh
 from documents.services.versions import version_record
-from documents.signals import content_written, lifecycle_changed
 from mdcreator.errors import NotFoundError, ValidationProblem
-from mdcreator.problems import utc_timestamp
+from mdcreator.timestamps import utc_timestamp
 from sync.models import SyncLog
-from sync.services import NO_ORIGIN, ChangeOrigin, diff_fields, sync_log_record
+from sync.origin import REST, OriginKind
+from sync.services import ClientInfo, Origin, record_change
 
 VIEW_WINDOW_SECONDS = 600
 SEARCHED_FIELDS = ("title", "content", "tags")
@@ -69,18 +71,17 @@ def document_sync_data(document: Document, tags: list[str]) -> dict:
     }
 
 
-def _log(document: Document, tags: list[str], operation: str, actor, origin: ChangeOrigin, old: dict | None = None):
-    new = document_sync_data(document, tags)
-    sync_log_record(
-        workspace_id=document.workspace_id,
+def _log(document: Document, tags: list[str], operation: str, *, actor, origin: Origin, client, old: dict | None = None):
+    record_change(
         entity_type=SyncLog.EntityType.DOCUMENT,
         entity_id=document.pk,
+        workspace_id=document.workspace_id,
         operation=operation,
+        old=old,
+        new=document_sync_data(document, tags),
         actor=actor,
-        changes=diff_fields(old or {}, new),
-        data=new,
-        content_hash=document.content_hash,
         origin=origin,
+        client=client,
     )
 
 
@@ -134,7 +135,9 @@ def _split_metadata(data: dict) -> tuple[dict | None, list[str] | None]:
 
 
 @transaction.atomic
-def document_create(*, actor, workspace, data: dict, origin: ChangeOrigin = NO_ORIGIN) -> Document:
+def document_create(
+    *, actor, workspace, data: dict, origin: Origin = REST, client: ClientInfo | None = None
+) -> Document:
     """Create a document (client ids allowed); content gets version 1."""
     document_id = data.get("id") or uuid.uuid4()
     if Document.objects.filter(pk=document_id).exists():
@@ -166,7 +169,7 @@ def document_create(*, actor, workspace, data: dict, origin: ChangeOrigin = NO_O
     search_index_refresh(document_id=document.pk, tags=tags)
     if data.get("content"):  # SPEC §10.22: an empty document has no version until its first content
         version_record(document=document, actor=actor, tags=tags)
-    _log(document, tags, SyncLog.Operation.CREATE, actor, origin)
+    _log(document, tags, SyncLog.Operation.CREATE, actor=actor, origin=origin, client=client)
     return document
 
 
@@ -186,11 +189,7 @@ def check_precondition(document: Document, if_match: str | None, *, required: bo
         if required:
             raise PreconditionRequiredError()
         return
-    tags = [tag.strip() for tag in if_match.split(",")]
-    if "*" in tags:
-        return
-    wanted = {tag.removeprefix("W/").strip('"') for tag in tags}
-    if document.content_hash not in wanted:
+    if not etag_matches(if_match, document.content_hash):
         raise EditConflictError(server_version=_server_version(document))
 
 
@@ -238,14 +237,14 @@ def document_update(
     document: Document,
     data: dict,
     if_match: str | None,
-    origin: ChangeOrigin = NO_ORIGIN,
-    version_source: str = DocumentVersion.Source.AUTO,
-    restored_from: int | None = None,
-    from_collab: bool = False,
+    origin: Origin = REST,
+    client: ClientInfo | None = None,
 ) -> Document:
     """Apply a PUT/PATCH under the row lock; `If-Match` is required when content is sent.
 
-    `from_collab` marks the materialization of the live document, which must not be merged back into it.
+    A `restore` origin records a restore version (even when nothing changed) that names the
+    version brought back; content written from any origin but `live` is merged into the live
+    document (collab.bridge).
     """
     document = _locked_live(document.pk)
     check_precondition(document, if_match, required="content" in data)
@@ -255,7 +254,8 @@ def document_update(
     changed, parsed, new_tags = _apply(document, data, actor)
     if new_tags is not None and new_tags != old_tags:
         changed.add("tags")
-    if not changed and version_source == DocumentVersion.Source.AUTO:
+    restoring = origin.kind == OriginKind.RESTORE
+    if not changed and not restoring:
         return document
     if changed - {"folder_id"}:
         document.updated_by = actor
@@ -266,18 +266,22 @@ def document_update(
     _project_mindmap(document, parsed)
     if changed & set(SEARCHED_FIELDS):
         search_index_refresh(document_id=document.pk, tags=tags)
-    if "content" in changed or version_source != DocumentVersion.Source.AUTO:
-        version_record(document=document, actor=actor, tags=tags, source=version_source, restored_from=restored_from)
-    if "content" in changed:
-        content_written.send(
-            sender=Document, document=document, actor=actor, from_collab=from_collab, previous=previous_content
+    if "content" in changed or restoring:
+        version_record(
+            document=document,
+            actor=actor,
+            tags=tags,
+            source=DocumentVersion.Source.RESTORE if restoring else DocumentVersion.Source.AUTO,
+            restored_from=origin.restored_from,
         )
-    _log(document, tags, SyncLog.Operation.UPDATE, actor, origin, old=old)
+    if "content" in changed:
+        bridge.merge_content(document=document, actor=actor, previous=previous_content, origin=origin)
+    _log(document, tags, SyncLog.Operation.UPDATE, actor=actor, origin=origin, client=client, old=old)
     return document
 
 
 @transaction.atomic
-def document_delete(*, actor, document: Document, origin: ChangeOrigin = NO_ORIGIN) -> None:
+def document_delete(*, actor, document: Document, origin: Origin = REST, client: ClientInfo | None = None) -> None:
     """Move a document to the trash (tombstone + sync delete); a no-op when already there."""
     # no_key: only non-key columns change, so rows referencing the document (live updates) still go in.
     document = Document.objects.select_for_update(no_key=True).get(pk=document.pk)
@@ -287,12 +291,14 @@ def document_delete(*, actor, document: Document, origin: ChangeOrigin = NO_ORIG
     old = document_sync_data(document, tags)
     document.deleted, document.deleted_at, document.deleted_by = True, timezone.now(), actor
     document.save(update_fields=["deleted", "deleted_at", "deleted_by"])
-    _log(document, tags, SyncLog.Operation.DELETE, actor, origin, old=old)
-    lifecycle_changed.send(sender=Document, document=document, action="deleted")
+    _log(document, tags, SyncLog.Operation.DELETE, actor=actor, origin=origin, client=client, old=old)
+    bridge.lifecycle_changed(document=document, action="deleted")
 
 
 @transaction.atomic
-def document_undelete(*, actor, document: Document, origin: ChangeOrigin = NO_ORIGIN) -> Document:
+def document_undelete(
+    *, actor, document: Document, origin: Origin = REST, client: ClientInfo | None = None
+) -> Document:
     """Bring a document back from the trash."""
     document = Document.objects.select_for_update(no_key=True).get(pk=document.pk)
     if not document.deleted:
@@ -303,9 +309,10 @@ def document_undelete(*, actor, document: Document, origin: ChangeOrigin = NO_OR
         document.folder_id = None  # its folder went to the trash meanwhile: restore at the root
     document.deleted, document.deleted_at, document.deleted_by = False, None, None
     document.save()
-    _log(document, tags, SyncLog.Operation.UPDATE, actor, origin, old=old)
-    lifecycle_changed.send(sender=Document, document=document, action="restored")
-    content_written.send(sender=Document, document=document, actor=actor, from_collab=False, previous=None)
+    _log(document, tags, SyncLog.Operation.UPDATE, actor=actor, origin=origin, client=client, old=old)
+    bridge.lifecycle_changed(document=document, action="restored")
+    # Live edits may have been stored while it sat in the trash: the markdown wins, merged block by block.
+    bridge.merge_content(document=document, actor=actor, previous=None, origin=origin)
     return document
 
 

@@ -11,9 +11,10 @@ from documents.errors import FolderCycleError, FolderIdExistsError
 from documents.models import Document, Folder
 from documents.services.documents import document_delete, document_update
 from mdcreator.errors import ValidationProblem
-from mdcreator.problems import utc_timestamp
+from mdcreator.timestamps import utc_timestamp
 from sync.models import SyncLog
-from sync.services import NO_ORIGIN, ChangeOrigin, diff_fields, sync_log_record
+from sync.origin import REST
+from sync.services import ClientInfo, Origin, record_change
 
 MAX_DEPTH = 10
 FIELDS = ("name", "icon", "color", "position", "is_expanded")
@@ -34,17 +35,17 @@ def folder_sync_data(folder: Folder) -> dict:
     }
 
 
-def _log(folder: Folder, operation: str, actor, origin: ChangeOrigin, old: dict | None = None) -> None:
-    new = folder_sync_data(folder)
-    sync_log_record(
-        workspace_id=folder.workspace_id,
+def _log(folder: Folder, operation: str, *, actor, origin: Origin, client, old: dict | None = None) -> None:
+    record_change(
         entity_type=SyncLog.EntityType.FOLDER,
         entity_id=folder.pk,
+        workspace_id=folder.workspace_id,
         operation=operation,
+        old=old,
+        new=folder_sync_data(folder),
         actor=actor,
-        changes=diff_fields(old or {}, new),
-        data=new,
         origin=origin,
+        client=client,
     )
 
 
@@ -93,7 +94,7 @@ def _too_deep() -> ValidationProblem:
 
 
 @transaction.atomic
-def folder_create(*, actor, workspace, data: dict, origin: ChangeOrigin = NO_ORIGIN) -> Folder:
+def folder_create(*, actor, workspace, data: dict, origin: Origin = REST, client: ClientInfo | None = None) -> Folder:
     """Create a folder (client ids allowed) under a live parent, within the depth limit."""
     parent_id = data.get("parent_id")
     _check_parent(workspace.pk, parent_id)
@@ -111,12 +112,12 @@ def folder_create(*, actor, workspace, data: dict, origin: ChangeOrigin = NO_ORI
             folder.save(force_insert=True)
     except IntegrityError:
         raise FolderIdExistsError() from None
-    _log(folder, SyncLog.Operation.CREATE, actor, origin)
+    _log(folder, SyncLog.Operation.CREATE, actor=actor, origin=origin, client=client)
     return folder
 
 
 @transaction.atomic
-def folder_update(*, actor, folder: Folder, data: dict, origin: ChangeOrigin = NO_ORIGIN) -> Folder:
+def folder_update(*, actor, folder: Folder, data: dict, origin: Origin = REST, client: ClientInfo | None = None) -> Folder:
     """Rename, restyle or move a folder; a move may not create a cycle or exceed the depth limit."""
     folder = Folder.objects.select_for_update().get(pk=folder.pk)
     old = folder_sync_data(folder)
@@ -127,7 +128,7 @@ def folder_update(*, actor, folder: Folder, data: dict, origin: ChangeOrigin = N
             setattr(folder, name, data[name])
     folder.save()
     if folder_sync_data(folder) != old:
-        _log(folder, SyncLog.Operation.UPDATE, actor, origin, old=old)
+        _log(folder, SyncLog.Operation.UPDATE, actor=actor, origin=origin, client=client, old=old)
     return folder
 
 
@@ -143,26 +144,28 @@ def _move(folder: Folder, parent_id) -> None:
 
 
 @transaction.atomic
-def folder_delete(*, actor, folder: Folder, cascade: bool, origin: ChangeOrigin = NO_ORIGIN) -> None:
+def folder_delete(*, actor, folder: Folder, cascade: bool, origin: Origin = REST, client: ClientInfo | None = None) -> None:
     """Delete a folder: its children move up to its parent, or with `cascade` the subtree goes to the trash."""
     folder = Folder.objects.select_for_update().get(pk=folder.pk)
     tree = _Tree(folder.workspace_id)
     doomed = {folder.pk} | (tree.descendants(folder.pk) if cascade else set())
     if cascade:
         for document in Document.objects.filter(folder_id__in=doomed, deleted=False):
-            document_delete(actor=actor, document=document, origin=origin)
+            document_delete(actor=actor, document=document, origin=origin, client=client)
     else:
         for child in Folder.objects.select_for_update().filter(parent=folder, deleted_at__isnull=True):
-            folder_update(actor=actor, folder=child, data={"parent_id": folder.parent_id}, origin=origin)
+            folder_update(actor=actor, folder=child, data={"parent_id": folder.parent_id}, origin=origin, client=client)
         for document in Document.objects.filter(folder=folder, deleted=False):
-            _move_document(document, folder.parent_id, actor, origin)
+            _move_document(document, folder.parent_id, actor, origin, client)
     now = timezone.now()
     for doomed_folder in Folder.objects.select_for_update().filter(pk__in=doomed):
         old = folder_sync_data(doomed_folder)
         doomed_folder.deleted_at = now
         doomed_folder.save(update_fields=["deleted_at", "updated_at"])
-        _log(doomed_folder, SyncLog.Operation.DELETE, actor, origin, old=old)
+        _log(doomed_folder, SyncLog.Operation.DELETE, actor=actor, origin=origin, client=client, old=old)
 
 
-def _move_document(document: Document, folder_id, actor, origin: ChangeOrigin) -> None:
-    document_update(actor=actor, document=document, data={"folder_id": folder_id}, if_match=None, origin=origin)
+def _move_document(document: Document, folder_id, actor, origin: Origin, client) -> None:
+    document_update(
+        actor=actor, document=document, data={"folder_id": folder_id}, if_match=None, origin=origin, client=client
+    )

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from django.db import transaction
 
+from collab import bridge
 from documents.models import Document, DocumentVersion
 from documents.services.documents import document_tags, document_update
 from documents.services.versions import version_record
-from documents.signals import lifecycle_changed
 from mdcreator.errors import NotFoundError
+from sync.origin import Origin
 
 
 @transaction.atomic
@@ -36,8 +37,7 @@ def version_restore(*, actor, document: Document, version_number: int) -> Docume
         document=document,
         data={"title": target.title, "content": target.content},
         if_match="*",
-        version_source=DocumentVersion.Source.RESTORE,
-        restored_from=version_number,
+        origin=Origin.restore(version_number),
     )
-    lifecycle_changed.send(sender=Document, document=restored, action="version_restored")
+    bridge.lifecycle_changed(document=restored, action="version_restored")
     return restored

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 
 from documents.models import Document, DocumentStar, DocumentTag, DocumentVersion, Folder, Mindmap
-from mdcreator.problems import utc_timestamp
+from mdcreator.timestamps import utc_timestamp
 from sync.models import SyncLog
 from workspaces.models import Workspace
 from workspaces.tests.helpers import (  # noqa: F401  (re-exported for the tests)

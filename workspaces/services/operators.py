@@ -8,9 +8,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.tokens import sha256_hex
-from documents.models import Document
 from mdcreator.errors import ConflictError
 from sync.models import SyncLog
+from sync.origin import ADMIN, Origin
+from workspaces.contents import restore_contents
 from workspaces.errors import CannotRemoveOwnerError
 from workspaces.models import Invitation, Workspace, WorkspaceMember
 from workspaces.roles import Role
@@ -24,17 +25,17 @@ from workspaces.services.workspaces import (
 
 
 @transaction.atomic
-def workspace_soft_delete(*, workspace: Workspace, actor) -> bool:
+def workspace_soft_delete(*, workspace: Workspace, actor, origin: Origin = ADMIN) -> bool:
     """Soft-delete any workspace, members or not; False if it already was."""
     workspace = Workspace.objects.select_for_update().get(pk=workspace.pk)
     if workspace.deleted_at is not None:
         return False
-    workspace_mark_deleted(workspace=workspace, actor=actor)
+    workspace_mark_deleted(workspace=workspace, actor=actor, origin=origin)
     return True
 
 
 @transaction.atomic
-def workspace_restore(*, workspace: Workspace, actor) -> bool:
+def workspace_restore(*, workspace: Workspace, actor, origin: Origin = ADMIN) -> bool:
     """Undo a soft delete; False if the workspace was live."""
     workspace = Workspace.objects.select_for_update().get(pk=workspace.pk)
     if workspace.deleted_at is None:
@@ -42,17 +43,15 @@ def workspace_restore(*, workspace: Workspace, actor) -> bool:
     if workspace.owner.deleted_at is not None:
         raise ConflictError("The owner's account was erased; this workspace cannot come back.")
     # The documents that went down with the workspace come back with it; older trash stays.
-    Document.objects.filter(workspace=workspace, deleted=True, deleted_at=workspace.deleted_at).update(
-        deleted=False, deleted_at=None, deleted_by=None
-    )
+    restore_contents(workspace=workspace, actor=actor, at=workspace.deleted_at)
     workspace.deleted_at = None
     workspace.save(update_fields=["deleted_at", "updated_at"])
-    record_workspace_change(workspace=workspace, operation=SyncLog.Operation.UPDATE, actor=actor)
+    record_workspace_change(workspace=workspace, operation=SyncLog.Operation.UPDATE, actor=actor, origin=origin)
     return True
 
 
 @transaction.atomic
-def membership_deactivate(*, member: WorkspaceMember, actor) -> bool:
+def membership_deactivate(*, member: WorkspaceMember, actor, origin: Origin = ADMIN) -> bool:
     """Remove a member as an operator; the owner row stays. False if already inactive."""
     member = WorkspaceMember.objects.select_for_update().get(pk=member.pk)
     if member.role == Role.OWNER:
@@ -62,7 +61,7 @@ def membership_deactivate(*, member: WorkspaceMember, actor) -> bool:
     before = member_sync_data(member)
     member.is_active = False
     member.save(update_fields=["is_active"])
-    record_member_change(member=member, operation=SyncLog.Operation.DELETE, actor=actor, old=before)
+    record_member_change(member=member, operation=SyncLog.Operation.DELETE, actor=actor, old=before, origin=origin)
     return True
 
 

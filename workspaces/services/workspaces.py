@@ -8,11 +8,12 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from documents.models import Document
 from mdcreator.errors import ValidationProblem
 from mdcreator.events import broadcast_on_commit, user_group
 from sync.models import SyncLog
-from sync.services import diff_fields, sync_log_record
+from sync.origin import REST
+from sync.services import Origin, record_change
+from workspaces.contents import trash_contents
 from workspaces.errors import NotAMemberError, PersonalWorkspaceError, WorkspaceHasMembersError
 from workspaces.models import Workspace, WorkspaceMember, default_workspace_settings
 from workspaces.roles import Role, clean_overrides
@@ -39,45 +40,47 @@ def member_sync_data(member: WorkspaceMember) -> dict:
     }
 
 
-def record_member_change(*, member: WorkspaceMember, operation: str, actor, old: dict | None = None) -> None:
+def record_member_change(
+    *, member: WorkspaceMember, operation: str, actor, old: dict | None = None, origin: Origin = REST
+) -> None:
     """Log a membership change in the sync log and make that user's live sockets re-check access."""
-    new = member_sync_data(member)
     if operation != SyncLog.Operation.CREATE:
         broadcast_on_commit(user_group(member.user_id), {"type": "access.changed", "workspace_id": str(member.workspace_id)})
-    sync_log_record(
-        workspace_id=member.workspace_id,
+    record_change(
         entity_type=SyncLog.EntityType.MEMBER,
         entity_id=member.user_id,
+        workspace_id=member.workspace_id,
         operation=operation,
+        old=old,
+        new=member_sync_data(member),
         actor=actor,
-        changes=diff_fields(old or {}, new),
-        data=new,
+        origin=origin,
     )
 
 
-def record_workspace_change(*, workspace: Workspace, operation: str, actor, old: dict | None = None) -> None:
+def record_workspace_change(
+    *, workspace: Workspace, operation: str, actor, old: dict | None = None, origin: Origin = REST
+) -> None:
     """Log a workspace change (changed fields only) in its sync log."""
-    new = workspace_sync_data(workspace)
-    sync_log_record(
-        workspace_id=workspace.pk,
+    record_change(
         entity_type=SyncLog.EntityType.WORKSPACE,
         entity_id=workspace.pk,
+        workspace_id=workspace.pk,
         operation=operation,
+        old=old,
+        new=workspace_sync_data(workspace),
         actor=actor,
-        changes=diff_fields(old or {}, new),
-        data=new,
+        origin=origin,
     )
 
 
-def workspace_mark_deleted(*, workspace: Workspace, actor) -> None:
-    """Soft-delete a locked workspace and its live documents (purged after 30 days)."""
+def workspace_mark_deleted(*, workspace: Workspace, actor, origin: Origin = REST) -> None:
+    """Soft-delete a locked workspace and, through `workspaces.contents`, its documents (purged after 30 days)."""
     now = timezone.now()
     workspace.deleted_at = now
     workspace.save(update_fields=["deleted_at", "updated_at"])
-    Document.objects.filter(workspace=workspace, deleted=False).update(
-        deleted=True, deleted_at=now, deleted_by=actor if getattr(actor, "is_authenticated", False) else None
-    )
-    record_workspace_change(workspace=workspace, operation=SyncLog.Operation.DELETE, actor=actor)
+    trash_contents(workspace=workspace, actor=actor, at=now)
+    record_workspace_change(workspace=workspace, operation=SyncLog.Operation.DELETE, actor=actor, origin=origin)
 
 
 def _slug_candidates(name: str):

@@ -4,7 +4,7 @@ import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
 
-from workspaces.access import Access, invitable_roles, resolve, workspace_abilities
+from workspaces.access import Access, invitable_roles, resolve
 from workspaces.models import Workspace, WorkspaceMember
 from workspaces.roles import FLAGS, Role, clean_overrides, effective_flags, override_errors, rank
 from workspaces.tests.helpers import FLAG_NAMES, MEMBER_ROLES, ROLE_FLAGS, flags
@@ -139,7 +139,7 @@ def test_invitable_roles_are_up_to_editor_and_own_rank(role, expected):
 
 @pytest.mark.parametrize("role", MEMBER_ROLES)
 def test_workspace_abilities_follow_the_matrix(role):
-    abilities = workspace_abilities(Access(role=role, flags=effective_flags(role), source="member"))
+    abilities = Access(role=role, flags=effective_flags(role), source="member").abilities
     assert abilities["retrieve"] and abilities["list_members"] and abilities["leave"]
     assert abilities["partial_update"] is (role == "owner")
     assert abilities["destroy"] is (role == "owner") and abilities["transfer_ownership"] is (role == "owner")

@@ -9,7 +9,8 @@ from django.db import connection, transaction
 from accounts.tests.factories import UserFactory
 from mdcreator.errors import ProblemError
 from sync.models import SyncLog
-from sync.services import ChangeOrigin, diff_fields, sync_log_record
+from sync.origin import PUSH, OriginKind
+from sync.services import ClientInfo, diff_fields, record_change
 from workspaces.access import access_from_membership
 from workspaces.models import Workspace, WorkspaceMember
 from workspaces.services.invitations import invitation_accept
@@ -25,12 +26,12 @@ from workspaces.tests.helpers import last_seq, sync_entries
 
 
 def _record(workspace, **extra):
-    return sync_log_record(
+    return record_change(
         workspace_id=workspace.pk,
         entity_type=SyncLog.EntityType.WORKSPACE,
         entity_id=workspace.pk,
         operation=SyncLog.Operation.UPDATE,
-        **extra,
+        **{"old": None, "new": None, "actor": None, **extra},
     )
 
 
@@ -180,32 +181,35 @@ def test_sync_log_refused_services_consume_no_seq(team, refused):
 
 
 @pytest.mark.django_db
-def test_sync_log_record_stores_origin_actor_and_payload(team):
-    origin = ChangeOrigin(device_id="laptop-1", client_version="2.3.0", client_change_id=uuid.uuid4())
+def test_record_change_stores_origin_client_actor_and_payload(team):
+    client = ClientInfo(device_id="laptop-1", client_version="2.3.0", client_change_id=uuid.uuid4())
     entry = _record(
         team.workspace,
         actor=team.user("editor"),
-        changes={"old": {"a": 1}, "new": {"a": 2}},
-        data={"a": 2},
-        content_hash="f" * 64,
-        origin=origin,
+        old={"a": 1, "content_hash": "e" * 64},
+        new={"a": 2, "b": 3, "content_hash": "f" * 64},
+        origin=PUSH,
+        client=client,
     )
     entry.refresh_from_db()
     assert (entry.device_id, entry.client_version, entry.client_change_id) == (
         "laptop-1",
         "2.3.0",
-        origin.client_change_id,
+        client.client_change_id,
     )
+    assert entry.origin == OriginKind.PUSH
     assert entry.changed_by == team.user("editor") and entry.content_hash == "f" * 64
-    assert entry.changes == {"old": {"a": 1}, "new": {"a": 2}} and entry.data == {"a": 2}
+    assert entry.changes == {"old": {"a": 1, "b": None, "content_hash": "e" * 64}, "new": {"a": 2, "b": 3, "content_hash": "f" * 64}}
+    assert entry.data == {"a": 2, "b": 3, "content_hash": "f" * 64}
     assert entry.timestamp is not None
 
 
 @pytest.mark.django_db
-def test_sync_log_record_without_actor_or_payload(team):
+def test_record_change_without_actor_or_payload(team):
     entry = _record(team.workspace)
-    assert entry.changed_by is None and entry.changes == {} and entry.data == {}
+    assert entry.changed_by is None and entry.changes == {"old": {}, "new": {}} and entry.data == {}
     assert entry.device_id is None and entry.client_change_id is None
+    assert entry.origin == OriginKind.REST and entry.content_hash is None
 
 
 def test_diff_fields_keeps_only_changed_fields():

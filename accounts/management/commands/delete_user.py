@@ -5,7 +5,9 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import User
-from accounts.services.erasure import shared_workspaces_owned, user_delete
+from accounts.parts import check_erasable
+from accounts.services.erasure import user_delete
+from mdcreator.errors import ProblemError
 
 
 class Command(BaseCommand):
@@ -23,9 +25,10 @@ class Command(BaseCommand):
         user = User.objects.filter(email=email.strip().lower()).first()
         if user is None:
             raise CommandError(f"No account with email {email!r} (erased accounts no longer carry their email).")
-        shared = list(shared_workspaces_owned(user).values_list("name", flat=True))
-        if shared:
-            raise CommandError(f"{user.email} owns shared team workspaces: {', '.join(shared)}. Transfer them first.")
+        try:
+            check_erasable(user)
+        except ProblemError as refusal:
+            raise CommandError(f"{user.email} cannot be erased yet: {refusal.detail}") from None
         if dry_run:
             self.stdout.write(f"Would erase {user.email} ({user.pk}).")
             return

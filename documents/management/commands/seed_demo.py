@@ -11,11 +11,12 @@ from accounts.services.users import user_create
 from documents.models import Document
 from documents.services.documents import document_create, document_update
 from documents.services.versions import version_create_manual
+from sync.origin import COMMAND
 from workspaces.models import Workspace, WorkspaceMember
 from workspaces.roles import Role
 from workspaces.services.workspaces import workspace_create
 
-DEMO_PASSWORD = "Demo-Password-1"
+DEMO_PASSWORD = "Demo-Password-1"  # noqa: S105  the demo accounts' published password, printed below
 DEMO_TEAM = "Demo Team"
 # The team gets one member of each role below the owner.
 TEAM_ROLES = (Role.ADMIN, Role.EDITOR, Role.COMMENTER, Role.VIEWER)
@@ -40,13 +41,16 @@ def _demo_documents(team, owner: User) -> None:
     """One document of each type; the markdown one has a few versions."""
     if Document.objects.filter(workspace=team).exists():
         return
-    welcome = document_create(actor=owner, workspace=team, data={"title": "Welcome", "content": WELCOME, "tags": ["demo"]})
+    welcome = document_create(
+        actor=owner, workspace=team, data={"title": "Welcome", "content": WELCOME, "tags": ["demo"]}, origin=COMMAND
+    )
     version_create_manual(document=welcome, actor=owner, tags=["demo"], description="First draft")
     document_update(
-        actor=owner, document=welcome, data={"content": WELCOME + "\nEdited once more.\n"}, if_match="*"
+        actor=owner, document=welcome, data={"content": WELCOME + "\nEdited once more.\n"}, if_match="*", origin=COMMAND
     )
     for title, kind, content in (("Product map", "mindmap", MINDMAP), ("Kick-off deck", "presentation", SLIDES)):
-        document_create(actor=owner, workspace=team, data={"title": title, "type": kind, "content": json.dumps(content)})
+        data = {"title": title, "type": kind, "content": json.dumps(content)}
+        document_create(actor=owner, workspace=team, data=data, origin=COMMAND)
 
 
 def _demo_user(email: str, name: str) -> User:

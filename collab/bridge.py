@@ -1,0 +1,99 @@
+"""The one way document changes reach the live rooms: the documents services call these functions.
+
+Documents sit below live collaboration, yet a REST write must reach the live
+document in the writer's transaction (SPEC §5.4 "REST → live"), and a deletion
+must close the rooms (§5.6). So the documents services import this module, and
+only this one, from collab; it imports nothing from the documents services.
+
+Where a change came from travels as its `Origin`: the live document's own
+materialization (`live`) is never merged back into it.
+"""
+
+from __future__ import annotations
+
+from collab import store
+from collab.markdown import merge_markdown
+from collab.markdown.threeway import merge_three_way
+from collab.models import CollabState, Presence
+from mdcreator.events import broadcast_on_commit, document_group
+from sync.origin import Origin, OriginKind
+
+# The origin of updates the server itself writes into a live document.
+SERVER_ORIGIN = "server"
+
+
+def merge_content(*, document, actor, previous: str | None, origin: Origin) -> None:
+    """A document's content was written: merge it into the live document and tell the rooms.
+
+    Runs in the writer's transaction, after the write and under its row lock.
+    `previous` is the content the writer started from (None when unknown).
+    """
+    if origin.kind == OriginKind.LIVE:
+        return  # the live document wrote this markdown itself
+    _merge_blocks(document=document, actor=actor, previous=previous)
+    event = {"type": "document", "action": "updated", "content_hash": document.content_hash}
+    broadcast_on_commit(document_group(document.pk), {"type": "doc.event", "event": event, "origin": SERVER_ORIGIN})
+
+
+def _merge_blocks(*, document, actor, previous: str | None) -> list[int]:
+    """Merge the new markdown into the live document block by block; returns the seqs stored.
+
+    Without a collaborative state nothing happens: hydration later starts from the new
+    content. The merge is persisted and broadcast like any update and, unless live edits
+    are still waiting to be materialized, marked materialized, so the server's own write
+    is not turned back into markdown.
+    """
+    record = CollabState.objects.select_for_update().filter(document_id=document.pk).first()
+    if record is None or not store.is_collaborative(document):
+        return []
+    doc = store.load_snapshot(document.pk).as_doc()
+    if previous is None:
+        update = merge_markdown(doc, document.content, origin=SERVER_ORIGIN)
+    else:
+        # Against the text the writer started from, so live edits it never saw survive.
+        update = merge_three_way(doc, previous, document.content, origin=SERVER_ORIGIN)
+    if not update:
+        return []
+    seqs = store.append_updates(document.pk, [(update, getattr(actor, "pk", None))])
+    if record.materialized_seq >= record.last_seq:
+        CollabState.objects.filter(document_id=document.pk).update(materialized_seq=seqs[-1])
+    # Otherwise live edits the writer never saw are still pending: the next materialization writes
+    # them, together with this merge, to the markdown.
+    broadcast_on_commit(
+        document_group(document.pk), {"type": "doc.update", "seqs": seqs, "update": update, "origin": SERVER_ORIGIN}
+    )
+    return seqs
+
+
+def lifecycle_changed(*, document, action: str) -> None:
+    """Tell a document's rooms after commit: `deleted` (closes them), `restored` or `version_restored`."""
+    _announce(document.pk, action, document.content_hash)
+
+
+def _announce(document_id, action: str, content_hash: str) -> None:
+    message = {
+        "type": "doc.event",
+        "event": {"type": "document", "action": action, "content_hash": content_hash},
+        "origin": SERVER_ORIGIN,
+    }
+    if action == "deleted":
+        message["close"] = "document-deleted"
+    broadcast_on_commit(document_group(document_id), message)
+
+
+def documents_trashed(documents: list[tuple[object, str]]) -> None:
+    """Many documents went to the trash at once (their workspace was deleted): close their open rooms.
+
+    `documents` holds (id, content_hash) pairs. Only documents someone has open are told,
+    so deleting a workspace of thousands of documents sends a handful of messages.
+    """
+    hashes = dict(documents)
+    if not hashes:
+        return
+    open_ids = set(
+        Presence.objects.filter(document_id__in=list(hashes), is_active=True)
+        .values_list("document_id", flat=True)
+        .distinct()
+    )
+    for document_id in open_ids:
+        _announce(document_id, "deleted", hashes[document_id])

@@ -1,0 +1,44 @@
+"""Documents follow their workspace (registered with workspaces.contents): trash, restore, counts."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce
+
+from collab import bridge
+from documents.models import Document
+
+
+@transaction.atomic
+def documents_trash_with_workspace(*, workspace, actor, at) -> int:
+    """Tombstone every live document of a workspace being deleted at `at`; their open rooms close.
+
+    The workspace's own sync `delete` entry stands for them (no entry per document). Returns how many.
+    """
+    live = Document.objects.filter(workspace=workspace, deleted=False)
+    trashed = list(live.values_list("pk", "content_hash"))
+    deleted_by = actor if getattr(actor, "is_authenticated", False) else None
+    Document.objects.filter(pk__in=[pk for pk, _ in trashed]).update(deleted=True, deleted_at=at, deleted_by=deleted_by)
+    bridge.documents_trashed(trashed)
+    return len(trashed)
+
+
+@transaction.atomic
+def documents_restore_with_workspace(*, workspace, actor, at) -> int:
+    """Bring back the documents that went to the trash with their workspace at `at`; older trash stays."""
+    return Document.objects.filter(workspace=workspace, deleted=True, deleted_at=at).update(
+        deleted=False, deleted_at=None, deleted_by=None
+    )
+
+
+def workspace_document_counts(outer_ref: str) -> dict:
+    """`document_count`: live documents of the workspace named by `outer_ref`, as one subquery."""
+    counts = (
+        Document.objects.filter(workspace=OuterRef(outer_ref), deleted=False)
+        .order_by()
+        .values("workspace")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return {"document_count": Coalesce(Subquery(counts, output_field=IntegerField()), Value(0))}
