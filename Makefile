@@ -62,6 +62,11 @@ bench: install-dev services
 bench-docs: install-dev services
 	DATABASE_URL=postgres://postgres@127.0.0.1:5432/mdcreator_bench_docs REDIS_URL=redis://127.0.0.1:6379/10 $(BIN)/python bench/documents_list_search.py $(BENCH_ARGS)
 
+## make bench-sharing: comments of a busy document, shared-with-me and search with 10,000 grants (seeds once)
+.PHONY: bench-sharing
+bench-sharing: install-dev services
+	DATABASE_URL=postgres://postgres@127.0.0.1:5432/mdcreator_bench_sharing REDIS_URL=redis://127.0.0.1:6379/11 $(BIN)/python bench/sharing_comments.py $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) $(NODE_DIR)/node_modules var
 

@@ -97,3 +97,14 @@ def documents_trashed(documents: list[tuple[object, str]]) -> None:
     )
     for document_id in open_ids:
         _announce(document_id, "deleted", hashes[document_id])
+
+
+def comment_changed(*, document_id, action: str, comment: dict) -> None:
+    """After commit, a comment event (`create`, `update`, `delete`, `resolve`, `reopen`, `react`) to the rooms."""
+    event = {"type": "comment", "action": action, "comment": comment, "document_id": str(document_id)}
+    broadcast_on_commit(document_group(document_id), {"type": "doc.event", "event": event, "origin": SERVER_ORIGIN})
+
+
+def access_changed(*, document_id) -> None:
+    """After commit, every live session of the document re-checks its access (a revoked link closes its sockets)."""
+    broadcast_on_commit(document_group(document_id), {"type": "doc.recheck", "origin": SERVER_ORIGIN})

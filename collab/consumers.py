@@ -121,7 +121,8 @@ class CollabConsumer(AsyncWebsocketConsumer):
 
     async def open_session(self, address: str | None, user, document_id: str) -> DocumentSession:
         """Resolve access, record presence, join the room and greet the client (raises SessionRefused)."""
-        access = await database_sync_to_async(s.document_access)(user, document_id)
+        share_token = s.query_params(self.scope).get("share_token")
+        access = await database_sync_to_async(s.document_access)(user, document_id, share_token)
         session = DocumentSession(self, address, user, access)
         first = await database_sync_to_async(s.presence_open)(
             user=user, document=access.document, connection_id=session.connection_id,
@@ -299,7 +300,9 @@ class CollabConsumer(AsyncWebsocketConsumer):
         """Re-resolve every session: a downgrade makes it read-only, a loss closes it."""
         for session in list(self.sessions.values()):
             try:
-                fresh = await database_sync_to_async(s.document_access)(session.user, str(session.document_id))
+                fresh = await database_sync_to_async(s.document_access)(
+                    session.user, str(session.document_id), session.access.share_token
+                )
             except SessionRefused:
                 await self.close_session(session, "forbidden")
                 continue

@@ -315,6 +315,11 @@ class Room:
             states = self.awareness.full_update(skip_owner=REMOTE_PEER)
             reply = {"type": "doc.awareness", "update": states} if states else {"type": "doc.here"}
             await get_channel_layer().send(message["reply_to"], {**reply, "origin": self.instance})
+        elif kind == "doc.recheck":
+            # Someone's access to this document changed (a share link revoked): every local session re-resolves.
+            for socket in {peer.socket for peer in self.peers if hasattr(peer, "socket")}:
+                with contextlib.suppress(Exception):
+                    await socket.recheck_access()
         elif kind == "doc.event":
             await self.broadcast_event(message["event"], publish=False)
             if message.get("close"):

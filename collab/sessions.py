@@ -76,19 +76,22 @@ class DocumentAccess:
     document: Document
     role: str
     read_only: bool
+    share_token: str | None = None  # re-checked with the session, so a revoked link closes it
 
     @property
     def collaborative(self) -> bool:
         return is_collaborative(self.document)
 
 
-def document_access(user, document_id: str) -> DocumentAccess:
-    """Resolve a caller's access to a live document; 4404 when not visible (or not readable), whatever the reason."""
+def document_access(user, document_id: str, share_token: str | None = None) -> DocumentAccess:
+    """Resolve a caller's access to a live document (a share link's token counts too); 4404 when not visible."""
     document = Document.objects.filter(pk=document_id, deleted=False).first() if _is_uuid(document_id) else None
-    access = resolve(user, document) if document is not None else None
+    access = resolve(user, document, share_token) if document is not None else None
     if access is None or not access.can("collaborate_read"):
         raise SessionRefused(CloseCode.NOT_FOUND)
-    return DocumentAccess(document=document, role=access.role, read_only=not access.can("collaborate_write"))
+    return DocumentAccess(
+        document=document, role=access.role, read_only=not access.can("collaborate_write"), share_token=share_token
+    )
 
 
 def _is_uuid(value: str) -> bool:
@@ -138,6 +141,12 @@ def presence_close(*, connection_id: str) -> tuple[object, object, bool] | None:
         user_id=row.user_id, document_id=row.document_id, is_active=True, expires_at__gt=now
     ).exists()
     return row.user_id, row.document_id, not others
+
+
+def presence_purge_stale(*, dry_run: bool = False) -> int:
+    """Delete presence rows whose heartbeat stopped more than five minutes ago (purge_expired)."""
+    stale = Presence.objects.filter(expires_at__lte=timezone.now())
+    return stale.count() if dry_run else stale.delete()[0]
 
 
 def presence_users(document_id) -> list[dict]:

@@ -5,10 +5,23 @@ from __future__ import annotations
 from django.contrib import admin
 
 from accounts.admin_base import ReadOnlyAdmin, SupportActionsMixin, report_action
-from documents.models import Document, DocumentStar, DocumentTag, DocumentVersion, Folder, Mindmap
+from documents.models import (
+    Comment,
+    Document,
+    DocumentShare,
+    DocumentStar,
+    DocumentTag,
+    DocumentVersion,
+    Folder,
+    Mindmap,
+    ShareLink,
+)
+from documents.services.comments import comment_delete, comment_restore
 from documents.services.documents import document_tags, document_undelete
+from documents.services.links import link_revoke
 from documents.services.maintenance import document_purge
 from documents.services.search_index import search_index_refresh
+from documents.services.shares import share_revoke
 from sync.origin import ADMIN
 
 
@@ -98,3 +111,70 @@ class DocumentStarAdmin(ReadOnlyAdmin):
     list_display = ("user", "document", "created_at")
     list_select_related = ("user", "document")
     search_fields = ("user__email", "document__title")
+
+
+@admin.register(Comment)
+class CommentAdmin(ReadOnlyAdmin):
+    """Comments: search content and author; soft delete and restore."""
+
+    list_display = ("document", "author", "depth", "resolved", "created_at", "deleted_at")
+    list_filter = ("resolved", ("deleted_at", admin.EmptyFieldListFilter))
+    list_select_related = ("document", "author")
+    search_fields = ("content", "author__email", "author__display_name", "id")
+    ordering = ("-created_at",)
+    actions = ("soft_delete", "restore")
+
+    @admin.action(description="Soft delete", permissions=["support"])
+    def soft_delete(self, request, queryset) -> None:
+        live = list(queryset.filter(deleted_at__isnull=True))
+        for comment in live:
+            comment_delete(actor=request.user, comment=comment, origin=ADMIN)
+        report_action(self, request, done=f"Deleted {len(live)} comment(s).", selected=queryset, acted=len(live),
+                      why="already deleted")
+
+    @admin.action(description="Restore", permissions=["support"])
+    def restore(self, request, queryset) -> None:
+        deleted = list(queryset.filter(deleted_at__isnull=False))
+        for comment in deleted:
+            comment_restore(actor=request.user, comment=comment, origin=ADMIN)
+        report_action(self, request, done=f"Restored {len(deleted)} comment(s).", selected=queryset,
+                      acted=len(deleted), why="not deleted")
+
+
+@admin.register(DocumentShare)
+class DocumentShareAdmin(ReadOnlyAdmin):
+    """Document grants: revoke."""
+
+    list_display = ("document", "user", "role", "status", "granted_at", "expires_at")
+    list_filter = ("role", "status")
+    list_select_related = ("document", "user")
+    search_fields = ("document__title", "user__email", "id")
+    actions = ("revoke",)
+
+    @admin.action(description="Revoke", permissions=["support"])
+    def revoke(self, request, queryset) -> None:
+        active = list(queryset.filter(status=DocumentShare.Status.ACTIVE))
+        for share in active:
+            share_revoke(share=share, actor=request.user)
+        report_action(self, request, done=f"Revoked {len(active)} grant(s).", selected=queryset, acted=len(active),
+                      why="already revoked")
+
+
+@admin.register(ShareLink)
+class ShareLinkAdmin(ReadOnlyAdmin):
+    """Share links (only the token's first characters are shown): revoke."""
+
+    list_display = ("token_prefix", "document", "mode", "uses_count", "max_uses", "expires_at", "revoked_at")
+    list_filter = ("mode", ("revoked_at", admin.EmptyFieldListFilter))
+    list_select_related = ("document",)
+    search_fields = ("token_prefix", "document__title", "id")
+    exclude = ("token_hash", "password_hash")
+    actions = ("revoke",)
+
+    @admin.action(description="Revoke", permissions=["support"])
+    def revoke(self, request, queryset) -> None:
+        live = list(queryset.filter(revoked_at__isnull=True))
+        for link in live:
+            link_revoke(link=link)
+        report_action(self, request, done=f"Revoked {len(live)} link(s).", selected=queryset, acted=len(live),
+                      why="already revoked")

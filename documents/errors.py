@@ -32,3 +32,18 @@ class NotDeletedError(ConflictError):
 class FolderCycleError(ConflictError):
     code, title = "folder-cycle", "Folder cycle"
     default_detail = "A folder cannot be moved into itself or one of its subfolders."
+
+
+class AlreadyHasAccessError(ConflictError):
+    code, title = "already-has-access", "Already has access"
+    default_detail = "This person already holds a grant on this document; change its role instead."
+
+
+class PasswordRequiredError(ProblemError):
+    status, code, title = 401, "password-required", "Password required"
+    default_detail = "This link is protected by a password."
+
+
+class InvalidPasswordError(ProblemError):
+    status, code, title = 401, "invalid-password", "Invalid password"
+    default_detail = "The password of this link is wrong."

@@ -1,4 +1,4 @@
-"""Documents, folders, tags, stars, versions and the mindmap projection (SPEC §1.3)."""
+"""Documents, folders, tags, stars, versions, the mindmap projection, grants, share links and comments (SPEC §1.3)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
+from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 
 def default_document_metadata() -> dict:
@@ -88,6 +89,8 @@ class Document(models.Model):
             models.Index(fields=["created_by"], name="document_created_by_idx"),
             models.Index(fields=["content_hash"], name="document_hash_idx"),
         ]
+        # view_document and change_document come with the model; grants add the third (SPEC §2.4).
+        permissions = [("comment_document", "Can comment on document")]
 
     def __str__(self) -> str:
         return self.title
@@ -174,3 +177,114 @@ class Mindmap(models.Model):
 
     def __str__(self) -> str:
         return f"mindmap of {self.document_id}"
+
+
+class DocumentUserObjectPermission(UserObjectPermissionBase):
+    """django-guardian's per-user document permissions, with a real foreign key (indexed checks and lists)."""
+
+    content_object = models.ForeignKey(Document, on_delete=models.CASCADE)
+
+
+class DocumentGroupObjectPermission(GroupObjectPermissionBase):
+    """django-guardian's per-group document permissions (direct foreign key; unused by the API so far)."""
+
+    content_object = models.ForeignKey(Document, on_delete=models.CASCADE)
+
+
+class DocumentShare(models.Model):
+    """A document granted to one person, usually outside its workspace; mirrored into guardian permissions."""
+
+    class Role(models.TextChoices):
+        VIEWER = "viewer"
+        COMMENTER = "commenter"
+        EDITOR = "editor"
+
+    class Status(models.TextChoices):
+        ACTIVE = "active"
+        REVOKED = "revoked"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="shares")
+    user = models.ForeignKey(django_settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="document_shares")
+    role = models.CharField(max_length=20, choices=Role.choices)
+    granted_by = models.ForeignKey(
+        django_settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    granted_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["document", "user"], name="document_share_unique")]
+        indexes = [models.Index(fields=["user", "status"], name="document_share_user_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.role} grant of {self.document_id} to {self.user_id}"
+
+
+class ShareLink(models.Model):
+    """A link that opens one document to whoever holds its token (view or comment); only the hash is stored."""
+
+    class Mode(models.TextChoices):
+        VIEW = "view"
+        COMMENT = "comment"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="share_links")
+    created_by = models.ForeignKey(
+        django_settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    token_hash = models.CharField(max_length=64, unique=True)
+    token_prefix = models.CharField(max_length=8)
+    mode = models.CharField(max_length=10, choices=Mode.choices, default=Mode.VIEW)
+    password_hash = models.CharField(max_length=255, blank=True, default="")
+    max_uses = models.PositiveIntegerField(null=True, blank=True)
+    uses_count = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["document", "revoked_at"], name="share_link_document_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.mode} link {self.token_prefix}… of {self.document_id}"
+
+
+class Comment(models.Model):
+    """A comment or reply on a document; replies share their root's `thread_id` (SPEC §3.5)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="comments")
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="replies")
+    thread_id = models.UUIDField()
+    depth = models.PositiveSmallIntegerField(default=0)
+    author = models.ForeignKey(django_settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    content = models.TextField()
+    content_html = models.TextField(blank=True, default="")
+    position = models.JSONField(null=True, blank=True)
+    anchor_text = models.TextField(blank=True, default="")
+    mentions = models.JSONField(default=list)
+    resolved = models.BooleanField(default=False)
+    resolved_by = models.ForeignKey(
+        django_settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    reactions = models.JSONField(default=list)
+    edited = models.BooleanField(default=False)
+    edit_history = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["document", "created_at"], condition=Q(deleted_at__isnull=True),
+                         name="comment_document_live_idx"),
+            models.Index(fields=["thread_id", "depth"], name="comment_thread_idx"),
+            models.Index(fields=["author"], name="comment_author_idx"),
+            models.Index(fields=["document", "resolved"], name="comment_resolved_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"comment {self.pk} on {self.document_id}"

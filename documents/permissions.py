@@ -2,7 +2,21 @@
 
 from __future__ import annotations
 
-from rest_framework.permissions import BasePermission
+from rest_framework.permissions import SAFE_METHODS, BasePermission
+
+
+def share_token(request) -> str | None:
+    """The share link's token a request carries (`X-Share-Token`, SPEC §3.4), if any."""
+    return request.headers.get("X-Share-Token") or None
+
+
+class SignedInOrShareToken(BasePermission):
+    """Signed-in callers, or anyone reading with a share link's token; the resolver decides the rest."""
+
+    def has_permission(self, request, view) -> bool:
+        if request.user and request.user.is_authenticated:
+            return True
+        return request.method in SAFE_METHODS and share_token(request) is not None
 
 
 class DocumentAbility(BasePermission):
@@ -23,3 +37,36 @@ def check_ability(view, obj, action: str) -> None:
     """
     view.action = action
     view.check_object_permissions(view.request, obj)
+
+
+def comment_abilities(comment, user) -> dict[str, bool]:
+    """What the caller may do to one comment: the document's abilities (`comment.access`) plus authorship (§2.3)."""
+    access = comment.access
+    is_author = comment.author_id == getattr(user, "pk", None)
+    may_resolve = access.can("resolve_comments") or (
+        access.can("resolve_own_thread") and _started_thread(comment, user, is_author=is_author)
+    )
+    return {
+        "retrieve": access.can("list_comments"),
+        "partial_update": is_author and access.can("comment"),
+        "destroy": access.can("moderate_comments") or (is_author and access.can("comment")),
+        "resolve": may_resolve,
+        "reopen": may_resolve,
+        "react": access.can("comment"),
+    }
+
+
+def _started_thread(comment, user, *, is_author: bool) -> bool:
+    """Whether `user` wrote the root of the comment's thread (looked up only for a reply)."""
+    if comment.thread_id == comment.pk:
+        return is_author
+    from documents.models import Comment  # permission classes stay importable before the app registry is ready
+
+    return Comment.objects.filter(pk=comment.thread_id, author_id=getattr(user, "pk", None)).exists()
+
+
+class CommentAbility(BasePermission):
+    """The view's action is among the caller's abilities on the comment (`comment_abilities`)."""
+
+    def has_object_permission(self, request, view, obj) -> bool:
+        return comment_abilities(obj, request.user).get(view.action, False)

@@ -9,12 +9,34 @@ import uuid
 from dataclasses import dataclass
 
 from django.core.cache import cache
-from django.db.models import Count, Exists, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
+from django.db.models import (
+    Count,
+    Exists,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    UUIDField,
+    Value,
+)
 from django.db.models.functions import Coalesce, Lower
+from django.utils import timezone
 
 from documents.cursors import decode_cursor, encode_cursor
-from documents.models import Document, DocumentStar, DocumentTag, DocumentVersion, Folder
+from documents.models import (
+    Comment,
+    Document,
+    DocumentShare,
+    DocumentStar,
+    DocumentTag,
+    DocumentVersion,
+    Folder,
+    ShareLink,
+)
 from documents.search import index_driven, text_filter
+from documents.sharing import granted_documents, live_shares
 from mdcreator.errors import NotFoundError
 from workspaces.access import Access, active_memberships, resolve
 
@@ -32,6 +54,18 @@ def _version_count():
     return Coalesce(Subquery(counts, output_field=IntegerField()), Value(0))
 
 
+def _comment_count():
+    """Live comments of the document, as one subquery (the partial index on live comments answers it)."""
+    counts = (
+        Comment.objects.filter(document=OuterRef("pk"), deleted_at__isnull=True)
+        .order_by()
+        .values("document")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(counts, output_field=IntegerField()), Value(0))
+
+
 def with_summary_fields(documents: QuerySet[Document], *, user) -> QuerySet[Document]:
     """Everything a DocSummary needs, in a constant number of queries whatever the page size."""
     return (
@@ -40,13 +74,15 @@ def with_summary_fields(documents: QuerySet[Document], *, user) -> QuerySet[Docu
         .annotate(
             is_starred=Exists(DocumentStar.objects.filter(document=OuterRef("pk"), user=user)),
             version_count=_version_count(),
-            comment_count=Value(0, output_field=IntegerField()),
+            comment_count=_comment_count(),
         )
         .prefetch_related(Prefetch("tag_rows", queryset=DocumentTag.objects.order_by("pk")))
     )
 
 
-def document_get(*, user, document_id, include_deleted: bool = False) -> tuple[Document, Access]:
+def document_get(
+    *, user, document_id, include_deleted: bool = False, share_token: str | None = None
+) -> tuple[Document, Access]:
     """A document the caller may read, with the caller's access (from the resolver); 404 for anything else."""
     try:
         document_id = uuid.UUID(str(document_id))
@@ -55,8 +91,9 @@ def document_get(*, user, document_id, include_deleted: bool = False) -> tuple[D
     documents = Document.objects.filter(pk=document_id)
     if not include_deleted:
         documents = documents.filter(deleted=False)
-    document = with_summary_fields(documents, user=user).first()
-    access = resolve(user, document) if document is not None else None
+    reader = user if user is not None and user.is_authenticated else None  # a link's anonymous reader
+    document = with_summary_fields(documents, user=reader).first()
+    access = resolve(user, document, share_token) if document is not None else None
     if access is None:
         raise NotFoundError("No document with this id.")
     document.access = access
@@ -195,3 +232,140 @@ def folder_get(*, user, folder_id) -> tuple[Folder, Access]:
 def member_workspace_ids(user):
     """Subquery: live workspaces where `user` is an active member."""
     return active_memberships(user).values("workspace_id")
+
+
+def share_list(*, document: Document):
+    """A document's grants in force or expired (not revoked), oldest first, with the people they name."""
+    return (
+        document.shares.filter(status=DocumentShare.Status.ACTIVE)
+        .select_related("user", "granted_by")
+        .order_by("granted_at", "pk")
+    )
+
+
+def share_get(*, document: Document, share_id) -> DocumentShare:
+    """One active grant of this document; 404 otherwise."""
+    try:
+        share_id = uuid.UUID(str(share_id))
+    except ValueError:
+        raise NotFoundError() from None
+    share = share_list(document=document).filter(pk=share_id).first()
+    if share is None:
+        raise NotFoundError("No grant with this id.")
+    return share
+
+
+def pending_document_invitations(*, document: Document):
+    """Invitations of people without an account to this document, still open."""
+    return (
+        document.invitations.filter(status="pending", expires_at__gt=timezone.now())
+        .select_related("invited_by")
+        .order_by("created_at", "pk")
+    )
+
+
+def shared_with_me(*, user, limit: int, cursor: str | None) -> tuple[list[Document], str | None, bool]:
+    """The caller's granted documents (grants in force), newest grant first: rows with `role`, cursor, has_more."""
+    grant = live_shares().filter(user_id=user.pk, document_id=OuterRef("pk"))
+    documents = with_summary_fields(granted_documents(user), user=user).defer("content").annotate(
+        role=Subquery(grant.values("role")[:1]), granted_at=Subquery(grant.values("granted_at")[:1])
+    )
+    page = documents.order_by("-granted_at", "-pk")
+    if cursor:
+        payload = decode_cursor(cursor, sort="granted_at", order="desc")
+        page = page.filter(Q(granted_at__lt=payload["v"]) | Q(granted_at=payload["v"], pk__lt=payload["id"]))
+    rows = list(page[: limit + 1])
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = None
+    if has_more:
+        last = rows[-1]
+        next_cursor = encode_cursor({"s": "granted_at", "o": "desc", "v": last.granted_at.isoformat(), "id": str(last.pk)})
+    return rows, next_cursor, has_more
+
+
+def search_scope(user) -> tuple[dict, dict]:
+    """What search may read, in one query: {workspace id: sync seq} of memberships and
+    {document id: (workspace id, its sync seq)} of documents granted to the caller (grants in force)."""
+    members = active_memberships(user).annotate(document=Value(None, output_field=UUIDField()))
+    grants = granted_documents(user).values_list("workspace_id", "workspace__sync_seq", "pk")
+    rows = members.values_list("workspace_id", "workspace__sync_seq", "document").union(grants, all=True)
+    readable, granted = {}, {}
+    for workspace_id, seq, document_id in rows:
+        if document_id is None:
+            readable[workspace_id] = seq
+        else:
+            granted[document_id] = (workspace_id, seq)
+    return readable, granted
+
+
+def comments_with_counts() -> QuerySet[Comment]:
+    """Comments with what their body needs (authors, live direct replies counted) in a constant number of queries."""
+    replies = (
+        Comment.objects.filter(parent=OuterRef("pk"), deleted_at__isnull=True)
+        .order_by()
+        .values("parent")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Comment.objects.select_related("author", "resolved_by").annotate(
+        reply_count=Coalesce(Subquery(replies, output_field=IntegerField()), Value(0))
+    )
+
+
+def _visible_comments(document: Document) -> QuerySet[Comment]:
+    """Live comments, and deleted ones that still hold live replies (placeholders)."""
+    live_reply = Comment.objects.filter(parent=OuterRef("pk"), deleted_at__isnull=True)
+    return comments_with_counts().filter(document=document).filter(Q(deleted_at__isnull=True) | Exists(live_reply))
+
+
+def comment_list(*, document: Document, resolved: bool | None = None, thread_id=None) -> QuerySet[Comment]:
+    """A document's comments in thread order of creation: filter by the thread's state or one thread."""
+    comments = _visible_comments(document)
+    if resolved is not None:
+        comments = comments.filter(resolved=resolved)
+    if thread_id is not None:
+        comments = comments.filter(thread_id=thread_id)
+    return comments.order_by("created_at", "pk")
+
+
+def comment_get(*, user, comment_id, share_token: str | None = None) -> tuple[Comment, Access]:
+    """A visible comment of a document the caller may read, with the caller's access to that document; 404 otherwise."""
+    try:
+        comment_id = uuid.UUID(str(comment_id))
+    except ValueError:
+        raise NotFoundError() from None
+    comment = Comment.objects.select_related("document").filter(pk=comment_id, document__deleted=False).first()
+    access = resolve(user, comment.document, share_token) if comment is not None else None
+    if access is None or not _visible_comments(comment.document).filter(pk=comment.pk).exists():
+        raise NotFoundError("No comment with this id.")
+    comment.access = access
+    return comment, access
+
+
+def comment_replies(*, comment: Comment) -> QuerySet[Comment]:
+    """The visible direct replies of a comment, oldest first."""
+    return _visible_comments(comment.document).filter(parent=comment).order_by("created_at", "pk")
+
+
+def link_list(*, document: Document) -> QuerySet[ShareLink]:
+    """Every link of a document, revoked ones included, newest first."""
+    return document.share_links.select_related("created_by").order_by("-created_at", "pk")
+
+
+def link_get(*, document: Document, link_id) -> ShareLink:
+    """One link of this document; 404 otherwise."""
+    try:
+        link_id = uuid.UUID(str(link_id))
+    except ValueError:
+        raise NotFoundError() from None
+    link = link_list(document=document).filter(pk=link_id).first()
+    if link is None:
+        raise NotFoundError("No share link with this id.")
+    return link
+
+
+def document_summary(*, document_id, user) -> Document:
+    """One document with its DocSummary fields, for any caller (anonymous: never starred)."""
+    viewer = user if user is not None and user.is_authenticated else None
+    return with_summary_fields(Document.objects.filter(pk=document_id), user=viewer).defer("content").get()

@@ -6,7 +6,8 @@ from rest_framework import serializers
 
 from accounts.serializers import UserSummarySerializer
 from documents.content import TITLE_MAX
-from documents.models import Document, DocumentVersion
+from documents.models import Document, DocumentShare, DocumentVersion, ShareLink
+from documents.selectors import comments_with_counts
 from mdcreator.fields import JSONObjectField, StrictBooleanField, StrictCharField, StrictUUIDField, TimestampField
 from workspaces.serializers import ColorField
 
@@ -226,3 +227,207 @@ class SearchResultSerializer(serializers.Serializer):
 class SearchResponseSerializer(serializers.Serializer):
     results = SearchResultSerializer(many=True)
     total = serializers.IntegerField()
+
+
+# --- grants (SPEC §3.4) ---------------------------------------------------------------------------------------
+
+
+class GrantedUserSerializer(UserSummarySerializer):
+    """A grantee: the user summary plus the email the grant was made to."""
+
+    email = serializers.EmailField()
+
+
+class ShareSerializer(serializers.Serializer):
+    """`Share`: one grant of a document to a person."""
+
+    id = serializers.UUIDField()
+    document_id = serializers.UUIDField()
+    user = GrantedUserSerializer()
+    role = serializers.CharField()
+    status = serializers.CharField()
+    granted_by = UserSummarySerializer(allow_null=True)
+    granted_at = TimestampField()
+    expires_at = TimestampField(allow_null=True)
+
+
+class ShareCreateSerializer(serializers.Serializer):
+    """`email` or `user_id` (exactly one), a grant role, an optional expiry and message."""
+
+    email = serializers.EmailField(required=False, max_length=254)
+    user_id = StrictUUIDField(required=False)
+    role = serializers.ChoiceField(choices=DocumentShare.Role.choices)
+    expires_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    message = StrictCharField(required=False, allow_blank=True, max_length=1000, default="")
+
+    def validate(self, attrs: dict) -> dict:
+        if ("email" in attrs) == ("user_id" in attrs):
+            raise serializers.ValidationError({"email": ["Give either an email or a user_id."]})
+        return attrs
+
+
+class ShareUpdateSerializer(serializers.Serializer):
+    role = serializers.ChoiceField(choices=DocumentShare.Role.choices, required=False)
+    expires_at = serializers.DateTimeField(required=False, allow_null=True)
+
+
+class SharedDocumentSerializer(DocumentSummarySerializer):
+    """A DocSummary plus the caller's grant role."""
+
+    role = serializers.CharField()
+
+
+class SharedWithMeSerializer(serializers.Serializer):
+    documents = SharedDocumentSerializer(many=True)
+    cursor = serializers.CharField(allow_null=True)
+    has_more = serializers.BooleanField()
+
+
+class SharedWithMeQuerySerializer(serializers.Serializer):
+    limit = serializers.IntegerField(min_value=1, max_value=100, default=50)
+    cursor = serializers.CharField(required=False, max_length=2000)
+
+
+# --- comments (SPEC §3.5) -------------------------------------------------------------------------------------
+
+COMMENT_MAX_CHARS = 10_000
+
+
+class CommentSerializer(serializers.Serializer):
+    """`Comment`; a deleted placeholder keeps its place in the thread with empty content."""
+
+    id = serializers.UUIDField()
+    document_id = serializers.UUIDField()
+    thread_id = serializers.UUIDField()
+    parent_id = serializers.UUIDField(allow_null=True)
+    depth = serializers.IntegerField()
+    author = UserSummarySerializer()
+    content = serializers.CharField()
+    content_html = serializers.CharField()
+    position = serializers.JSONField(allow_null=True)
+    anchor_text = serializers.CharField()
+    mentions = serializers.ListField(child=serializers.CharField())
+    resolved = serializers.BooleanField()
+    resolved_by = UserSummarySerializer(allow_null=True)
+    resolved_at = TimestampField(allow_null=True)
+    reactions = serializers.SerializerMethodField()
+    reply_count = serializers.IntegerField()
+    edited = serializers.BooleanField()
+    created_at = TimestampField()
+    updated_at = TimestampField()
+    deleted = serializers.SerializerMethodField()
+
+    def get_reactions(self, comment) -> list[dict]:
+        return [{**entry, "count": len(entry["users"])} for entry in comment.reactions]
+
+    def get_deleted(self, comment) -> bool:
+        return comment.deleted_at is not None
+
+
+class CommentDetailSerializer(CommentSerializer):
+    replies = CommentSerializer(many=True)
+
+
+class CommentListSerializer(serializers.Serializer):
+    comments = CommentSerializer(many=True)
+    total = serializers.IntegerField()
+
+
+class CommentPositionSerializer(serializers.Serializer):
+    """`{from, to, blockId}`: where in the document a thread is anchored."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, dict):
+            raise serializers.ValidationError("Must be an object with from, to and blockId.")
+        start, end, block = data.get("from"), data.get("to"), data.get("blockId")
+        if not all(isinstance(v, int) and not isinstance(v, bool) for v in (start, end)) or not 0 <= start <= end:
+            raise serializers.ValidationError("from and to must be integers with 0 <= from <= to.")
+        if not isinstance(block, str) or len(block) > 128:
+            raise serializers.ValidationError("blockId must be a string of at most 128 characters.")
+        return {"from": start, "to": end, "blockId": block}
+
+
+class CommentCreateSerializer(serializers.Serializer):
+    id = StrictUUIDField(required=False)
+    content = StrictCharField(max_length=COMMENT_MAX_CHARS, trim_whitespace=False)
+    parent_id = StrictUUIDField(required=False, allow_null=True)
+    position = CommentPositionSerializer(required=False, allow_null=True)
+    anchor_text = StrictCharField(required=False, allow_blank=True, max_length=1000, trim_whitespace=False)
+    mentions = serializers.ListField(child=StrictUUIDField(), required=False, max_length=50)
+
+    def validate_content(self, value: str) -> str:
+        if not value.strip():
+            raise serializers.ValidationError("A comment needs some text.")
+        return value
+
+
+class CommentEditSerializer(serializers.Serializer):
+    content = StrictCharField(max_length=COMMENT_MAX_CHARS, trim_whitespace=False)
+    mentions = serializers.ListField(child=StrictUUIDField(), required=False, max_length=50)
+
+    def validate_content(self, value: str) -> str:
+        return CommentCreateSerializer().validate_content(value)
+
+
+class CommentListQuerySerializer(serializers.Serializer):
+    resolved = serializers.BooleanField(required=False, allow_null=True, default=None)
+    thread_id = serializers.UUIDField(required=False)
+    limit = serializers.IntegerField(min_value=1, max_value=200, default=100)
+    offset = serializers.IntegerField(min_value=0, default=0)
+
+
+class ReactionSerializer(serializers.Serializer):
+    emoji = StrictCharField(max_length=16, trim_whitespace=False)
+
+
+def comment_body(comment_id) -> dict:
+    """The REST body of one comment as it stands now (also the payload of its live event)."""
+    return dict(CommentSerializer(comments_with_counts().get(pk=comment_id)).data)
+
+
+# --- share links (SPEC §3.4) ----------------------------------------------------------------------------------
+
+
+class ShareLinkSerializer(serializers.Serializer):
+    """`ShareLink`: never its token nor its password."""
+
+    id = serializers.UUIDField()
+    document_id = serializers.UUIDField()
+    mode = serializers.CharField()
+    expires_at = TimestampField()
+    max_uses = serializers.IntegerField(allow_null=True)
+    uses_count = serializers.IntegerField()
+    has_password = serializers.SerializerMethodField()
+    created_by = UserSummarySerializer(allow_null=True)
+    created_at = TimestampField()
+    revoked_at = TimestampField(allow_null=True)
+
+    def get_has_password(self, link) -> bool:
+        return bool(link.password_hash)
+
+
+class ShareLinkCreatedSerializer(ShareLinkSerializer):
+    token = serializers.CharField()
+    url = serializers.CharField()
+
+
+class ShareLinkCreateSerializer(serializers.Serializer):
+    # `edit` is not offered (decision 13): a ChoiceField refuses it with a 400 naming `mode`.
+    mode = serializers.ChoiceField(choices=ShareLink.Mode.choices)
+    expires_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    max_uses = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=1_000_000, default=None)
+    password = StrictCharField(required=False, allow_null=True, min_length=4, max_length=128, trim_whitespace=False,
+                               default=None)
+
+
+class ShareLinkResolveSerializer(serializers.Serializer):
+    token = StrictCharField(max_length=200)
+    password = StrictCharField(required=False, allow_null=True, max_length=128, trim_whitespace=False, default=None)
+
+
+class ShareLinkResolvedSerializer(serializers.Serializer):
+    valid = serializers.BooleanField()
+    document_id = serializers.UUIDField()
+    mode = serializers.CharField()
+    document = DocumentSummarySerializer()
+    share_token = serializers.CharField()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from documents import views
+from documents import views, views_comments, views_sharing
 
 document = views.DocumentViewSet.as_view
 
@@ -9,6 +9,8 @@ urlpatterns = [
     path("workspaces/<str:wid>/folders", views.WorkspaceFoldersView.as_view(), name="workspace-folders"),
     path("folders/<str:pk>", views.FolderView.as_view(), name="folder"),
     path("search", views.SearchView.as_view(), name="search"),
+    # Before documents/<pk>, which would otherwise take "shared-with-me" as an id.
+    path("documents/shared-with-me", views_sharing.SharedWithMeViewSet.as_view({"get": "list"}), name="shared-with-me"),
     path(
         "documents/<str:pk>",
         document({"get": "retrieve", "put": "update", "patch": "partial_update", "delete": "destroy"}),
@@ -24,4 +26,40 @@ urlpatterns = [
     path("documents/<str:pk>/versions/diff", document({"get": "diff"}), name="document-versions-diff"),
     path("documents/<str:pk>/versions/<str:number>", document({"get": "retrieve_version"}), name="document-version"),
     path("documents/<str:pk>/restore-version", document({"post": "restore_version"}), name="document-restore"),
+    path(
+        "documents/<str:pk>/comments",
+        views_comments.DocumentCommentsViewSet.as_view({"get": "list", "post": "create"}),
+        name="document-comments",
+    ),
+    path(
+        "comments/<str:pk>",
+        views_comments.CommentViewSet.as_view(
+            {"get": "retrieve", "patch": "partial_update", "put": "partial_update", "delete": "destroy"}
+        ),
+        name="comment",
+    ),
+    path("comments/<str:pk>/resolve", views_comments.CommentViewSet.as_view({"post": "resolve"}), name="comment-resolve"),
+    path("comments/<str:pk>/reopen", views_comments.CommentViewSet.as_view({"post": "reopen"}), name="comment-reopen"),
+    path("comments/<str:pk>/reactions", views_comments.CommentViewSet.as_view({"post": "react"}), name="comment-react"),
+    path(
+        "documents/<str:pk>/share-links",
+        views_sharing.DocumentLinksViewSet.as_view({"get": "list", "post": "create"}),
+        name="document-share-links",
+    ),
+    path(
+        "documents/<str:pk>/share-links/<str:link_id>",
+        views_sharing.DocumentLinksViewSet.as_view({"delete": "destroy"}),
+        name="document-share-link",
+    ),
+    path("share-links/resolve", views_sharing.ShareLinkResolveView.as_view(), name="share-link-resolve"),
+    path(
+        "documents/<str:pk>/shares",
+        views_sharing.DocumentSharesViewSet.as_view({"get": "list", "post": "create"}),
+        name="document-shares",
+    ),
+    path(
+        "documents/<str:pk>/shares/<str:share_id>",
+        views_sharing.DocumentSharesViewSet.as_view({"patch": "partial_update", "delete": "destroy"}),
+        name="document-share",
+    ),
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.db.models import Q
 from django.http import HttpResponseNotModified
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
@@ -14,7 +15,7 @@ from documents import selectors
 from documents import serializers as s
 from documents.etags import etag, etag_matches
 from documents.models import Document
-from documents.permissions import DocumentAbility, check_ability
+from documents.permissions import DocumentAbility, SignedInOrShareToken, check_ability, share_token
 from documents.search import ranking_cache_key, search_documents
 from documents.services import documents, folders, restore, versions
 from mdcreator.errors import NotFoundError, ValidationProblem
@@ -81,12 +82,13 @@ class WorkspaceDocumentsView(APIView):
 class DocumentViewSet(ViewSet):
     """One document: read, write with preconditions, trash, stars, versions."""
 
-    permission_classes = [IsAuthenticated, DocumentAbility]
+    permission_classes = [SignedInOrShareToken, DocumentAbility]
 
     def get_object(self, *, include_deleted: bool = False) -> Document:
         """The document, once the view's action is among the caller's abilities (404 / 403 otherwise)."""
         document, _ = selectors.document_get(
-            user=self.request.user, document_id=self.kwargs["pk"], include_deleted=include_deleted
+            user=self.request.user, document_id=self.kwargs["pk"], include_deleted=include_deleted,
+            share_token=share_token(self.request),
         )
         self.check_object_permissions(self.request, document)
         return document
@@ -104,7 +106,8 @@ class DocumentViewSet(ViewSet):
             response = HttpResponseNotModified()
             response["ETag"] = etag(document.content_hash)
             return response
-        documents.document_record_view(document=document, user=request.user)
+        if request.user.is_authenticated:  # a link's anonymous readers are not counted
+            documents.document_record_view(document=document, user=request.user)
         return document_response(document)
 
     @extend_schema(
@@ -307,15 +310,21 @@ class SearchView(APIView):
     def get(self, request):
         query = validated(s.SearchQuerySerializer, request.query_params)
         # The ids as values, not a subquery: the planner then knows which workspaces it reads.
-        readable = dict(selectors.member_workspace_ids(request.user).values_list("workspace_id", "workspace__sync_seq"))
+        readable, granted = selectors.search_scope(request.user)
         if query.get("workspace_id"):
             readable = {wid: seq for wid, seq in readable.items() if wid == query["workspace_id"]}
-        scoped = Document.objects.filter(workspace_id__in=sorted(readable), deleted=False)
+            granted = {pk: pair for pk, pair in granted.items() if pair[0] == query["workspace_id"]}
+        in_scope = Q(workspace_id__in=sorted(readable))
+        if granted:
+            in_scope |= Q(pk__in=sorted(granted))
+        scoped = Document.objects.filter(in_scope, deleted=False)
         if query.get("type"):
             scoped = scoped.filter(type=query["type"])
         # Every change to a document's title, content, tags or trash state moves its workspace's sync
         # seq (SPEC §4), so a ranking cached under the scope's seqs is exact for as long as it is found.
         scope = [sorted(readable.items()), query.get("type")]
+        if granted:
+            scope.append(sorted((str(pk), str(wid), seq) for pk, (wid, seq) in granted.items()))
         hits, total = search_documents(
             scoped,
             query["q"],

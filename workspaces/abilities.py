@@ -81,14 +81,19 @@ ABILITIES: dict[Kind, dict[str, Rule]] = {
     },
     Kind.DOCUMENT: {
         "retrieve": READ,
-        "list_versions": READ,
-        "retrieve_version": READ,
-        "diff": READ,
-        "presence": READ,
+        # A share link opens the document and its comments only (SPEC §3.4), not its history.
+        "list_versions": Rule(sources=PEOPLE),
+        "retrieve_version": Rule(sources=PEOPLE),
+        "diff": Rule(sources=PEOPLE),
+        "presence": Rule(sources=PEOPLE),
         "retrieve_state": READ,  # GET yjs-state
         "collaborate_read": READ,  # open a live socket
         "star": Rule(sources=PEOPLE),
-        "comment": Rule(flag=CAN_COMMENT),
+        "list_comments": READ,
+        "comment": Rule(flag=CAN_COMMENT),  # write comments and replies, react, edit one's own
+        "resolve_comments": Rule(flag=CAN_EDIT),  # resolve or reopen any thread
+        "resolve_own_thread": Rule(flag=CAN_COMMENT, sources=PEOPLE),  # ... or the threads one started
+        "moderate_comments": Rule(min_role=Role.ADMIN, sources=MEMBERS),  # delete anyone's comment
         "update": Rule(flag=CAN_EDIT),
         "partial_update": Rule(flag=CAN_EDIT),
         "create_version": Rule(flag=CAN_EDIT),

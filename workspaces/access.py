@@ -12,6 +12,7 @@ Document grants and share links join as further sources in `resolve`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.db.models import QuerySet
@@ -71,18 +72,36 @@ def kind_of(obj) -> Kind:
     return Kind(name) if name in Kind._value2member_map_ else Kind.WORKSPACE
 
 
+# Sources of access to a single document beyond membership, in the order they are asked:
+# document grants, then share links (registered by the documents app in its AppConfig.ready()).
+DocumentSource = Callable[..., "Access | None"]
+_document_sources: dict[str, DocumentSource] = {}
+
+
+def register_document_source(name: str, source: DocumentSource) -> None:
+    """Add a source: `source(user, document, share_token) -> Access | None` (user may be anonymous)."""
+    _document_sources[name] = source
+
+
 def resolve(user, obj, share_token: str | None = None) -> Access | None:
     """What `user` may do on a workspace, document or folder; None = not visible.
 
-    Sources: workspace membership (one indexed query). Document grants and share links
-    (`share_token`) are the next sources; until they exist only members see anything.
+    Sources, first match wins: workspace membership (one indexed query); for a document
+    only, then a grant to this person and a share link's `share_token` (documents.sharing).
+    Grantees and link holders never see the workspace, its folders or other documents.
     """
-    if user is None or not user.is_authenticated:
-        return None
     kind = kind_of(obj)
-    workspace_id = getattr(obj, "workspace_id", None) or obj.pk  # a workspace, or an object inside one
-    member = active_memberships(user).filter(workspace_id=workspace_id).select_related("workspace").first()
-    return access_from_membership(member, kind) if member is not None else None
+    if user is not None and user.is_authenticated:
+        workspace_id = getattr(obj, "workspace_id", None) or obj.pk  # a workspace, or an object inside one
+        member = active_memberships(user).filter(workspace_id=workspace_id).select_related("workspace").first()
+        if member is not None:
+            return access_from_membership(member, kind)
+    if kind == Kind.DOCUMENT:
+        for source in _document_sources.values():
+            access = source(user, obj, share_token)
+            if access is not None:
+                return access
+    return None
 
 
 def invitable_roles(access: Access) -> list[str]:

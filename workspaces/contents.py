@@ -25,12 +25,15 @@ class WorkspaceContents:
     - `restore(workspace, actor, at)`: the soft delete of `at` is being undone.
     - `counts(outer_ref) -> {name: expression}`: annotations counting the contents of the
       workspace whose id `outer_ref` names (an OuterRef path), for the Workspace body.
+    - `accept_invitation(invitation, user) -> role`: an invitation to one of the app's objects
+      (`invitation.document`) was accepted; gives what it promised (a document grant).
     """
 
     name: str
     trash: Callable[..., None] | None = None
     restore: Callable[..., None] | None = None
     counts: Callable[[str], dict[str, Expression]] | None = None
+    accept_invitation: Callable[..., str] | None = None
 
 
 _contents: dict[str, WorkspaceContents] = {}
@@ -62,3 +65,11 @@ def count_annotations(outer_ref: str) -> dict[str, Expression]:
         if contents.counts is not None:
             annotations.update(contents.counts(outer_ref))
     return annotations
+
+
+def accept_object_invitation(invitation, user) -> str:
+    """Accept an invitation to one object of the workspace (a document): the registered app grants it."""
+    for contents in _contents.values():
+        if contents.accept_invitation is not None:
+            return contents.accept_invitation(invitation, user)
+    raise LookupError("no app accepts invitations to objects of a workspace")

@@ -99,7 +99,7 @@ class WorkspaceMember(models.Model):
 
 
 class Invitation(models.Model):
-    """An emailed invitation to a workspace; only the token's hash is stored."""
+    """An emailed invitation to a workspace, or to one of its documents; only the token's hash is stored."""
 
     class Status(models.TextChoices):
         PENDING = "pending"
@@ -110,6 +110,11 @@ class Invitation(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="invitations")
+    # Set for a document grant to someone without an account yet: accepting it grants that document.
+    document = models.ForeignKey(
+        "documents.Document", null=True, blank=True, on_delete=models.CASCADE, related_name="invitations"
+    )
+    grant_expires_at = models.DateTimeField(null=True, blank=True)  # the grant's own expiry, for a document
     invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     email = models.CharField(max_length=254)
     user = models.ForeignKey(
@@ -126,8 +131,17 @@ class Invitation(models.Model):
 
     class Meta:
         constraints = [
+            # (workspace, document, email) among pending ones, written as two partial indexes because
+            # NULL documents would otherwise never collide.
             models.UniqueConstraint(
-                fields=["workspace", "email"], condition=Q(status="pending"), name="invitation_one_pending_per_email"
+                fields=["workspace", "email"],
+                condition=Q(status="pending", document__isnull=True),
+                name="invitation_one_pending_per_email",
+            ),
+            models.UniqueConstraint(
+                fields=["document", "email"],
+                condition=Q(status="pending", document__isnull=False),
+                name="invitation_one_pending_per_document_email",
             ),
         ]
         indexes = [

@@ -208,12 +208,19 @@ class InvitationPublicSerializer(serializers.Serializer):
         workspace = invitation.workspace
         return {"id": str(workspace.pk), "name": workspace.name, "icon": workspace.icon}
 
+    def to_representation(self, invitation) -> dict:
+        body = super().to_representation(invitation)
+        if invitation.document_id:  # a document invitation names the document it grants
+            body["document"] = {"id": str(invitation.document_id), "title": invitation.document.title}
+        return body
+
     def get_status(self, invitation) -> str:
         return InvitationSerializer().get_status(invitation)
 
 
 class InvitationAcceptedSerializer(serializers.Serializer):
     workspace_id = serializers.UUIDField()
+    document_id = serializers.UUIDField(required=False)
     role = serializers.CharField()
 
 

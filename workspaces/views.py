@@ -206,8 +206,11 @@ class InvitationTokenViewSet(ViewSet):
 
     @extend_schema(tags=["invitations"], request=None, responses=s.InvitationAcceptedSerializer)
     def accept(self, request, token=None):
-        invitation, member = invitations.invitation_accept(token=token, user=request.user)
-        return Response({"workspace_id": str(invitation.workspace_id), "role": member.role})
+        invitation, role = invitations.invitation_accept(token=token, user=request.user)
+        body = {"workspace_id": str(invitation.workspace_id), "role": role}
+        if invitation.document_id:
+            body["document_id"] = str(invitation.document_id)
+        return Response(body)
 
     @extend_schema(tags=["invitations"], request=None, responses=NO_CONTENT)
     def decline(self, request, token=None):

@@ -93,3 +93,26 @@ def test_bridge_restoring_a_workspace_brings_back_only_what_went_down_with_it(te
     assert Document.objects.get(pk=earlier.pk).deleted is True
     assert list(SyncLog.objects.filter(workspace=workspace, entity_type="workspace").order_by("seq")
                 .values_list("operation", "origin")) == [("create", "rest"), ("delete", "admin"), ("update", "admin")]
+
+
+def test_bridge_comment_events_reach_the_room_after_commit(team, steps, django_capture_on_commit_callbacks):
+    from documents.services.comments import comment_create, comment_react
+
+    document = _document(team.workspace, team.user("owner"))
+    listener = Listener(steps, document.pk)
+    with django_capture_on_commit_callbacks(execute=False) as pending:
+        comment = comment_create(actor=team.user("editor"), document=document, data={"content": "Nice"})
+    assert listener.take(0) == []  # nothing before commit
+    for callback in pending:
+        callback()
+    (created,) = listener.take(1)
+    assert created["type"] == "doc.event" and created["origin"] == services.SERVER_ORIGIN
+    event = created["event"]
+    assert (event["type"], event["action"], event["document_id"]) == ("comment", "create", str(document.pk))
+    assert event["comment"]["id"] == str(comment.pk) and event["comment"]["content_html"] == "<p>Nice</p>\n"
+    with django_capture_on_commit_callbacks(execute=True):
+        comment_react(actor=team.user("admin"), comment=comment, emoji="🎉")
+    (reacted,) = listener.take(1)
+    assert reacted["event"]["action"] == "react"
+    assert reacted["event"]["comment"]["reactions"] == [{"emoji": "🎉", "users": [str(team.user("admin").pk)],
+                                                         "count": 1}]

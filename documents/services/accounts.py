@@ -1,10 +1,17 @@
-"""The documents' part of an account (registered with accounts.parts): what the person wrote, for the export."""
+"""The documents' part of an account (registered with accounts.parts): what the person wrote and holds."""
 
 from __future__ import annotations
 
 from django.db.models import Prefetch
 
-from documents.models import Document, DocumentTag, DocumentVersion
+from documents.models import (
+    Comment,
+    Document,
+    DocumentShare,
+    DocumentTag,
+    DocumentUserObjectPermission,
+    DocumentVersion,
+)
 from documents.services.documents import document_sync_data
 from mdcreator.timestamps import utc_timestamp_or_none
 
@@ -38,7 +45,7 @@ def _version(version: DocumentVersion) -> dict:
 
 
 def account_export(user) -> dict:
-    """`documents` the person created (with content, trash included) and every `versions` of them (SPEC §3.1)."""
+    """`documents` the person created (with content, trash included), their `versions`, comments and grants."""
     documents = (
         Document.objects.filter(created_by=user)
         .defer("search_vector")
@@ -49,4 +56,50 @@ def account_export(user) -> dict:
     return {
         "documents": [_document(document) for document in documents.iterator(chunk_size=EXPORT_CHUNK)],
         "versions": [_version(version) for version in versions.iterator(chunk_size=EXPORT_CHUNK)],
+        **account_export_discussions(user),
     }
+
+
+def _comment(comment: Comment) -> dict:
+    return {
+        "id": str(comment.pk),
+        "document_id": str(comment.document_id),
+        "thread_id": str(comment.thread_id),
+        "parent_id": str(comment.parent_id) if comment.parent_id else None,
+        "content": comment.content,
+        "position": comment.position,
+        "anchor_text": comment.anchor_text,
+        "mentions": comment.mentions,
+        "resolved": comment.resolved,
+        "edit_history": comment.edit_history,
+        "created_at": utc_timestamp_or_none(comment.created_at),
+        "updated_at": utc_timestamp_or_none(comment.updated_at),
+        "deleted_at": utc_timestamp_or_none(comment.deleted_at),
+    }
+
+
+def _grant(share: DocumentShare) -> dict:
+    return {
+        "id": str(share.pk),
+        "document_id": str(share.document_id),
+        "role": share.role,
+        "status": share.status,
+        "granted_at": utc_timestamp_or_none(share.granted_at),
+        "expires_at": utc_timestamp_or_none(share.expires_at),
+    }
+
+
+def account_export_discussions(user) -> dict:
+    """`comments` the person wrote and the document `grants` they hold or held (SPEC §3.1)."""
+    comments = Comment.objects.filter(author=user).order_by("created_at", "pk")
+    grants = DocumentShare.objects.filter(user=user).order_by("granted_at", "pk")
+    return {
+        "comments": [_comment(comment) for comment in comments.iterator(chunk_size=EXPORT_CHUNK)],
+        "grants": [_grant(share) for share in grants],
+    }
+
+
+def account_erase(user) -> None:
+    """Grants the person holds end with the account (and their guardian permissions); comments stay, unsigned."""
+    DocumentUserObjectPermission.objects.filter(user=user).delete()
+    DocumentShare.objects.filter(user=user).delete()

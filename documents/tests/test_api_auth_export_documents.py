@@ -56,7 +56,8 @@ def test_api_auth_export_holds_the_callers_documents_with_content_and_versions(t
 def test_api_auth_export_sections_come_from_every_app_in_order(team):
     export = _export(team.user("viewer"))
     assert list(export) == [
-        "format_version", "exported_at", "profile", "memberships", "documents", "versions", "sessions",
+        "format_version", "exported_at", "profile", "memberships", "documents", "versions", "comments", "grants",
+        "sessions",
     ]
     assert export["documents"] == [] and export["versions"] == []
     assert [m["workspace_id"] for m in export["memberships"]] == [str(team.workspace.pk)]

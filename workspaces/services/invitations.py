@@ -15,6 +15,7 @@ from accounts.tokens import sha256_hex
 from mdcreator import errors
 from sync.models import SyncLog
 from workspaces.access import Access, invitable_roles
+from workspaces.contents import accept_object_invitation
 from workspaces.errors import (
     AlreadyMemberError,
     InvitationEmailMismatchError,
@@ -49,7 +50,7 @@ def _expire_stale(workspace_id) -> None:
 def _check_capacity(workspace: Workspace, email: str) -> None:
     if WorkspaceMember.objects.filter(workspace=workspace, is_active=True, user__email=email).exists():
         raise AlreadyMemberError()
-    pending = workspace.invitations.filter(status=Status.PENDING)
+    pending = workspace.invitations.filter(status=Status.PENDING, document__isnull=True)
     if pending.filter(email=email).exists():
         raise InvitationPendingError()
     pending_count = pending.count()
@@ -132,8 +133,11 @@ def _answerable(token: str, user) -> Invitation:
     return invitation
 
 
-def invitation_accept(*, token: str, user) -> tuple[Invitation, WorkspaceMember]:
-    """Join the workspace; idempotent for an invitation this user already accepted."""
+def invitation_accept(*, token: str, user) -> tuple[Invitation, str]:
+    """Join the workspace, or take the document grant offered; returns the invitation and the role held.
+
+    Idempotent for an invitation this user already accepted.
+    """
     outcome = _accept(token=token, user=user)
     if isinstance(outcome, errors.ProblemError):
         raise outcome
@@ -141,12 +145,14 @@ def invitation_accept(*, token: str, user) -> tuple[Invitation, WorkspaceMember]
 
 
 @transaction.atomic
-def _accept(*, token: str, user) -> tuple[Invitation, WorkspaceMember] | errors.ProblemError:
+def _accept(*, token: str, user) -> tuple[Invitation, str] | errors.ProblemError:
     invitation = _answerable(token, user)
+    if invitation.document_id is not None:
+        return _accept_document(invitation, user)
     if invitation.status == Status.ACCEPTED:
         member = WorkspaceMember.objects.filter(workspace=invitation.workspace, user=user, is_active=True).first()
         if invitation.user_id == user.pk and member is not None:
-            return invitation, member
+            return invitation, member.role
         return InvitationGoneError()
     try:
         invitation_check_usable(invitation)
@@ -155,9 +161,30 @@ def _accept(*, token: str, user) -> tuple[Invitation, WorkspaceMember] | errors.
             invitation.status = Status.EXPIRED  # kept: the refusal commits the expiry
             invitation.save(update_fields=["status"])
         return problem
+    _check_verified(user)
+    return invitation, _join(invitation, user).role
+
+
+def _check_verified(user) -> None:
     if not user.email_verified:
         raise errors.EmailNotVerifiedError("Confirm your email address before accepting invitations.")
-    return invitation, _join(invitation, user)
+
+
+def _accept_document(invitation: Invitation, user) -> tuple[Invitation, str] | errors.ProblemError:
+    """A document invitation: the app that keeps documents turns it into a grant (workspaces.contents)."""
+    if invitation.status == Status.ACCEPTED and invitation.user_id != user.pk:
+        return InvitationGoneError()
+    if invitation.status != Status.ACCEPTED:
+        try:
+            invitation_check_usable(invitation)
+        except errors.ProblemError as problem:
+            return problem
+        _check_verified(user)
+    role = accept_object_invitation(invitation, user)
+    if invitation.status != Status.ACCEPTED:
+        invitation.status, invitation.user, invitation.accepted_at = Status.ACCEPTED, user, timezone.now()
+        invitation.save(update_fields=["status", "user", "accepted_at"])
+    return invitation, role
 
 
 def _join(invitation: Invitation, user) -> WorkspaceMember:

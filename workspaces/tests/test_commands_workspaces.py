@@ -94,5 +94,7 @@ def test_seed_demo_creates_team_with_each_role_idempotently():
     team = Workspace.objects.get(name="Demo Team")
     roles = sorted(WorkspaceMember.objects.filter(workspace=team).values_list("role", flat=True))
     assert roles == sorted(["owner", "admin", "editor", "commenter", "viewer"])
-    assert User.objects.count() == 5
+    assert User.objects.count() == 6  # five members, one per role, and a guest holding a document grant
+    guest = User.objects.get(email="guest@mdcreator.local")
+    assert not WorkspaceMember.objects.filter(workspace=team, user=guest).exists()
     assert all(Workspace.objects.filter(owner=user, is_personal=True).exists() for user in User.objects.all())

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import json
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from accounts.models import User
 from accounts.services.users import user_create
-from documents.models import Document
+from documents.models import Comment, Document, DocumentShare, ShareLink
+from documents.services.comments import comment_create, comment_react, comment_set_resolved
 from documents.services.documents import document_create, document_update
+from documents.services.links import link_create
+from documents.services.shares import share_create
 from documents.services.versions import version_create_manual
 from sync.origin import COMMAND
 from workspaces.models import Workspace, WorkspaceMember
 from workspaces.roles import Role
-from workspaces.services.workspaces import workspace_create
+from workspaces.services.workspaces import workspace_create, workspace_update
 
 DEMO_PASSWORD = "Demo-Password-1"  # noqa: S105  the demo accounts' published password, printed below
 DEMO_TEAM = "Demo Team"
@@ -53,13 +57,52 @@ def _demo_documents(team, owner: User) -> None:
         document_create(actor=owner, workspace=team, data=data, origin=COMMAND)
 
 
+def _mention(person: User) -> str:
+    return f"@[{person.display_name}](user:{person.pk})"
+
+
+def _demo_discussion(welcome: Document, people: list[User]) -> None:
+    """Two threads on the welcome document: replies, a mention, reactions, one resolved."""
+    if Comment.objects.filter(document=welcome).exists():
+        return
+    owner, admin, editor, commenter = people[:4]
+    anchor = {"position": {"from": 0, "to": 21, "blockId": "welcome"}, "anchor_text": "Welcome to MD Creator"}
+    root = comment_create(actor=owner, document=welcome, origin=COMMAND, data={
+        "content": f"{_mention(editor)}, could you **review** this before Friday?", "mentions": [editor.pk], **anchor,
+    })
+    reply = comment_create(actor=editor, document=welcome, origin=COMMAND,
+                           data={"content": "On it. I will add a section on sharing.", "parent_id": root.pk})
+    comment_create(actor=owner, document=welcome, origin=COMMAND, data={"content": "Thanks!", "parent_id": reply.pk})
+    for person, emoji in ((admin, "👍"), (commenter, "👍"), (editor, "🎉")):
+        comment_react(actor=person, comment=root, emoji=emoji, origin=COMMAND)
+    typo = comment_create(actor=commenter, document=welcome, origin=COMMAND,
+                          data={"content": "Typo in the last bullet?"})
+    comment_set_resolved(actor=editor, comment=typo, resolved=True, origin=COMMAND)
+
+
+def _demo_sharing(team: Workspace, welcome: Document, owner: User, guest: User) -> str | None:
+    """A viewer grant for the guest account and, once, a view link (guest access on); returns a new link's token."""
+    if not DocumentShare.objects.filter(document=welcome, user=guest).exists():
+        share_create(actor=owner, document=welcome, role=DocumentShare.Role.VIEWER, user_id=guest.pk)
+    if ShareLink.objects.filter(document=welcome).exists():
+        return None
+    if not team.settings.get("allow_guest_access"):
+        workspace_update(workspace=team, actor=owner, data={"settings": {"allow_guest_access": True}})
+    welcome.refresh_from_db()
+    _, token = link_create(actor=owner, document=welcome, mode=ShareLink.Mode.VIEW)
+    return token
+
+
 def _demo_user(email: str, name: str) -> User:
     user = User.objects.filter(email=email).first()
     return user or user_create(email=email, password=DEMO_PASSWORD, display_name=name, email_verified=True)
 
 
 class Command(BaseCommand):
-    help = "Create demo accounts, a team workspace with a member of each role and a document of each type (idempotent); print the credentials."
+    help = (
+        "Create demo accounts, a team workspace with a member of each role, a document of each type, comment "
+        "threads, a guest's grant and a share link (idempotent); print the credentials."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--users", type=int, default=5, help="How many demo accounts (at least 5: one per role).")
@@ -74,7 +117,14 @@ class Command(BaseCommand):
         for person, role in zip(people[1:], TEAM_ROLES, strict=False):
             WorkspaceMember.objects.get_or_create(workspace=team, user=person, defaults={"role": role, "invited_by": owner})
         _demo_documents(team, owner)
+        welcome = Document.objects.get(workspace=team, title="Welcome")
+        _demo_discussion(welcome, people)
+        guest = _demo_user("guest@mdcreator.local", "Demo Guest")
+        token = _demo_sharing(team, welcome, owner, guest)
         roles = dict(WorkspaceMember.objects.filter(workspace=team, is_active=True).values_list("user_id", "role"))
         for person in people:
             role = roles.get(person.pk, "not a member")
             self.stdout.write(f"Demo account: {person.email} / {DEMO_PASSWORD}  ({DEMO_TEAM}: {role})")
+        self.stdout.write(f"Demo guest: {guest.email} / {DEMO_PASSWORD}  (viewer grant on \"Welcome\" only)")
+        if token:
+            self.stdout.write(f"Share link of \"Welcome\" (view): {settings.FRONTEND_URL}/share/{token}")

@@ -1,0 +1,185 @@
+"""documents/{id}/shares: grants on django-guardian, grantees' reach, document invitations (SPEC §3.4, §2.3)."""
+
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+
+from accounts.tests.factories import UserFactory
+from documents.models import DocumentShare, DocumentUserObjectPermission
+from documents.tests.factories import DocumentFactory, FolderFactory
+from documents.tests.helpers import (
+    ACTORS,
+    assert_problem,
+    assert_validation,
+    client_for,
+    doc_url,
+    docs_url,
+    folders_url,
+    outcome,
+)
+from workspaces.models import Invitation
+from workspaces.tests.helpers import ws_url
+
+pytestmark = pytest.mark.django_db
+
+MANAGERS = ("owner", "admin")  # flag invite
+
+
+def _perms(user, document) -> set[str]:
+    return set(
+        DocumentUserObjectPermission.objects.filter(user=user, content_object=document).values_list(
+            "permission__codename", flat=True
+        )
+    )
+
+
+def _grant(team, document, user, role="viewer", **extra):
+    response = team.client("owner").post(
+        doc_url(document, "/shares"), {"user_id": str(user.pk), "role": role, **extra}, format="json"
+    )
+    assert response.status_code == 201, response.content
+    return response.json()
+
+
+@pytest.mark.parametrize("actor", ACTORS)
+def test_api_shares_create_every_actor(team, document, actor, django_capture_on_commit_callbacks):
+    guest = UserFactory()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = team.client(actor).post(
+            doc_url(document, "/shares"), {"email": guest.email.upper(), "role": "commenter"}, format="json"
+        )
+    expected = outcome(actor, MANAGERS, ok=201)
+    if expected != 201:
+        assert response.status_code == expected
+        assert not DocumentShare.objects.exists() and _perms(guest, document) == set()
+        return
+    body = response.json()
+    assert body["role"] == "commenter" and body["status"] == "active" and body["expires_at"] is None
+    assert body["user"]["id"] == str(guest.pk) and body["user"]["email"] == guest.email
+    assert body["granted_by"]["id"] == str(team.user(actor).pk) and body["document_id"] == str(document.pk)
+    assert _perms(guest, document) == {"view_document", "comment_document"}
+    assert mail.outbox == []  # an existing account gets the grant, no invitation
+
+
+def test_api_shares_members_and_current_grantees_are_refused(team, document):
+    owner = team.client("owner")
+    assert_problem(owner.post(doc_url(document, "/shares"), {"user_id": str(team.user("viewer").pk),
+                                                             "role": "editor"}, format="json"), 409, "already-member")
+    guest = UserFactory()
+    _grant(team, document, guest, "viewer")
+    again = owner.post(doc_url(document, "/shares"), {"user_id": str(guest.pk), "role": "editor"}, format="json")
+    assert_problem(again, 409, "already-has-access")
+    assert DocumentShare.objects.get(user=guest).role == "viewer" and _perms(guest, document) == {"view_document"}
+
+
+@pytest.mark.parametrize(
+    "body,field",
+    [
+        ({"role": "viewer"}, "email"),
+        ({"email": "a@example.com", "user_id": "00000000-0000-4000-8000-000000000001", "role": "viewer"}, "email"),
+        ({"email": "a@example.com", "role": "owner"}, "role"),
+        ({"email": "a@example.com", "role": "edit"}, "role"),
+        ({"email": "not-an-email", "role": "viewer"}, "email"),
+        ({"user_id": "00000000-0000-4000-8000-000000000001", "role": "viewer"}, "user_id"),
+        ({"email": "a@example.com", "role": "viewer", "expires_at": "2001-01-01T00:00:00Z"}, "expires_at"),
+        ({"email": "a@example.com", "role": "viewer", "message": "x" * 1001}, "message"),
+    ],
+)
+def test_api_shares_create_bad_input_is_400_and_writes_nothing(team, document, body, field):
+    response = team.client("owner").post(doc_url(document, "/shares"), body, format="json")
+    assert_validation(response, field)
+    assert not DocumentShare.objects.exists() and not Invitation.objects.filter(document=document).exists()
+
+
+def test_api_shares_grantee_reaches_that_document_only(team, document):
+    guest = UserFactory()
+    other = DocumentFactory(workspace=team.workspace, title="Other")
+    folder = FolderFactory(workspace=team.workspace)
+    _grant(team, document, guest, "viewer")
+    client = client_for(guest)
+    body = client.get(doc_url(document)).json()
+    assert body["access"] == {"role": "viewer", "source": "grant", "can_edit": False, "can_comment": False,
+                              "can_delete": False}
+    assert_problem(client.patch(doc_url(document), {"title": "x"}, format="json"), 403, "permission-denied")
+    assert_problem(client.get(doc_url(document, "/shares")), 403, "permission-denied")
+    assert_problem(client.delete(doc_url(document)), 403, "permission-denied")
+    for url in (doc_url(other), ws_url(team.workspace), ws_url(team.workspace, "/members"), docs_url(team.workspace),
+                folders_url(team.workspace)):
+        assert_problem(client.get(url), 404, "not-found")
+    assert_problem(client.patch(f"/api/v1/folders/{folder.pk}", {"name": "x"}, format="json"), 404, "not-found")
+    assert client.get(doc_url(document, "/versions")).status_code == 200
+    assert client.post(doc_url(document, "/star")).json() == {"is_starred": True}
+
+
+def test_api_shares_editor_grantee_writes_and_an_expired_grant_gives_nothing(team, document):
+    guest = UserFactory()
+    share = _grant(team, document, guest, "editor")
+    client = client_for(guest)
+    etag = client.get(doc_url(document))["ETag"]
+    response = client.patch(doc_url(document), {"content": "# Guest\n"}, format="json", HTTP_IF_MATCH=etag)
+    assert response.status_code == 200 and response.json()["access"]["can_edit"] is True
+    DocumentShare.objects.filter(pk=share["id"]).update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert_problem(client.get(doc_url(document)), 404, "not-found")
+    assert _perms(guest, document) == {"view_document", "comment_document", "change_document"}
+
+
+def test_api_shares_update_and_revoke_follow_into_guardian(team, document):
+    guest = UserFactory()
+    share = _grant(team, document, guest, "viewer")
+    url = doc_url(document, f"/shares/{share['id']}")
+    owner = team.client("owner")
+    later = (timezone.now() + timedelta(days=3)).isoformat()
+    response = owner.patch(url, {"role": "editor", "expires_at": later}, format="json")
+    assert response.status_code == 200 and response.json()["role"] == "editor"
+    assert response.json()["expires_at"] is not None
+    assert _perms(guest, document) == {"view_document", "comment_document", "change_document"}
+    assert_problem(team.client("editor").delete(url), 403, "permission-denied")
+    assert owner.delete(url).status_code == 204
+    assert _perms(guest, document) == set()
+    assert DocumentShare.objects.get(pk=share["id"]).status == "revoked"
+    assert_problem(client_for(guest).get(doc_url(document)), 404, "not-found")
+    assert_problem(owner.patch(url, {"role": "viewer"}, format="json"), 404, "not-found")
+    assert _grant(team, document, guest, "commenter")["id"] == share["id"]  # the row comes back to life
+
+
+def test_api_shares_list_shows_grants_and_pending_invitations(team, document, django_capture_on_commit_callbacks):
+    guest = UserFactory(display_name="Guest")
+    _grant(team, document, guest, "viewer")
+    with django_capture_on_commit_callbacks(execute=True):
+        invited = team.client("admin").post(
+            doc_url(document, "/shares"), {"email": "newcomer@example.com", "role": "editor", "message": "Hi"},
+            format="json",
+        )
+    assert invited.status_code == 201
+    assert invited.json()["email"] == "newcomer@example.com" and invited.json()["document_id"] == str(document.pk)
+    assert len(mail.outbox) == 1 and mail.outbox[0].to == ["newcomer@example.com"]
+    assert document.title in mail.outbox[0].subject and "/invite/" in mail.outbox[0].body
+    body = team.client("owner").get(doc_url(document, "/shares")).json()
+    assert [s["user"]["id"] for s in body["shares"]] == [str(guest.pk)]
+    assert [i["email"] for i in body["pending_invitations"]] == ["newcomer@example.com"]
+    again = team.client("owner").post(doc_url(document, "/shares"), {"email": "newcomer@example.com",
+                                                                     "role": "viewer"}, format="json")
+    assert_problem(again, 409, "invitation-pending")
+    assert_problem(team.client("viewer").get(doc_url(document, "/shares")), 403, "permission-denied")
+    assert_problem(team.client("non_member").get(doc_url(document, "/shares")), 404, "not-found")
+
+
+def test_api_shares_document_invitation_becomes_a_grant_on_accept(team, document, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        team.client("owner").post(doc_url(document, "/shares"), {"email": "late@example.com", "role": "commenter"},
+                                  format="json")
+    token = mail.outbox[0].body.split("/invite/")[1].split()[0]
+    newcomer = UserFactory(email="late@example.com", email_verified=True)
+    client = client_for(newcomer)
+    seen = client.get(f"/api/v1/invitations/{token}").json()
+    assert seen["document"] == {"id": str(document.pk), "title": document.title} and seen["role"] == "commenter"
+    accepted = client.post(f"/api/v1/invitations/{token}/accept")
+    assert accepted.status_code == 200
+    assert accepted.json() == {"workspace_id": str(team.workspace.pk), "document_id": str(document.pk),
+                               "role": "commenter"}
+    assert client.post(f"/api/v1/invitations/{token}/accept").json()["role"] == "commenter"  # idempotent
+    assert client.get(doc_url(document)).json()["access"]["source"] == "grant"
+    assert_problem(client.get(ws_url(team.workspace)), 404, "not-found")  # a grant, not a membership
+    assert _perms(newcomer, document) == {"view_document", "comment_document"}

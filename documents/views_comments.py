@@ -1,0 +1,110 @@
+"""Comments (SPEC §3.5): parse, call a selector or service, serialize.
+
+Readers may send a share link's token as `X-Share-Token` (SPEC §3.4); it opens that one document.
+"""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.viewsets import ViewSet
+
+from documents import selectors
+from documents import serializers as s
+from documents.permissions import CommentAbility, DocumentAbility, SignedInOrShareToken, share_token
+from documents.services import comments
+from mdcreator.validation import validated
+
+NO_CONTENT = {204: OpenApiResponse(description="Done")}
+SHARE_TOKEN = OpenApiParameter("X-Share-Token", str, OpenApiParameter.HEADER, description="A share link's token")
+REACTED = inline_serializer("Reacted", {"added": serializers.BooleanField(), "reactions": serializers.JSONField()})
+RESOLVED = inline_serializer(
+    "Resolved",
+    {"resolved": serializers.BooleanField(), "resolved_by": serializers.JSONField(), "resolved_at": serializers.CharField()},
+)
+
+
+class DocumentCommentsViewSet(ViewSet):
+    """`documents/{id}/comments`: the comments of one document, and new ones."""
+
+    permission_classes = [SignedInOrShareToken, DocumentAbility]
+
+    def get_document(self, action: str):
+        document, _ = selectors.document_get(
+            user=self.request.user, document_id=self.kwargs["pk"], share_token=share_token(self.request)
+        )
+        self.action = action
+        self.check_object_permissions(self.request, document)
+        return document
+
+    @extend_schema(tags=["comments"], parameters=[s.CommentListQuerySerializer, SHARE_TOKEN],
+                   responses=s.CommentListSerializer)
+    def list(self, request, pk=None):
+        document = self.get_document("list_comments")
+        query = validated(s.CommentListQuerySerializer, request.query_params)
+        rows = selectors.comment_list(document=document, resolved=query["resolved"], thread_id=query.get("thread_id"))
+        page = rows[query["offset"] : query["offset"] + query["limit"]]
+        return Response({"comments": s.CommentSerializer(page, many=True).data, "total": rows.count()})
+
+    @extend_schema(tags=["comments"], parameters=[SHARE_TOKEN], request=s.CommentCreateSerializer,
+                   responses={201: s.CommentSerializer})
+    def create(self, request, pk=None):
+        document = self.get_document("comment")
+        data = validated(s.CommentCreateSerializer, request.data)
+        comment = comments.comment_create(actor=request.user, document=document, data=data)
+        return Response(s.comment_body(comment.pk), status=status.HTTP_201_CREATED)
+
+
+class CommentViewSet(ViewSet):
+    """`comments/{id}`: read one comment with its replies, edit, delete, resolve, reopen, react."""
+
+    permission_classes = [SignedInOrShareToken, CommentAbility]
+
+    def get_object(self):
+        comment, _ = selectors.comment_get(
+            user=self.request.user, comment_id=self.kwargs["pk"], share_token=share_token(self.request)
+        )
+        self.check_object_permissions(self.request, comment)
+        return comment
+
+    @extend_schema(tags=["comments"], parameters=[SHARE_TOKEN], responses=s.CommentDetailSerializer)
+    def retrieve(self, request, pk=None):
+        comment = self.get_object()
+        replies = s.CommentSerializer(selectors.comment_replies(comment=comment), many=True).data
+        return Response({**s.comment_body(comment.pk), "replies": replies})
+
+    @extend_schema(tags=["comments"], parameters=[SHARE_TOKEN], request=s.CommentEditSerializer,
+                   responses=s.CommentSerializer)
+    def partial_update(self, request, pk=None):
+        self.action = "partial_update"  # PUT is an alias (SPEC §3.5)
+        comment = self.get_object()
+        data = validated(s.CommentEditSerializer, request.data)
+        comments.comment_edit(actor=request.user, comment=comment, content=data["content"], mentions=data.get("mentions"))
+        return Response(s.comment_body(comment.pk))
+
+    @extend_schema(tags=["comments"], parameters=[SHARE_TOKEN], responses=NO_CONTENT)
+    def destroy(self, request, pk=None):
+        comments.comment_delete(actor=request.user, comment=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(tags=["comments"], request=None, responses=RESOLVED)
+    def resolve(self, request, pk=None):
+        root = comments.comment_set_resolved(actor=request.user, comment=self.get_object(), resolved=True)
+        body = s.comment_body(root.pk)
+        return Response({key: body[key] for key in ("resolved", "resolved_by", "resolved_at")})
+
+    @extend_schema(tags=["comments"], request=None, responses=RESOLVED)
+    def reopen(self, request, pk=None):
+        comments.comment_set_resolved(actor=request.user, comment=self.get_object(), resolved=False)
+        return Response({"resolved": False})
+
+    @extend_schema(tags=["comments"], parameters=[SHARE_TOKEN], request=s.ReactionSerializer,
+                   responses={201: REACTED, 200: REACTED})
+    def react(self, request, pk=None):
+        comment = self.get_object()
+        data = validated(s.ReactionSerializer, request.data)
+        added, comment = comments.comment_react(actor=request.user, comment=comment, emoji=data["emoji"])
+        reactions = s.comment_body(comment.pk)["reactions"]
+        return Response({"added": added, "reactions": reactions}, status=201 if added else 200)
+
