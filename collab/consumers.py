@@ -329,9 +329,17 @@ def _valid_position(position) -> bool:
 
 
 class YWebsocketConsumer(CollabConsumer):
-    """The stock y-websocket protocol, one document per socket."""
+    """The stock y-websocket protocol, one document per socket.
+
+    JSON events (text frames) go only to connections that asked for them, with `?events=json`
+    or by sending a JSON text frame first: the stock WebsocketProvider throws on text frames
+    (SPEC §5.5, decision 38).
+    """
+
+    json_events = False
 
     async def connect(self):
+        self.json_events = s.query_params(self.scope).get("events") == "json"
         if not await self.start_socket():
             return
         document_id = self.scope["url_route"]["kwargs"]["document_id"]
@@ -346,6 +354,7 @@ class YWebsocketConsumer(CollabConsumer):
         if session is None or self._closing:
             return
         if text_data is not None:
+            self.json_events = True  # a client that speaks JSON reads it too
             await self.handle_event(session, text_data)
             return
         if len(bytes_data) > s.MAX_MESSAGE_BYTES:
@@ -376,7 +385,8 @@ class YWebsocketConsumer(CollabConsumer):
         await self.send(bytes_data=p.ws_awareness(update))
 
     async def send_event(self, session, event):
-        await self.send(text_data=json.dumps(event, default=str))
+        if self.json_events:
+            await self.send(text_data=json.dumps(event, default=str))
 
     async def close_session(self, session, reason):
         code = CloseCode.NOT_FOUND if reason == "document-deleted" else CloseCode.FORBIDDEN

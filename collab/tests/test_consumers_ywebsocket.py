@@ -35,7 +35,7 @@ def _sync(frame) -> tuple[int, bytes] | None:
 
 def test_consumers_ywebsocket_handshake_step1_then_presence_and_step2_answers(daphne, steps, tokens, live_doc):
     async def scenario():
-        url = f"{daphne.ws}/ws/documents/{live_doc.pk}?token={tokens['viewer']}"
+        url = f"{daphne.ws}/ws/documents/{live_doc.pk}?token={tokens['viewer']}&events=json"
         async with websockets.connect(url, max_size=None) as socket:
             greeting = await _frames_until(socket, lambda fs: any(isinstance(f, str) for f in fs))
             # An empty client asks with its (empty) state vector: the answer is the whole document.
@@ -61,6 +61,25 @@ def test_consumers_ywebsocket_handshake_step1_then_presence_and_step2_answers(da
     before = check.get_update()
     check.apply_update(payload)
     assert kind == p.SYNC_STEP2 and check.get_update() == before
+
+
+def test_consumers_ywebsocket_stock_clients_get_binary_frames_only_until_they_speak_json(
+    daphne, steps, tokens, live_doc
+):
+    async def scenario():
+        stock = steps.keep(await YWebsocketClient.connect(daphne.ws, live_doc.pk, tokens["viewer"], events=False))
+        other = steps.keep(await YWebsocketClient.connect(daphne.ws, live_doc.pk, tokens["editor"]))
+        await stock.wait_for(lambda: stock.synced.is_set() and other.synced.is_set())
+        await other.send_event({"type": "cursor", "position": {"from": 1, "to": 2}})
+        await other.ping()
+        await asyncio.sleep(0.3)
+        silent = list(stock.events)
+        await stock.ping()  # its first JSON frame: from now on it reads JSON events
+        return silent, stock.events_of("pong")
+
+    silent, pongs = steps(scenario())
+    assert silent == []  # no presence list, no presence join, no cursor: a stock provider throws on text frames
+    assert len(pongs) == 1
 
 
 def test_consumers_ywebsocket_updates_go_to_the_others_not_back_to_the_sender(daphne, steps, tokens, live_doc):

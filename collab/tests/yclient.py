@@ -139,10 +139,15 @@ class YWebsocketClient(_Client):
 
     @classmethod
     async def connect(
-        cls, base: str, document_id, token: str | None, *, state: bytes | None = None, **headers
+        cls, base: str, document_id, token: str | None, *, state: bytes | None = None, events: bool = True,
+        query: str = "", **headers,
     ) -> YWebsocketClient:
+        """Connect; `events` asks for the JSON events (`?events=json`), which stock providers do not."""
         client = cls(state)
-        query = f"?token={token}" if token else ""
+        params = [f"token={token}"] if token else []
+        params += ["events=json"] if events else []
+        params += [query] if query else []
+        query = f"?{'&'.join(params)}" if params else ""
         client.socket = await websockets.connect(
             f"{base}/ws/documents/{document_id}{query}", additional_headers=headers or None, max_size=None
         )

@@ -91,7 +91,8 @@ class Client {
     const WebSocketPolyfill = browserLikeSocket(this.errors)
     if (kind === 'ywebsocket') {
       this.provider = new WebsocketProvider(`${options.server}/ws/documents`, options.document, this.doc, {
-        params: { token }, WebSocketPolyfill, disableBc: true
+        // `events` opts in to the JSON events (decision 38), which the stock provider cannot read.
+        params: flags.includes('events') ? { token, events: 'json' } : { token }, WebSocketPolyfill, disableBc: true
       })
       this.provider.on('connection-close', (event) => event && this.closes.push(event.code))
       // JSON events are text frames; the stock provider does not read them (see errors).
