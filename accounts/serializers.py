@@ -180,8 +180,18 @@ class ProvidersSerializer(serializers.Serializer):
     oidc = serializers.DictField()
 
 
+def user_summary(user) -> dict:
+    """`{id, display_name, avatar_url}` of a person (SPEC §0); deleted accounts read "Deleted user"."""
+    if user.deleted_at:
+        return {"id": str(user.pk), "display_name": "Deleted user", "avatar_url": None}
+    return {"id": str(user.pk), "display_name": user.display_name, "avatar_url": user.avatar_url}
+
+
 class UserSummarySerializer(serializers.Serializer):
-    """`{id, display_name, avatar_url}`; deleted accounts read "Deleted user"."""
+    """`{id, display_name, avatar_url}`; deleted accounts read "Deleted user".
+
+    Embedded in every list, so it is rendered by `user_summary` rather than field by field.
+    """
 
     id = serializers.UUIDField(read_only=True)
     display_name = serializers.SerializerMethodField()
@@ -192,6 +202,10 @@ class UserSummarySerializer(serializers.Serializer):
 
     def get_avatar_url(self, user) -> str | None:
         return None if user.deleted_at else user.avatar_url
+
+    def to_representation(self, user) -> dict:
+        # Subclasses that declare more fields add them to this dict themselves.
+        return user_summary(user)
 
 
 class AccountDeleteSerializer(serializers.Serializer):

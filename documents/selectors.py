@@ -81,9 +81,13 @@ def with_summary_fields(documents: QuerySet[Document], *, user) -> QuerySet[Docu
 
 
 def document_get(
-    *, user, document_id, include_deleted: bool = False, share_token: str | None = None
+    *, user, document_id, include_deleted: bool = False, share_token: str | None = None, summary: bool = True
 ) -> tuple[Document, Access]:
-    """A document the caller may read, with the caller's access (from the resolver); 404 for anything else."""
+    """A document the caller may read, with the caller's access (from the resolver); 404 for anything else.
+
+    `summary=False` skips the DocSummary fields, for the endpoints of what hangs off a document
+    (comments, grants, links), which only need to know the caller may be there.
+    """
     try:
         document_id = uuid.UUID(str(document_id))
     except ValueError:
@@ -91,8 +95,12 @@ def document_get(
     documents = Document.objects.filter(pk=document_id)
     if not include_deleted:
         documents = documents.filter(deleted=False)
-    reader = user if user is not None and user.is_authenticated else None  # a link's anonymous reader
-    document = with_summary_fields(documents, user=reader).first()
+    if summary:
+        reader = user if user is not None and user.is_authenticated else None  # a link's anonymous reader
+        documents = with_summary_fields(documents, user=reader)
+    else:
+        documents = documents.select_related("workspace").defer("content", "search_vector")
+    document = documents.first()
     access = resolve(user, document, share_token) if document is not None else None
     if access is None:
         raise NotFoundError("No document with this id.")
@@ -299,8 +307,19 @@ def search_scope(user) -> tuple[dict, dict]:
     return readable, granted
 
 
+# What a comment's body reads, fetched as plain rows: building model instances for a thread of 200
+# comments and their authors cost more than the query itself.
+COMMENT_ROW = (
+    "id", "document_id", "thread_id", "parent_id", "depth", "content", "content_html", "position", "anchor_text",
+    "mentions", "resolved", "resolved_at", "reactions", "edited", "created_at", "updated_at", "deleted_at",
+    "author_id", "author__display_name", "author__avatar_url", "author__deleted_at",
+    "resolved_by_id", "resolved_by__display_name", "resolved_by__avatar_url", "resolved_by__deleted_at",
+    "reply_count",
+)
+
+
 def comments_with_counts() -> QuerySet[Comment]:
-    """Comments with what their body needs (authors, live direct replies counted) in a constant number of queries."""
+    """Comments with their live direct replies counted (one subquery)."""
     replies = (
         Comment.objects.filter(parent=OuterRef("pk"), deleted_at__isnull=True)
         .order_by()
@@ -308,9 +327,12 @@ def comments_with_counts() -> QuerySet[Comment]:
         .annotate(n=Count("pk"))
         .values("n")
     )
-    return Comment.objects.select_related("author", "resolved_by").annotate(
-        reply_count=Coalesce(Subquery(replies, output_field=IntegerField()), Value(0))
-    )
+    return Comment.objects.annotate(reply_count=Coalesce(Subquery(replies, output_field=IntegerField()), Value(0)))
+
+
+def comment_rows(comments: QuerySet[Comment]) -> list[dict]:
+    """The rows the Comment body is made from (documents.serializers.comment_payload), in one query."""
+    return list(comments.values(*COMMENT_ROW))
 
 
 def _visible_comments(document: Document) -> QuerySet[Comment]:

@@ -32,7 +32,7 @@ class DocumentCommentsViewSet(ViewSet):
 
     def get_document(self, action: str):
         document, _ = selectors.document_get(
-            user=self.request.user, document_id=self.kwargs["pk"], share_token=share_token(self.request)
+            user=self.request.user, document_id=self.kwargs["pk"], share_token=share_token(self.request), summary=False
         )
         self.action = action
         self.check_object_permissions(self.request, document)
@@ -44,8 +44,8 @@ class DocumentCommentsViewSet(ViewSet):
         document = self.get_document("list_comments")
         query = validated(s.CommentListQuerySerializer, request.query_params)
         rows = selectors.comment_list(document=document, resolved=query["resolved"], thread_id=query.get("thread_id"))
-        page = rows[query["offset"] : query["offset"] + query["limit"]]
-        return Response({"comments": s.CommentSerializer(page, many=True).data, "total": rows.count()})
+        page = selectors.comment_rows(rows[query["offset"] : query["offset"] + query["limit"]])
+        return Response({"comments": [s.comment_payload(row) for row in page], "total": rows.count()})
 
     @extend_schema(tags=["comments"], parameters=[SHARE_TOKEN], request=s.CommentCreateSerializer,
                    responses={201: s.CommentSerializer})
@@ -71,7 +71,7 @@ class CommentViewSet(ViewSet):
     @extend_schema(tags=["comments"], parameters=[SHARE_TOKEN], responses=s.CommentDetailSerializer)
     def retrieve(self, request, pk=None):
         comment = self.get_object()
-        replies = s.CommentSerializer(selectors.comment_replies(comment=comment), many=True).data
+        replies = [s.comment_payload(row) for row in selectors.comment_rows(selectors.comment_replies(comment=comment))]
         return Response({**s.comment_body(comment.pk), "replies": replies})
 
     @extend_schema(tags=["comments"], parameters=[SHARE_TOKEN], request=s.CommentEditSerializer,

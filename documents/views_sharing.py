@@ -31,7 +31,7 @@ class DocumentSharesViewSet(ViewSet):
 
     def get_document(self):
         """The document, once the caller may manage its grants (404 unseen, 403 otherwise)."""
-        document, _ = selectors.document_get(user=self.request.user, document_id=self.kwargs["pk"])
+        document, _ = selectors.document_get(user=self.request.user, document_id=self.kwargs["pk"], summary=False)
         self.action = "share"
         self.check_object_permissions(self.request, document)
         return document

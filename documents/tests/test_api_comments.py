@@ -233,3 +233,28 @@ def test_api_comments_list_filters_pages_and_keeps_queries_flat(team, document, 
     assert_validation(client.get(doc_url(document, "/comments"), {"limit": 201}), "limit")
     assert_problem(team.client("non_member").get(doc_url(document, "/comments")), 404, "not-found")
     assert team.client("anonymous").get(doc_url(document, "/comments")).status_code == 401
+
+
+def test_comment_body_equals_the_declared_fields(team, document):
+    """The fast rendering of a comment is exactly DRF's field-by-field rendering of the declared fields."""
+    from rest_framework import serializers
+
+    from accounts.serializers import UserSummarySerializer
+    from documents.selectors import comment_rows, comments_with_counts
+    from documents.serializers import CommentSerializer, comment_payload
+    from documents.services.comments import comment_react, comment_set_resolved
+
+    root = _say(team, document, "editor", content=f"Hi @[Ad](user:{team.user('admin').pk})",
+                mentions=[team.user("admin").pk], position={"from": 1, "to": 2, "blockId": "b"}, anchor_text="x")
+    reply = _say(team, document, "commenter", parent_id=root.pk)
+    comment_react(actor=team.user("admin"), comment=root, emoji="👍")
+    comment_set_resolved(actor=team.user("owner"), comment=reply, resolved=True)
+    for comment in comments_with_counts().select_related("author", "resolved_by").filter(document=document):
+        declared = serializers.Serializer.to_representation(CommentSerializer(), comment)
+        declared["author"] = serializers.Serializer.to_representation(UserSummarySerializer(), comment.author)
+        if comment.resolved_by_id:
+            declared["resolved_by"] = serializers.Serializer.to_representation(UserSummarySerializer(),
+                                                                              comment.resolved_by)
+        assert CommentSerializer(comment).data == declared
+        (row,) = comment_rows(comments_with_counts().filter(pk=comment.pk))
+        assert comment_payload(row) == declared
