@@ -49,3 +49,17 @@ def auth_client(user):
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens.access_token}")
     client.tokens = tokens
     return client
+
+
+@pytest.fixture
+def support_client(db):
+    """A Django test client signed in to the admin as support staff (is_staff, in the support group)."""
+    from django.test import Client
+
+    from accounts.services.staff import staff_grant
+
+    staff = UserFactory()
+    staff_grant(user=staff)
+    client = Client()
+    client.force_login(staff)
+    return client

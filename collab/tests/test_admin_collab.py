@@ -7,7 +7,6 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from accounts.services.staff import staff_grant
 from accounts.tests.factories import UserFactory
 from collab import store
 from collab.models import CollabState, CollabUpdate, Presence
@@ -17,15 +16,6 @@ from documents.models import Document
 from documents.services.documents import document_create
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def support_client():
-    staff = UserFactory()
-    staff_grant(user=staff)
-    client = Client()
-    client.force_login(staff)
-    return client
 
 
 @pytest.fixture

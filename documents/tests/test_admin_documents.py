@@ -1,9 +1,7 @@
 """The admin pages and actions of documents and their read-only satellites."""
 
 import pytest
-from django.test import Client
 
-from accounts.services.staff import staff_grant
 from accounts.tests.factories import UserFactory
 from documents.models import Document
 from documents.services.documents import document_create, document_delete
@@ -12,15 +10,6 @@ from workspaces.services.workspaces import workspace_create
 pytestmark = pytest.mark.django_db
 
 PAGES = ["document", "folder", "documentversion", "mindmap", "documenttag", "documentstar"]
-
-
-@pytest.fixture
-def support_client():
-    staff = UserFactory()
-    staff_grant(user=staff)
-    client = Client()
-    client.force_login(staff)
-    return client
 
 
 @pytest.fixture

@@ -5,10 +5,8 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
-from django.test import Client
 from django.utils import timezone
 
-from accounts.services.staff import staff_grant
 from accounts.tests.factories import UserFactory
 from documents.models import Comment, DocumentShare, DocumentUserObjectPermission, ShareLink
 from documents.services.comments import comment_create
@@ -18,15 +16,6 @@ from sync.models import SyncLog
 from workspaces.models import Invitation, Workspace
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def support_client():
-    staff = UserFactory()
-    staff_grant(user=staff)
-    client = Client()
-    client.force_login(staff)
-    return client
 
 
 def _action(client, model, action, ids):

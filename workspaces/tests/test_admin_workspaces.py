@@ -3,7 +3,6 @@
 import pytest
 from django.test import Client
 
-from accounts.services.staff import staff_grant
 from accounts.tests.factories import UserFactory
 from documents.models import Document
 from documents.services.documents import document_create, document_delete
@@ -15,15 +14,6 @@ from workspaces.services.invitations import invitation_create
 from workspaces.services.workspaces import workspace_create
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def support_client():
-    staff = UserFactory()
-    staff_grant(user=staff)
-    client = Client()
-    client.force_login(staff)
-    return client
 
 
 @pytest.fixture
