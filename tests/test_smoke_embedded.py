@@ -97,3 +97,30 @@ def test_smoke_embedded_signup_code_arrives_on_the_console(embedded_server):
     assert refresh.status_code == 200
     rotated = httpx.post(f"{base}/api/v1/auth/refresh", json={"refresh_token": refresh.json()["refresh_token"]})
     assert rotated.status_code == 200
+
+
+def test_smoke_embedded_comments_grants_links_and_search_on_sqlite(embedded_server):
+    base = embedded_server["base"]
+    seeded = embedded_server["seeded"]
+
+    def signed_in(email: str) -> dict:
+        login = httpx.post(f"{base}/api/v1/auth/login", json={"email": email, "password": "Demo-Password-1"})
+        assert login.status_code == 200, login.text
+        return {"Authorization": f"Bearer {login.json()['access_token']}"}
+
+    owner, guest = signed_in("demo@mdcreator.local"), signed_in("guest@mdcreator.local")
+    shared = httpx.get(f"{base}/api/v1/documents/shared-with-me", headers=guest).json()["documents"]
+    assert [(d["title"], d["role"]) for d in shared] == [("Welcome", "viewer")]
+    welcome = shared[0]["id"]
+    threads = httpx.get(f"{base}/api/v1/documents/{welcome}/comments", headers=guest).json()
+    assert threads["total"] >= 4 and any('class="mention"' in c["content_html"] for c in threads["comments"])
+    assert any(c["resolved"] for c in threads["comments"]) and any(c["reactions"] for c in threads["comments"])
+    hits = httpx.get(f"{base}/api/v1/search", params={"q": "Welcome"}, headers=guest).json()["results"]
+    assert [hit["document"]["id"] for hit in hits] == [welcome]  # the guest finds the granted document only
+    made = httpx.post(f"{base}/api/v1/documents/{welcome}/comments", json={"content": "From SQLite"}, headers=owner)
+    assert made.status_code == 201
+    token = re.search(r"/share/(\S+)", seeded).group(1)
+    resolved = httpx.post(f"{base}/api/v1/share-links/resolve", json={"token": token})
+    assert resolved.status_code == 200 and resolved.json()["document_id"] == welcome
+    anonymous = httpx.get(f"{base}/api/v1/documents/{welcome}", headers={"X-Share-Token": resolved.json()["share_token"]})
+    assert anonymous.status_code == 200 and anonymous.json()["access"]["source"] == "link"

@@ -214,3 +214,29 @@ def test_node_clients_hocuspocus_viewer_is_read_only(daphne, live_doc):
     assert not any(text in server_content(document) for text in refused)
     fresh = run_clients(daphne, document, [f"ywebsocket={tokens['owner']}"], "--mode", "read")
     assert fresh["clients"][0]["content"] == editor["content"]
+
+
+def test_node_clients_comment_events_reach_providers_that_read_json(daphne, live_doc):
+    """A comment written over REST: a Stateless payload at @hocuspocus/provider, a text frame at the
+    y-websocket provider that opted in, nothing at a stock y-websocket provider."""
+    document, tokens = live_doc
+    clients = [f"hocuspocus={tokens['viewer']}", f"ywebsocket={tokens['owner']},events", f"ywebsocket={tokens['editor']}"]
+    command = node_command(daphne, document, clients, "--mode", "read", "--settle", "1500", "--timeout", "12")
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    try:
+        ready = json.loads(process.stdout.readline() or '{"event": "none"}')
+        assert ready["event"] == "ready", (ready, process.stderr.read() if process.poll() is not None else "")
+        with httpx.Client(base_url=daphne.http, headers={"Authorization": f"Bearer {tokens['editor']}"}) as http:
+            written = http.post(f"/api/v1/documents/{document.pk}/comments", json={"content": "From **REST**"})
+        assert written.status_code == 201, written.text
+        stdout, stderr = process.communicate(timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    hocuspocus, opted_in, stock = result_of(stdout, stderr)["clients"]
+    for client in (hocuspocus, opted_in):
+        comments = [event for event in client["events"] if event["type"] == "comment"]
+        assert [(event["action"], event["comment"]) for event in comments] == [("create", written.json())], client
+    assert stock["events"] == [] and stock["listener_errors"] == [], stock
+    assert hocuspocus["listener_errors"] == [], hocuspocus

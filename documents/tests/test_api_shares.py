@@ -19,7 +19,7 @@ from documents.tests.helpers import (
     folders_url,
     outcome,
 )
-from workspaces.models import Invitation
+from workspaces.models import Invitation, Workspace
 from workspaces.tests.helpers import ws_url
 
 pytestmark = pytest.mark.django_db
@@ -183,3 +183,28 @@ def test_api_shares_document_invitation_becomes_a_grant_on_accept(team, document
     assert client.get(doc_url(document)).json()["access"]["source"] == "grant"
     assert_problem(client.get(ws_url(team.workspace)), 404, "not-found")  # a grant, not a membership
     assert _perms(newcomer, document) == {"view_document", "comment_document"}
+
+
+def test_api_shares_and_links_lists_keep_their_queries_flat(team, document, django_assert_max_num_queries):
+    from documents.services.links import link_create
+
+    Workspace.objects.filter(pk=team.workspace.pk).update(settings={"allow_guest_access": True})
+    document.workspace.refresh_from_db()
+    owner = team.client("owner")
+    for _ in range(2):
+        _grant(team, document, UserFactory())
+        link_create(actor=team.user("owner"), document=document, mode="view")
+    owner.get(doc_url(document, "/shares"))
+    with django_assert_max_num_queries(10) as shares_few:
+        assert len(owner.get(doc_url(document, "/shares")).json()["shares"]) == 2
+    shares_queries = len(shares_few)  # counted now: the next request clears Django's query log
+    with django_assert_max_num_queries(10) as links_few:
+        assert len(owner.get(doc_url(document, "/share-links")).json()["links"]) == 2
+    links_queries = len(links_few)
+    for _ in range(12):
+        _grant(team, document, UserFactory())
+        link_create(actor=team.user("owner"), document=document, mode="comment")
+    with django_assert_max_num_queries(shares_queries):
+        assert len(owner.get(doc_url(document, "/shares")).json()["shares"]) == 14
+    with django_assert_max_num_queries(links_queries):
+        assert len(owner.get(doc_url(document, "/share-links")).json()["links"]) == 14

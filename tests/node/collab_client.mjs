@@ -209,6 +209,8 @@ const run = async () => {
     steps.appended = await until(() => seesAll(expected) && acknowledged())
   } else {
     steps.awaited = await until(() => seesAll(expected))
+    // Readers say when they are synced, so a test can act on the server meanwhile (settle).
+    print({ event: 'ready', contents: clients.map((client) => client.content) })
   }
   await sleep(Number(options.settle))
   const contents = writers.map((client) => client.content)

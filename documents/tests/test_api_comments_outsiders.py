@@ -1,0 +1,75 @@
+"""Comments for people outside the workspace: grantees of each role and share-link holders (SPEC §2.3)."""
+
+import pytest
+from rest_framework.test import APIClient
+
+from accounts.tests.factories import UserFactory
+from documents.models import Comment
+from documents.services.comments import comment_create
+from documents.services.links import link_create, link_resolve
+from documents.services.shares import share_create
+from documents.tests.helpers import client_for, doc_url
+from workspaces.models import Workspace
+
+pytestmark = pytest.mark.django_db
+
+# Who may do what, SPEC §2.3: create/react = comment flag; edit own = author; delete = own;
+# resolve = editor, or a commenter on their own thread; links never resolve.
+EXPECTED = {
+    #                  read  create  react  edit-own  delete-own  resolve-other  resolve-own
+    "grant-viewer":    (200, 403,    403,   None,     None,       403,           None),
+    "grant-commenter": (200, 201,    201,   200,      204,        403,           200),
+    "grant-editor":    (200, 201,    201,   200,      204,        200,           200),
+    "link-view":       (200, 403,    403,   None,     None,       403,           None),
+    "link-comment":    (200, 201,    201,   200,      204,        403,           403),
+}
+
+
+@pytest.fixture
+def outsider(team, document):
+    """(client, headers) for each kind of outsider, by name."""
+    Workspace.objects.filter(pk=team.workspace.pk).update(settings={"allow_guest_access": True})
+    document.workspace.refresh_from_db()
+
+    def make(kind: str):
+        person = UserFactory()
+        if kind.startswith("grant-"):
+            share_create(actor=team.user("owner"), document=document, role=kind.removeprefix("grant-"),
+                         user_id=person.pk)
+            return person, client_for(person), {}
+        _, token = link_create(actor=team.user("owner"), document=document, mode=kind.removeprefix("link-"))
+        _, session = link_resolve(token=token, password=None, client_key="test")
+        return person, client_for(person), {"HTTP_X_SHARE_TOKEN": session}
+
+    return make
+
+
+@pytest.mark.parametrize("kind", list(EXPECTED))
+def test_api_comments_outsiders_get_exactly_their_rights(team, document, outsider, kind):
+    read, create, react, edit, delete, resolve_other, resolve_own = EXPECTED[kind]
+    person, client, headers = outsider(kind)
+    other = comment_create(actor=team.user("editor"), document=document, data={"content": "Member's thread"})
+    assert client.get(doc_url(document, "/comments"), **headers).status_code == read
+    assert client.get(f"/api/v1/comments/{other.pk}", **headers).status_code == read
+    made = client.post(doc_url(document, "/comments"), {"content": "Outside view"}, format="json", **headers)
+    assert made.status_code == create
+    reacted = client.post(f"/api/v1/comments/{other.pk}/reactions", {"emoji": "👀"}, format="json", **headers)
+    assert reacted.status_code == react
+    assert client.post(f"/api/v1/comments/{other.pk}/resolve", **headers).status_code == resolve_other
+    assert client.patch(f"/api/v1/comments/{other.pk}", {"content": "x"}, format="json", **headers).status_code == 403
+    assert client.delete(f"/api/v1/comments/{other.pk}", **headers).status_code == 403
+    if create != 201:
+        assert not Comment.objects.filter(author=person).exists()
+        return
+    mine = made.json()["id"]
+    assert client.patch(f"/api/v1/comments/{mine}", {"content": "Edited"}, format="json", **headers).status_code == edit
+    assert client.post(f"/api/v1/comments/{mine}/resolve", **headers).status_code == resolve_own
+    assert client.delete(f"/api/v1/comments/{mine}", **headers).status_code == delete
+
+
+@pytest.mark.parametrize("kind", ["grant-editor", "link-comment"])
+def test_api_comments_outsiders_lose_everything_without_their_grant_or_link(team, document, outsider, kind):
+    _, client, _ = outsider(kind)
+    assert client.get(doc_url(document, "/comments")).status_code == (200 if kind == "grant-editor" else 404)
+    stranger = APIClient()
+    assert stranger.get(doc_url(document, "/comments")).status_code == 401
