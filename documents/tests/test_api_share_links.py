@@ -126,3 +126,16 @@ def test_api_share_links_token_opens_one_document_only(team, document, guests_al
     link = _link(team, document)
     other = DocumentFactory(workspace=team.workspace)
     assert team.client("non_member").get(doc_url(other), HTTP_X_SHARE_TOKEN=link["token"]).status_code == 404
+
+
+def test_api_share_links_password_guessing_is_rate_limited(team, document, guests_allowed, settings):
+    settings.RATE_LIMIT_LOGIN = "3/minute"
+    link = _link(team, document, password="right-one")
+    anonymous = APIClient()
+    for _ in range(3):
+        assert_problem(anonymous.post(RESOLVE, {"token": link["token"], "password": "wrong"}, format="json"), 401,
+                       "invalid-password")
+    limited = anonymous.post(RESOLVE, {"token": link["token"], "password": "right-one"}, format="json")
+    assert_problem(limited, 429, "rate-limited")
+    assert int(limited["Retry-After"]) > 0
+    assert ShareLink.objects.get().uses_count == 0  # no use counted while refused

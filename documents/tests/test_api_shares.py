@@ -208,3 +208,18 @@ def test_api_shares_and_links_lists_keep_their_queries_flat(team, document, djan
         assert len(owner.get(doc_url(document, "/shares")).json()["shares"]) == 14
     with django_assert_max_num_queries(links_queries):
         assert len(owner.get(doc_url(document, "/share-links")).json()["links"]) == 14
+
+
+def test_api_shares_erasing_an_account_ends_its_grants_and_keeps_its_comments(team, document):
+    from accounts.services.erasure import user_delete
+    from documents.models import Comment
+    from documents.services.comments import comment_create
+
+    guest = UserFactory()
+    _grant(team, document, guest, "commenter")
+    comment = comment_create(actor=guest, document=document, data={"content": "Outside view"})
+    user_delete(user=guest)
+    assert not DocumentShare.objects.filter(user=guest).exists() and _perms(guest, document) == set()
+    body = team.client("owner").get(f"/api/v1/comments/{comment.pk}").json()
+    assert body["content"] == "Outside view" and body["author"]["display_name"] == "Deleted user"
+    assert Comment.objects.filter(pk=comment.pk).exists()
