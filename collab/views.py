@@ -7,13 +7,12 @@ import binascii
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
-from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from collab import services
 from collab.sessions import presence_users
-from documents.permissions import DocumentAbility, check_ability
+from documents.permissions import DocumentAbility, SignedInOrShareToken, check_ability, share_token
 from documents.selectors import document_get
 from mdcreator.errors import ValidationProblem
 from mdcreator.fields import StrictCharField, TimestampField
@@ -56,11 +55,11 @@ def _encode(data: bytes) -> str:
 class PresenceView(APIView):
     """Who is connected to a document right now."""
 
-    permission_classes = [IsAuthenticated, DocumentAbility]
+    permission_classes = [SignedInOrShareToken, DocumentAbility]
 
     @extend_schema(tags=["collaboration"], responses=inline_serializer("Presence", {"users": PresenceUserSerializer(many=True)}))
     def get(self, request, pk):
-        document, _ = document_get(user=request.user, document_id=pk)
+        document, _ = document_get(user=request.user, document_id=pk, share_token=share_token(request), summary=False)
         check_ability(self, document, "presence")
         return Response({"users": PresenceUserSerializer(presence_users(document.pk), many=True).data})
 
@@ -68,11 +67,11 @@ class PresenceView(APIView):
 class YjsStateView(APIView):
     """The merged live state (GET) and accepting a Yjs update over REST (POST)."""
 
-    permission_classes = [IsAuthenticated, DocumentAbility]
+    permission_classes = [SignedInOrShareToken, DocumentAbility]
 
     @extend_schema(tags=["collaboration"], parameters=[OpenApiParameter("state_vector", str)], responses=STATE)
     def get(self, request, pk):
-        document, _ = document_get(user=request.user, document_id=pk)
+        document, _ = document_get(user=request.user, document_id=pk, share_token=share_token(request), summary=False)
         check_ability(self, document, "retrieve_state")
         raw = request.query_params.get("state_vector")
         vector = _b64(raw, "state_vector") if raw else None
@@ -81,7 +80,7 @@ class YjsStateView(APIView):
 
     @extend_schema(tags=["collaboration"], request=YjsUpdateSerializer, responses=POSTED)
     def post(self, request, pk):
-        document, _ = document_get(user=request.user, document_id=pk)
+        document, _ = document_get(user=request.user, document_id=pk, share_token=share_token(request), summary=False)
         check_ability(self, document, "update_state")
         update = _b64(validated(YjsUpdateSerializer, request.data)["update_b64"], "update_b64")
         content_hash, state_vector, last_seq = services.collab_post_update(

@@ -73,3 +73,19 @@ def test_api_comments_outsiders_lose_everything_without_their_grant_or_link(team
     assert client.get(doc_url(document, "/comments")).status_code == (200 if kind == "grant-editor" else 404)
     stranger = APIClient()
     assert stranger.get(doc_url(document, "/comments")).status_code == 401
+
+
+@pytest.mark.parametrize("kind", list(EXPECTED))
+def test_api_documents_outsiders_read_the_document_and_its_history_by_source(team, document, outsider, kind):
+    """Grantees read the document, its history and presence, and star it; a link opens the document (and its
+    live state) only."""
+    _, client, headers = outsider(kind)
+    body = client.get(doc_url(document), **headers).json()
+    assert body["access"]["source"] == kind.split("-")[0]
+    expected = 200 if kind.startswith("grant-") else 403
+    for suffix in ("/versions", "/versions/1", "/versions/diff?from=1", "/presence"):
+        assert client.get(doc_url(document, suffix), **headers).status_code == expected, suffix
+    assert client.post(doc_url(document, "/star"), **headers).status_code == expected
+    assert client.get(doc_url(document, "/yjs-state"), **headers).status_code == 200  # what a live reader loads
+    assert client.get(f"/api/v1/workspaces/{team.workspace.pk}", **headers).status_code == 404
+    assert client.delete(doc_url(document), **headers).status_code == 403
