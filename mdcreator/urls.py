@@ -14,6 +14,7 @@ api_v1 = [
     path("", include("workspaces.urls")),
     path("", include("collab.urls")),
     path("", include("documents.urls")),
+    path("", include("sync.urls")),
     re_path(r"^.*$", views.not_found),
 ]
 

@@ -63,6 +63,7 @@ ABILITIES: dict[Kind, dict[str, Rule]] = {
     Kind.WORKSPACE: {
         "retrieve": Rule(sources=MEMBERS),
         "list_members": Rule(sources=MEMBERS),
+        "pull": Rule(sources=MEMBERS),  # read the sync log (SPEC §3.7)
         "leave": Rule(sources=MEMBERS),
         "partial_update": Rule(flag=CAN_MANAGE, sources=MEMBERS),
         "destroy": Rule(min_role=Role.OWNER, sources=MEMBERS),

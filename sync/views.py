@@ -1,0 +1,38 @@
+"""Sync endpoints (SPEC §3.7): parse, call the pull, serialize."""
+
+from __future__ import annotations
+
+import uuid
+
+from drf_spectacular.utils import extend_schema
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from mdcreator.timestamps import utc_timestamp
+from mdcreator.validation import validated
+from sync import serializers as s
+from sync.pull import sync_pull
+
+
+class SinceView(APIView):
+    """`sync/workspaces/{wid}/since`: the workspace's changes after a cursor, for members."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(tags=["sync"], parameters=[s.SinceQuerySerializer], responses=s.SincePageSerializer)
+    def get(self, request, wid):
+        query = validated(s.SinceQuerySerializer, request.query_params)
+        page = sync_pull(
+            user=request.user, workspace_id=_uuid_or_none(wid), cursor=query["cursor"], limit=query["limit"],
+            include_content=query["include_content"],
+        )
+        return Response({**page.groups, "cursor": page.cursor, "has_more": page.has_more, "timestamp": utc_timestamp()})
+
+
+def _uuid_or_none(value):
+    """A malformed id in the path is a 404, like any unknown workspace."""
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
