@@ -3,7 +3,7 @@
 from django.contrib import admin
 
 from accounts.admin_base import ReadOnlyAdmin
-from sync.models import SyncLog
+from sync.models import SyncLog, SyncPushReceipt
 
 
 @admin.register(SyncLog)
@@ -12,4 +12,12 @@ class SyncLogAdmin(ReadOnlyAdmin):
     list_filter = ("entity_type", "operation", "origin")
     list_select_related = ("workspace", "changed_by")
     search_fields = ("entity_id", "workspace__name")
+    ordering = ("-id",)
+
+
+@admin.register(SyncPushReceipt)
+class SyncPushReceiptAdmin(ReadOnlyAdmin):
+    list_display = ("change_id", "user", "workspace", "created_at")
+    list_select_related = ("user", "workspace")
+    search_fields = ("change_id", "user__email")
     ordering = ("-id",)

@@ -52,3 +52,21 @@ class SyncLog(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.operation} {self.entity_type} {self.entity_id}"
+
+
+class SyncPushReceipt(models.Model):
+    """The result returned for one pushed change, so a retried push returns it again (kept 30 days)."""
+
+    id = models.BigAutoField(primary_key=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    change_id = models.UUIDField()
+    workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE, related_name="+")
+    result = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "change_id"], name="sync_receipt_user_change_unique")]
+        indexes = [models.Index(fields=["created_at"], name="sync_receipt_created_idx")]
+
+    def __str__(self) -> str:
+        return f"receipt of {self.change_id} for {self.user_id}"

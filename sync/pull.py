@@ -39,11 +39,11 @@ class Page:
     has_more: bool
 
 
-def _workspace(user, workspace_id) -> Workspace:
+def sync_workspace(user, workspace_id, ability: str = "pull") -> Workspace:
     """A live workspace the caller is a member of (grantees and link holders have no sync); 404 otherwise."""
     workspace = Workspace.objects.filter(pk=workspace_id, deleted_at__isnull=True).first()
     access = resolve(user, workspace) if workspace is not None else None
-    if access is None or not access.can("pull"):
+    if access is None or not access.can(ability):
         raise NotFoundError("No workspace with this id.")
     return workspace
 
@@ -88,7 +88,7 @@ def _entry(entry: SyncLog, contents: dict | None) -> dict:
 
 def sync_pull(*, user, workspace_id, cursor: int, limit: int, include_content: bool = False) -> Page:
     """Entries with `seq > cursor`, at most `limit`, grouped by entity type (410 below the workspace's horizon)."""
-    workspace = _workspace(user, workspace_id)
+    workspace = sync_workspace(user, workspace_id)
     if 0 < cursor < workspace.sync_horizon:
         raise CursorExpiredError()
     rows = list(

@@ -37,3 +37,34 @@ class SincePageSerializer(serializers.Serializer):
     cursor = serializers.IntegerField()
     has_more = serializers.BooleanField()
     timestamp = serializers.CharField()
+
+
+class ChangeSerializer(serializers.Serializer):
+    """One pushed change (SPEC §4); faults of its `data` become that change's error, not the envelope's."""
+
+    change_id = serializers.UUIDField()
+    entity_type = serializers.ChoiceField(choices=["document", "folder", "comment"])
+    # A malformed entity id or data is that change's error (push_one), not the envelope's.
+    entity_id = serializers.CharField(required=False, allow_blank=True, max_length=100, default="")
+    operation = serializers.ChoiceField(choices=["create", "update", "delete"])
+    base_content_hash = serializers.CharField(required=False, allow_null=True, max_length=64, default=None)
+    data = serializers.JSONField(required=False, default=dict)
+
+
+class PushSerializer(serializers.Serializer):
+    device_id = serializers.CharField(required=False, allow_null=True, max_length=255, default=None)
+    client_version = serializers.CharField(required=False, allow_null=True, max_length=50, default=None)
+    changes = ChangeSerializer(many=True, max_length=100, allow_empty=True)
+
+
+class PushResultSerializer(serializers.Serializer):
+    change_id = serializers.UUIDField()
+    entity_id = serializers.UUIDField()
+    status = serializers.ChoiceField(choices=["success", "conflict", "error"])
+    result = serializers.JSONField(required=False)
+    server_version = serializers.JSONField(required=False)
+    error = serializers.JSONField(required=False)
+
+
+class PushResponseSerializer(serializers.Serializer):
+    results = PushResultSerializer(many=True)

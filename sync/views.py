@@ -12,7 +12,9 @@ from rest_framework.views import APIView
 from mdcreator.timestamps import utc_timestamp
 from mdcreator.validation import validated
 from sync import serializers as s
-from sync.pull import sync_pull
+from sync.pull import sync_pull, sync_workspace
+from sync.push import push_one
+from sync.services import ClientInfo
 
 
 class SinceView(APIView):
@@ -36,3 +38,21 @@ def _uuid_or_none(value):
         return uuid.UUID(str(value))
     except ValueError:
         return None
+
+
+class PushView(APIView):
+    """`sync/workspaces/{wid}/push`: a device's changes, applied one by one; results in request order."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(tags=["sync"], request=s.PushSerializer, responses=s.PushResponseSerializer)
+    def post(self, request, wid):
+        workspace = sync_workspace(request.user, _uuid_or_none(wid), "push")
+        envelope = validated(s.PushSerializer, request.data)
+        client = {"device_id": envelope["device_id"], "client_version": envelope["client_version"]}
+        results = [
+            push_one(user=request.user, workspace=workspace, change=change,
+                     client=ClientInfo(**client, client_change_id=change["change_id"]))
+            for change in envelope["changes"]
+        ]
+        return Response({"results": results})

@@ -64,6 +64,7 @@ ABILITIES: dict[Kind, dict[str, Rule]] = {
         "retrieve": Rule(sources=MEMBERS),
         "list_members": Rule(sources=MEMBERS),
         "pull": Rule(sources=MEMBERS),  # read the sync log (SPEC §3.7)
+        "push": Rule(sources=MEMBERS),  # each change then needs the ability of its REST call
         "leave": Rule(sources=MEMBERS),
         "partial_update": Rule(flag=CAN_MANAGE, sources=MEMBERS),
         "destroy": Rule(min_role=Role.OWNER, sources=MEMBERS),

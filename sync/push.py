@@ -1,0 +1,237 @@
+"""Push: a device's offline changes, each applied on its own like the REST call it stands for (SPEC §4 "Push").
+
+Each change runs in its own transaction with the permission and the side effects of the
+equivalent REST call (through the same services), logs its sync entry with the device's
+`device_id`, `client_version` and the change's id, and leaves a receipt: the same
+`change_id` pushed again, even concurrently, returns the stored result and changes nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+
+from django.db import IntegrityError, transaction
+
+from accounts.serializers import user_summary
+from documents import serializers as document_shapes
+from documents.content import content_hash
+from documents.errors import EditConflictError, FolderIdExistsError, IdExistsError, PreconditionRequiredError
+from documents.models import Comment, Document, Folder
+from documents.permissions import comment_abilities
+from documents.services import comments, documents, folders
+from mdcreator.errors import NotFoundError, PermissionDeniedError, ProblemError, ValidationProblem
+from mdcreator.timestamps import utc_timestamp
+from sync.models import SyncPushReceipt
+from sync.origin import PUSH
+from sync.services import ClientInfo
+from workspaces.access import resolve
+
+
+class Conflict(Exception):
+    """A change that cannot apply as the device saw it; carries the server's version."""
+
+    def __init__(self, server_version: dict):
+        super().__init__("conflict")
+        self.server_version = server_version
+
+
+def _error(problem: ProblemError) -> dict:
+    body = {"status": problem.status, "type": f"https://mdcreator.app/errors/{problem.code}", "detail": problem.detail}
+    if "errors" in problem.extra:
+        body["errors"] = problem.extra["errors"]
+    return body
+
+
+def _valid(serializer_class, data, **kwargs) -> dict:
+    serializer = serializer_class(data=data, **kwargs)
+    if not serializer.is_valid():
+        raise ValidationProblem({f"data.{key}": value for key, value in serializer.errors.items()})
+    return serializer.validated_data
+
+
+def _need(user, obj, ability: str) -> None:
+    access = resolve(user, obj)
+    if access is None:
+        raise NotFoundError("No such entity in this workspace.")
+    if not access.can(ability):
+        raise PermissionDeniedError()
+
+
+def _document_version(document: Document) -> dict:
+    editor = document.updated_by
+    return {
+        "content_hash": document.content_hash,
+        "title": document.title,
+        "content": document.content,
+        "updated_at": utc_timestamp(document.updated_at),
+        "updated_by": user_summary(editor) if editor else None,
+    }
+
+
+def _document(workspace, entity_id, *, deleted_too: bool = False) -> Document:
+    documents_ = Document.objects.select_related("updated_by").filter(pk=entity_id, workspace=workspace)
+    document = documents_.first() if deleted_too else documents_.filter(deleted=False).first()
+    if document is None:
+        raise NotFoundError("No document with this id in this workspace.")
+    return document
+
+
+def _push_document(user, workspace, change: dict, client: ClientInfo) -> dict:
+    entity_id, operation, data = change["entity_id"], change["operation"], change["data"]
+    if operation == "create":
+        _need(user, workspace, "create_document")
+        body = _valid(document_shapes.DocumentCreateSerializer, {**data, "id": str(entity_id)})
+        try:
+            created = documents.document_create(actor=user, workspace=workspace, data=body, origin=PUSH, client=client)
+        except IdExistsError:
+            existing = Document.objects.filter(pk=entity_id).select_related("updated_by").first()
+            same = (existing is not None and existing.workspace_id == workspace.pk and existing.created_by_id == user.pk
+                    and existing.content_hash == content_hash(body.get("content", existing.content)))
+            if not same:
+                raise Conflict(_document_version(existing) if existing and existing.workspace_id == workspace.pk
+                               else {}) from None
+            created = existing
+        return {"content_hash": created.content_hash, "updated_at": utc_timestamp(created.updated_at)}
+    if operation == "update":
+        document = _document(workspace, entity_id)
+        _need(user, document, "partial_update")
+        body = _valid(document_shapes.DocumentWriteSerializer, data, partial=True)
+        body.pop("is_starred", None)  # a personal star is not a synced change
+        if "content" in body and not change.get("base_content_hash"):
+            raise PreconditionRequiredError("A content change needs base_content_hash.")
+        try:
+            updated = documents.document_update(
+                actor=user, document=document, data=body, if_match=f'"{change.get("base_content_hash")}"'
+                if "content" in body else None, origin=PUSH, client=client,
+            )
+        except EditConflictError:
+            raise Conflict(_document_version(_document(workspace, entity_id))) from None
+        return {"content_hash": updated.content_hash, "updated_at": utc_timestamp(updated.updated_at)}
+    document = _document(workspace, entity_id, deleted_too=True)
+    _need(user, document, "destroy")
+    documents.document_delete(actor=user, document=document, origin=PUSH, client=client)
+    return {}
+
+
+def _push_folder(user, workspace, change: dict, client: ClientInfo) -> dict:
+    entity_id, operation, data = change["entity_id"], change["operation"], change["data"]
+    if operation == "create":
+        _need(user, workspace, "create_folder")
+        body = _valid(document_shapes.FolderWriteSerializer, {**data, "id": str(entity_id)})
+        try:
+            folder = folders.folder_create(actor=user, workspace=workspace, data=body, origin=PUSH, client=client)
+        except FolderIdExistsError:
+            folder = Folder.objects.filter(pk=entity_id, workspace=workspace, created_by=user).first()
+            if folder is None:
+                raise Conflict({}) from None
+        return {"updated_at": utc_timestamp(folder.updated_at)}
+    folder = Folder.objects.filter(pk=entity_id, workspace=workspace).first()
+    if folder is None or (operation == "update" and folder.deleted_at is not None):
+        raise NotFoundError("No folder with this id in this workspace.")
+    if operation == "update":
+        _need(user, folder, "partial_update")
+        body = _valid(document_shapes.FolderWriteSerializer, data, partial=True)
+        body.pop("id", None)
+        folder = folders.folder_update(actor=user, folder=folder, data=body, origin=PUSH, client=client)
+        return {"updated_at": utc_timestamp(folder.updated_at)}
+    _need(user, folder, "destroy")
+    if folder.deleted_at is None:
+        folders.folder_delete(actor=user, folder=folder, cascade=bool(data.get("cascade")), origin=PUSH, client=client)
+    return {}
+
+
+def _comment(workspace, entity_id) -> Comment:
+    comment = Comment.objects.select_related("document").filter(
+        pk=entity_id, document__workspace=workspace, document__deleted=False
+    ).first()
+    if comment is None:
+        raise NotFoundError("No comment with this id in this workspace.")
+    return comment
+
+
+def _push_comment(user, workspace, change: dict, client: ClientInfo) -> dict:
+    """Decision 33: a comment create's `data` is the REST create body plus `document_id`."""
+    entity_id, operation, data = change["entity_id"], change["operation"], change["data"]
+    if operation == "create":
+        document = Document.objects.filter(pk=data.get("document_id"), workspace=workspace, deleted=False).first()
+        if document is None:
+            raise ValidationProblem({"data.document_id": ["No such document in this workspace."]})
+        _need(user, document, "comment")
+        body = _valid(document_shapes.CommentCreateSerializer, {**data, "id": str(entity_id)})
+        if Comment.objects.filter(pk=entity_id).exists():
+            if Comment.objects.filter(pk=entity_id, author=user, document=document).exists():
+                return {}
+            raise Conflict({})
+        comments.comment_create(actor=user, document=document, data=body, origin=PUSH, client=client)
+        return {}
+    comment = _comment(workspace, entity_id)
+    comment.access = resolve(user, comment.document)
+    if comment.access is None:
+        raise NotFoundError("No comment with this id in this workspace.")
+    abilities = comment_abilities(comment, user)
+    if operation == "update":
+        if not abilities["partial_update"]:
+            raise PermissionDeniedError()
+        body = _valid(document_shapes.CommentEditSerializer, data)
+        comments.comment_edit(actor=user, comment=comment, content=body["content"], mentions=body.get("mentions"),
+                              origin=PUSH, client=client)
+        return {}
+    if not abilities["destroy"]:
+        raise PermissionDeniedError()
+    comments.comment_delete(actor=user, comment=comment, origin=PUSH, client=client)
+    return {}
+
+
+HANDLERS: dict[str, Callable[..., dict]] = {
+    "document": _push_document,
+    "folder": _push_folder,
+    "comment": _push_comment,
+}
+
+
+def _claim(user, workspace, change_id) -> SyncPushReceipt | None:
+    """Insert this change's receipt, or return the one already stored (a concurrent twin waits on the insert)."""
+    try:
+        with transaction.atomic():
+            SyncPushReceipt.objects.create(user=user, workspace=workspace, change_id=change_id)
+    except IntegrityError:
+        return SyncPushReceipt.objects.get(user=user, change_id=change_id)
+    return None
+
+
+def _check_shape(change: dict) -> None:
+    """The parts of a change the envelope leaves to the change: a UUID entity id, an object as data."""
+    try:
+        change["entity_id"] = uuid.UUID(str(change["entity_id"]))
+    except ValueError:
+        raise ValidationProblem({"entity_id": ["Must be a UUID."]}) from None
+    if not isinstance(change["data"], dict):
+        raise ValidationProblem({"data": ["Must be an object."]})
+
+
+def push_one(*, user, workspace, change: dict, client: ClientInfo) -> dict:
+    """Apply one change in its own transaction; its result (success, conflict or error) is kept as its receipt."""
+    outcome = {"change_id": str(change["change_id"]), "entity_id": str(change["entity_id"])}
+    try:
+        _check_shape(change)
+        with transaction.atomic():
+            stored = _claim(user, workspace, change["change_id"])
+            if stored is not None:
+                return stored.result
+            result = {**outcome, "status": "success", "result": HANDLERS[change["entity_type"]](
+                user, workspace, change, client)}
+            SyncPushReceipt.objects.filter(user=user, change_id=change["change_id"]).update(result=result)
+            return result
+    except Conflict as conflict:
+        result = {**outcome, "status": "conflict", "server_version": conflict.server_version}
+    except ProblemError as problem:
+        result = {**outcome, "status": "error", "error": _error(problem)}
+    # Nothing of the change was written: its receipt is stored on its own, unless a twin stored one first.
+    with transaction.atomic():
+        stored = _claim(user, workspace, change["change_id"])
+        if stored is not None:
+            return stored.result
+        SyncPushReceipt.objects.filter(user=user, change_id=change["change_id"]).update(result=result)
+    return result
+
