@@ -1,0 +1,158 @@
+"""The pull never skips an entry, even when writers commit out of order (SPEC §4 "Guarantee").
+
+Real PostgreSQL connections, one per thread. The second test is built to catch the classic
+bug: it runs the same interleaving with seqs taken from a PostgreSQL sequence (outside the
+workspace row lock) and shows that the puller then misses an entry, which it never does with
+the real allocator.
+"""
+
+import random
+import threading
+import time
+
+import pytest
+from django.db import connection
+
+from collab import services as collab_services
+from collab import store
+from collab.tests.test_services_collab import _live_edit
+from documents.services.documents import document_create, document_update
+from sync import services as sync_services
+from sync.models import SyncLog
+from sync.pull import sync_pull
+from sync.push import push_one
+from sync.services import ClientInfo
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _pull_until_idle(user, workspace, cursor: int, seen: list[int]) -> int:
+    while True:
+        page = sync_pull(user=user, workspace_id=workspace.pk, cursor=cursor, limit=7)
+        seen += sorted(e["seq"] for entries in page.groups.values() for e in entries)
+        cursor = page.cursor
+        if not page.has_more:
+            return cursor
+
+
+def _thread(target, *args, errors: list | None = None):
+    def run():
+        try:
+            target(*args)
+        except Exception as error:  # a writer that dies must fail the test, not shrink it
+            if errors is None:
+                raise
+            errors.append(error)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_sync_concurrency_eight_writers_and_a_puller_see_every_entry_once(team):
+    owner = team.user("owner")
+    workspace = team.workspace
+    documents = [document_create(actor=owner, workspace=workspace, data={"title": f"D{i}", "content": f"# D{i}\n\nx\n"})
+                 for i in range(4)]
+    live = documents[0]
+    store.ensure_state(live.pk)
+    start = SyncLog.objects.filter(workspace=workspace).order_by("-seq").first().seq
+    done, errors, seen = threading.Event(), [], []
+
+    def rest_writer(index):
+        for step in range(6):
+            document = documents[1 + index % 3]
+            document_update(actor=owner, document=document, data={"title": f"T{index}-{step}"}, if_match=None)
+            time.sleep(random.random() / 100)
+
+    def push_writer(index):
+        for step in range(6):
+            change = {"change_id": f"00000000-0000-4000-8000-{index:06d}{step:06d}", "entity_type": "folder",
+                      "operation": "create", "entity_id": f"00000000-0000-4000-9000-{index:06d}{step:06d}",
+                      "data": {"name": f"F{index}-{step}"}}
+            result = push_one(user=owner, workspace=workspace, change=change, client=ClientInfo(device_id=f"d{index}"))
+            if result["status"] != "success":
+                errors.append(result)
+
+    def live_writer(index):
+        for step in range(4):
+            _live_edit(live.pk, 1, f" {index}.{step}", user=owner)
+            collab_services.collab_materialize(live.pk)
+
+    def puller():
+        cursor = start
+        while not done.is_set():
+            cursor = _pull_until_idle(owner, workspace, cursor, seen)
+        _pull_until_idle(owner, workspace, cursor, seen)
+
+    pulling = _thread(puller, errors=errors)
+    writers = [_thread(kind, index, errors=errors) for index, kind in enumerate(
+        [rest_writer, rest_writer, rest_writer, push_writer, push_writer, push_writer, live_writer, live_writer])]
+    for thread in writers:
+        thread.join(120)
+    done.set()
+    pulling.join(60)
+    assert errors == []
+    final = list(SyncLog.objects.filter(workspace=workspace, seq__gt=start).order_by("seq").values_list("seq", flat=True))
+    assert len(final) >= 3 * 6 + 3 * 6 + 2  # the REST updates, the pushed folders, some materializations
+    assert final == list(range(start + 1, start + 1 + len(final)))  # gap-free
+    assert seen == final  # every entry once, in order
+
+
+def _out_of_order(team, *, allocate=None) -> tuple[list[int], list[int]]:
+    """A holds its transaction after writing entry N; B writes N+1 and commits; the puller pulls; then A commits."""
+    owner = team.user("owner")
+    workspace = team.workspace
+    first = document_create(actor=owner, workspace=workspace, data={"title": "A", "content": "a"})
+    second = document_create(actor=owner, workspace=workspace, data={"title": "B", "content": "b"})
+    start = cursor = SyncLog.objects.filter(workspace=workspace).order_by("-seq").first().seq
+    holding, release, b_done = threading.Event(), threading.Event(), threading.Event()
+    seen: list[int] = []
+
+    def writer_a():
+        from django.db import transaction
+
+        with transaction.atomic():
+            document_update(actor=owner, document=first, data={"title": "A2"}, if_match=None)
+            holding.set()
+            release.wait(10)
+
+    def writer_b():
+        document_update(actor=owner, document=second, data={"title": "B2"}, if_match=None)
+        b_done.set()
+
+    a = _thread(writer_a)
+    holding.wait(10)
+    b = _thread(writer_b)
+    b_done.wait(1.0)  # with the row lock B is still waiting here; without it B has committed
+    cursor = _pull_until_idle(owner, workspace, cursor, seen)
+    release.set()
+    a.join(10)
+    b.join(10)
+    _pull_until_idle(owner, workspace, cursor, seen)
+    final = list(SyncLog.objects.filter(workspace=workspace, seq__gt=start).order_by("seq").values_list("seq", flat=True))
+    return seen, final
+
+
+def test_sync_concurrency_out_of_order_commits_are_never_skipped(team):
+    seen, final = _out_of_order(team)
+    assert len(seen) == 2 and seen == final
+
+
+def test_sync_concurrency_the_test_catches_seqs_taken_outside_the_row_lock(team, monkeypatch):
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE SEQUENCE IF NOT EXISTS sync_test_unlocked_seq START 100000")
+    monkeypatch.setattr(sync_services, "_allocate_seq", _unlocked_seq)
+    seen, final = _out_of_order(team)
+    assert len(final) == 2 and len(seen) == 1  # the puller skipped A's entry: the bug this design prevents
+
+
+def _unlocked_seq(workspace_id) -> int:
+    """The broken design: a number from a sequence, taken without holding the workspace row."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval('sync_test_unlocked_seq')")
+        return cursor.fetchone()[0]
+
+
