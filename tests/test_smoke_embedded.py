@@ -124,3 +124,24 @@ def test_smoke_embedded_comments_grants_links_and_search_on_sqlite(embedded_serv
     assert resolved.status_code == 200 and resolved.json()["document_id"] == welcome
     anonymous = httpx.get(f"{base}/api/v1/documents/{welcome}", headers={"X-Share-Token": resolved.json()["share_token"]})
     assert anonymous.status_code == 200 and anonymous.json()["access"]["source"] == "link"
+
+
+def test_smoke_embedded_sync_push_and_pull_on_sqlite(embedded_server):
+    import uuid
+
+    base = embedded_server["base"]
+    login = httpx.post(f"{base}/api/v1/auth/login", json={"email": "demo@mdcreator.local", "password": "Demo-Password-1"})
+    headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+    workspaces = httpx.get(f"{base}/api/v1/workspaces", params={"type": "team"}, headers=headers).json()["workspaces"]
+    team = workspaces[0]["id"]
+    document_id, change_id = str(uuid.uuid4()), str(uuid.uuid4())
+    change = {"change_id": change_id, "entity_type": "document", "operation": "create", "entity_id": document_id,
+              "data": {"title": "Offline", "content": "# From the desktop app\n"}}
+    pushed = httpx.post(f"{base}/api/v1/sync/workspaces/{team}/push", json={"changes": [change]}, headers=headers)
+    assert pushed.json()["results"][0]["status"] == "success"
+    again = httpx.post(f"{base}/api/v1/sync/workspaces/{team}/push", json={"changes": [change]}, headers=headers)
+    assert again.json() == pushed.json()
+    pulled = httpx.get(f"{base}/api/v1/sync/workspaces/{team}/since",
+                       params={"cursor": 0, "limit": 500, "include_content": "true"}, headers=headers).json()
+    mine = [entry for entry in pulled["documents"] if entry["entity_id"] == document_id]
+    assert [entry["content"] for entry in mine] == ["# From the desktop app\n"]

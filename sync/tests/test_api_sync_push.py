@@ -183,3 +183,16 @@ def test_api_sync_push_the_same_change_from_two_connections_applies_once(team):
     document_delete(actor=team.user("owner"), document=Document.objects.get(pk=change["entity_id"]))
     assert_problem(team.client("non_member").post(_url(team.workspace), {"changes": []}, format="json"), 404,
                    "not-found")
+
+
+def test_api_sync_push_grantees_have_no_sync(team):
+    from accounts.tests.factories import UserFactory
+    from documents.services.shares import share_create
+
+    owner = team.user("owner")
+    document = document_create(actor=owner, workspace=team.workspace, data={"title": "Shared", "content": "x"})
+    guest = UserFactory()
+    share_create(actor=owner, document=document, role="editor", user_id=guest.pk)
+    change = _change(operation="update", entity_id=document.pk, data={"title": "From a grantee"})
+    assert_problem(_push(client_for(guest), team.workspace, change), 404, "not-found")
+    assert Document.objects.get(pk=document.pk).title == "Shared"
