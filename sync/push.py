@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 
@@ -25,7 +26,8 @@ from mdcreator.timestamps import utc_timestamp
 from sync.models import SyncPushReceipt
 from sync.origin import PUSH
 from sync.services import ClientInfo
-from workspaces.access import resolve
+from workspaces.access import Access, access_from_membership, active_memberships, kind_of
+from workspaces.models import WorkspaceMember
 
 
 class Conflict(Exception):
@@ -50,11 +52,26 @@ def _valid(serializer_class, data, **kwargs) -> dict:
     return serializer.validated_data
 
 
-def _need(user, obj, ability: str) -> None:
-    access = resolve(user, obj)
-    if access is None:
-        raise NotFoundError("No such entity in this workspace.")
-    if not access.can(ability):
+@dataclass(frozen=True)
+class Pusher:
+    """Who pushes, with the membership read once for the whole push (push is for members only, and a
+    member's access to the workspace's documents and folders is that membership's)."""
+
+    user: object
+    member: WorkspaceMember
+
+    def access(self, obj) -> Access:
+        """The pusher's access to an object of the workspace."""
+        return access_from_membership(self.member, kind_of(obj))
+
+
+def pusher_for(user, workspace) -> Pusher:
+    """The pusher of `workspace`; the caller has checked the membership (404 otherwise)."""
+    return Pusher(user=user, member=active_memberships(user).get(workspace=workspace))
+
+
+def _need(pusher: Pusher, obj, ability: str) -> None:
+    if not pusher.access(obj).can(ability):
         raise PermissionDeniedError()
 
 
@@ -77,16 +94,16 @@ def _document(workspace, entity_id, *, deleted_too: bool = False) -> Document:
     return document
 
 
-def _push_document(user, workspace, change: dict, client: ClientInfo) -> dict:
+def _push_document(pusher: Pusher, workspace, change: dict, client: ClientInfo) -> dict:
     entity_id, operation, data = change["entity_id"], change["operation"], change["data"]
     if operation == "create":
-        _need(user, workspace, "create_document")
+        _need(pusher, workspace, "create_document")
         body = _valid(document_shapes.DocumentCreateSerializer, {**data, "id": str(entity_id)})
         try:
-            created = documents.document_create(actor=user, workspace=workspace, data=body, origin=PUSH, client=client)
+            created = documents.document_create(actor=pusher.user, workspace=workspace, data=body, origin=PUSH, client=client)
         except IdExistsError:
             existing = Document.objects.filter(pk=entity_id).select_related("updated_by").first()
-            same = (existing is not None and existing.workspace_id == workspace.pk and existing.created_by_id == user.pk
+            same = (existing is not None and existing.workspace_id == workspace.pk and existing.created_by_id == pusher.user.pk
                     and existing.content_hash == content_hash(body.get("content", existing.content)))
             if not same:
                 raise Conflict(_document_version(existing) if existing and existing.workspace_id == workspace.pk
@@ -95,34 +112,34 @@ def _push_document(user, workspace, change: dict, client: ClientInfo) -> dict:
         return {"content_hash": created.content_hash, "updated_at": utc_timestamp(created.updated_at)}
     if operation == "update":
         document = _document(workspace, entity_id)
-        _need(user, document, "partial_update")
+        _need(pusher, document, "partial_update")
         body = _valid(document_shapes.DocumentWriteSerializer, data, partial=True)
         body.pop("is_starred", None)  # a personal star is not a synced change
         if "content" in body and not change.get("base_content_hash"):
             raise PreconditionRequiredError("A content change needs base_content_hash.")
         try:
             updated = documents.document_update(
-                actor=user, document=document, data=body, if_match=f'"{change.get("base_content_hash")}"'
+                actor=pusher.user, document=document, data=body, if_match=f'"{change.get("base_content_hash")}"'
                 if "content" in body else None, origin=PUSH, client=client,
             )
         except EditConflictError:
             raise Conflict(_document_version(_document(workspace, entity_id))) from None
         return {"content_hash": updated.content_hash, "updated_at": utc_timestamp(updated.updated_at)}
     document = _document(workspace, entity_id, deleted_too=True)
-    _need(user, document, "destroy")
-    documents.document_delete(actor=user, document=document, origin=PUSH, client=client)
+    _need(pusher, document, "destroy")
+    documents.document_delete(actor=pusher.user, document=document, origin=PUSH, client=client)
     return {}
 
 
-def _push_folder(user, workspace, change: dict, client: ClientInfo) -> dict:
+def _push_folder(pusher: Pusher, workspace, change: dict, client: ClientInfo) -> dict:
     entity_id, operation, data = change["entity_id"], change["operation"], change["data"]
     if operation == "create":
-        _need(user, workspace, "create_folder")
+        _need(pusher, workspace, "create_folder")
         body = _valid(document_shapes.FolderWriteSerializer, {**data, "id": str(entity_id)})
         try:
-            folder = folders.folder_create(actor=user, workspace=workspace, data=body, origin=PUSH, client=client)
+            folder = folders.folder_create(actor=pusher.user, workspace=workspace, data=body, origin=PUSH, client=client)
         except FolderIdExistsError:
-            folder = Folder.objects.filter(pk=entity_id, workspace=workspace, created_by=user).first()
+            folder = Folder.objects.filter(pk=entity_id, workspace=workspace, created_by=pusher.user).first()
             if folder is None:
                 raise Conflict({}) from None
         return {"updated_at": utc_timestamp(folder.updated_at)}
@@ -130,14 +147,14 @@ def _push_folder(user, workspace, change: dict, client: ClientInfo) -> dict:
     if folder is None or (operation == "update" and folder.deleted_at is not None):
         raise NotFoundError("No folder with this id in this workspace.")
     if operation == "update":
-        _need(user, folder, "partial_update")
+        _need(pusher, folder, "partial_update")
         body = _valid(document_shapes.FolderWriteSerializer, data, partial=True)
         body.pop("id", None)
-        folder = folders.folder_update(actor=user, folder=folder, data=body, origin=PUSH, client=client)
+        folder = folders.folder_update(actor=pusher.user, folder=folder, data=body, origin=PUSH, client=client)
         return {"updated_at": utc_timestamp(folder.updated_at)}
-    _need(user, folder, "destroy")
+    _need(pusher, folder, "destroy")
     if folder.deleted_at is None:
-        folders.folder_delete(actor=user, folder=folder, cascade=bool(data.get("cascade")), origin=PUSH, client=client)
+        folders.folder_delete(actor=pusher.user, folder=folder, cascade=bool(data.get("cascade")), origin=PUSH, client=client)
     return {}
 
 
@@ -150,36 +167,34 @@ def _comment(workspace, entity_id) -> Comment:
     return comment
 
 
-def _push_comment(user, workspace, change: dict, client: ClientInfo) -> dict:
+def _push_comment(pusher: Pusher, workspace, change: dict, client: ClientInfo) -> dict:
     """Decision 33: a comment create's `data` is the REST create body plus `document_id`."""
     entity_id, operation, data = change["entity_id"], change["operation"], change["data"]
     if operation == "create":
         document = Document.objects.filter(pk=data.get("document_id"), workspace=workspace, deleted=False).first()
         if document is None:
             raise ValidationProblem({"data.document_id": ["No such document in this workspace."]})
-        _need(user, document, "comment")
+        _need(pusher, document, "comment")
         body = _valid(document_shapes.CommentCreateSerializer, {**data, "id": str(entity_id)})
         if Comment.objects.filter(pk=entity_id).exists():
-            if Comment.objects.filter(pk=entity_id, author=user, document=document).exists():
+            if Comment.objects.filter(pk=entity_id, author=pusher.user, document=document).exists():
                 return {}
             raise Conflict({})
-        comments.comment_create(actor=user, document=document, data=body, origin=PUSH, client=client)
+        comments.comment_create(actor=pusher.user, document=document, data=body, origin=PUSH, client=client)
         return {}
     comment = _comment(workspace, entity_id)
-    comment.access = resolve(user, comment.document)
-    if comment.access is None:
-        raise NotFoundError("No comment with this id in this workspace.")
-    abilities = comment_abilities(comment, user)
+    comment.access = pusher.access(comment.document)
+    abilities = comment_abilities(comment, pusher.user)
     if operation == "update":
         if not abilities["partial_update"]:
             raise PermissionDeniedError()
         body = _valid(document_shapes.CommentEditSerializer, data)
-        comments.comment_edit(actor=user, comment=comment, content=body["content"], mentions=body.get("mentions"),
+        comments.comment_edit(actor=pusher.user, comment=comment, content=body["content"], mentions=body.get("mentions"),
                               origin=PUSH, client=client)
         return {}
     if not abilities["destroy"]:
         raise PermissionDeniedError()
-    comments.comment_delete(actor=user, comment=comment, origin=PUSH, client=client)
+    comments.comment_delete(actor=pusher.user, comment=comment, origin=PUSH, client=client)
     return {}
 
 
@@ -210,18 +225,18 @@ def _check_shape(change: dict) -> None:
         raise ValidationProblem({"data": ["Must be an object."]})
 
 
-def push_one(*, user, workspace, change: dict, client: ClientInfo) -> dict:
+def push_one(*, pusher: Pusher, workspace, change: dict, client: ClientInfo) -> dict:
     """Apply one change in its own transaction; its result (success, conflict or error) is kept as its receipt."""
     outcome = {"change_id": str(change["change_id"]), "entity_id": str(change["entity_id"])}
     try:
         _check_shape(change)
         with transaction.atomic():
-            stored = _claim(user, workspace, change["change_id"])
+            stored = _claim(pusher.user, workspace, change["change_id"])
             if stored is not None:
                 return stored.result
             result = {**outcome, "status": "success", "result": HANDLERS[change["entity_type"]](
-                user, workspace, change, client)}
-            SyncPushReceipt.objects.filter(user=user, change_id=change["change_id"]).update(result=result)
+                pusher, workspace, change, client)}
+            SyncPushReceipt.objects.filter(user=pusher.user, change_id=change["change_id"]).update(result=result)
             return result
     except Conflict as conflict:
         result = {**outcome, "status": "conflict", "server_version": conflict.server_version}
@@ -229,9 +244,9 @@ def push_one(*, user, workspace, change: dict, client: ClientInfo) -> dict:
         result = {**outcome, "status": "error", "error": _error(problem)}
     # Nothing of the change was written: its receipt is stored on its own, unless a twin stored one first.
     with transaction.atomic():
-        stored = _claim(user, workspace, change["change_id"])
+        stored = _claim(pusher.user, workspace, change["change_id"])
         if stored is not None:
             return stored.result
-        SyncPushReceipt.objects.filter(user=user, change_id=change["change_id"]).update(result=result)
+        SyncPushReceipt.objects.filter(user=pusher.user, change_id=change["change_id"]).update(result=result)
     return result
 

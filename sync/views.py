@@ -13,7 +13,7 @@ from mdcreator.timestamps import utc_timestamp
 from mdcreator.validation import validated
 from sync import serializers as s
 from sync.pull import sync_pull, sync_workspace
-from sync.push import push_one
+from sync.push import push_one, pusher_for
 from sync.services import ClientInfo
 
 
@@ -49,9 +49,10 @@ class PushView(APIView):
     def post(self, request, wid):
         workspace = sync_workspace(request.user, _uuid_or_none(wid), "push")
         envelope = validated(s.PushSerializer, request.data)
+        pusher = pusher_for(request.user, workspace)
         client = {"device_id": envelope["device_id"], "client_version": envelope["client_version"]}
         results = [
-            push_one(user=request.user, workspace=workspace, change=change,
+            push_one(pusher=pusher, workspace=workspace, change=change,
                      client=ClientInfo(**client, client_change_id=change["change_id"]))
             for change in envelope["changes"]
         ]

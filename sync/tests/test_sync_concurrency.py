@@ -20,7 +20,7 @@ from documents.services.documents import document_create, document_update
 from sync import services as sync_services
 from sync.models import SyncLog
 from sync.pull import sync_pull
-from sync.push import push_one
+from sync.push import push_one, pusher_for
 from sync.services import ClientInfo
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -72,7 +72,8 @@ def test_sync_concurrency_eight_writers_and_a_puller_see_every_entry_once(team):
             change = {"change_id": f"00000000-0000-4000-8000-{index:06d}{step:06d}", "entity_type": "folder",
                       "operation": "create", "entity_id": f"00000000-0000-4000-9000-{index:06d}{step:06d}",
                       "data": {"name": f"F{index}-{step}"}}
-            result = push_one(user=owner, workspace=workspace, change=change, client=ClientInfo(device_id=f"d{index}"))
+            result = push_one(pusher=pusher_for(owner, workspace), workspace=workspace, change=change,
+                              client=ClientInfo(device_id=f"d{index}"))
             if result["status"] != "success":
                 errors.append(result)
 
