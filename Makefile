@@ -67,6 +67,11 @@ bench-docs: install-dev services
 bench-sharing: install-dev services
 	DATABASE_URL=postgres://postgres@127.0.0.1:5432/mdcreator_bench_sharing REDIS_URL=redis://127.0.0.1:6379/11 $(BIN)/python bench/sharing_comments.py $(BENCH_ARGS)
 
+## make bench-sync: full sync bootstrap of 10,000 documents and folders, empty since, push of 100 edits (seeds once)
+.PHONY: bench-sync
+bench-sync: install-dev services
+	DATABASE_URL=postgres://postgres@127.0.0.1:5432/mdcreator_bench_sync REDIS_URL=redis://127.0.0.1:6379/12 $(BIN)/python bench/sync_bootstrap.py $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) $(NODE_DIR)/node_modules var
 

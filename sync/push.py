@@ -12,7 +12,8 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
+from django.utils import timezone
 
 from accounts.serializers import user_summary
 from documents import serializers as document_shapes
@@ -206,13 +207,25 @@ HANDLERS: dict[str, Callable[..., dict]] = {
 
 
 def _claim(user, workspace, change_id) -> SyncPushReceipt | None:
-    """Insert this change's receipt, or return the one already stored (a concurrent twin waits on the insert)."""
-    try:
-        with transaction.atomic():
-            SyncPushReceipt.objects.create(user=user, workspace=workspace, change_id=change_id)
-    except IntegrityError:
-        return SyncPushReceipt.objects.get(user=user, change_id=change_id)
-    return None
+    """Insert this change's receipt, or return the one already stored.
+
+    One statement (`ON CONFLICT DO NOTHING`): a concurrent twin's insert waits on the unique index
+    until the first transaction ends, then finds its row.
+    """
+    meta = SyncPushReceipt._meta
+    values = [
+        meta.get_field(name).get_db_prep_save(value, connection)
+        for name, value in (("user", user.pk), ("change_id", change_id), ("workspace", workspace.pk),
+                            ("result", {}), ("created_at", timezone.now()))
+    ]
+    sql = (
+        f"INSERT INTO {meta.db_table} (user_id, change_id, workspace_id, result, created_at) "  # noqa: S608
+        "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (user_id, change_id) DO NOTHING RETURNING id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        inserted = cursor.fetchone()
+    return None if inserted else SyncPushReceipt.objects.get(user=user, change_id=change_id)
 
 
 def _check_shape(change: dict) -> None:

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import uuid
 
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, transaction
 
 from sync.models import SyncLog
 from sync.origin import NO_CLIENT, REST, ClientInfo, Origin
@@ -29,9 +28,15 @@ def _allocate_seq(workspace_id: uuid.UUID) -> int:
     Holding the lock until commit is what makes entries of one workspace
     become visible in seq order and without gaps (SPEC §4 "Guarantee").
     """
-    workspaces = _workspaces()
-    workspaces.filter(pk=workspace_id).update(sync_seq=F("sync_seq") + 1)
-    return workspaces.filter(pk=workspace_id).values_list("sync_seq", flat=True).get()
+    model = _workspaces().model
+    key = model._meta.pk.get_db_prep_value(model._meta.pk.to_python(workspace_id), connection)
+    sql = f"UPDATE {model._meta.db_table} SET sync_seq = sync_seq + 1 WHERE id = %s RETURNING sync_seq"  # noqa: S608
+    with connection.cursor() as cursor:  # one round trip: PostgreSQL and SQLite (3.35+) both return the new value
+        cursor.execute(sql, [key])
+        row = cursor.fetchone()
+    if row is None:
+        raise _workspaces().model.DoesNotExist(f"No workspace {workspace_id}.")
+    return row[0]
 
 
 def diff_fields(old: dict, new: dict) -> dict:
