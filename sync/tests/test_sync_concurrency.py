@@ -157,3 +157,37 @@ def _unlocked_seq(workspace_id) -> int:
         return cursor.fetchone()[0]
 
 
+
+
+def test_sync_concurrency_compaction_while_writers_run_keeps_every_current_state(team):
+    """purge_sync_log in a loop while four writers append: a bootstrap afterwards holds every entity's latest state."""
+    from sync.compaction import compact_sync_log
+
+    owner = team.user("owner")
+    workspace = team.workspace
+    documents = [document_create(actor=owner, workspace=workspace, data={"title": f"C{i}", "content": f"c{i}"})
+                 for i in range(4)]
+    done, errors = threading.Event(), []
+
+    def writer(index):
+        for step in range(10):
+            document_update(actor=owner, document=documents[index], data={"title": f"C{index}-{step}"}, if_match=None)
+
+    def compactor():
+        while not done.is_set():
+            compact_sync_log()
+
+    compacting = _thread(compactor, errors=errors)
+    writers = [_thread(writer, index, errors=errors) for index in range(4)]
+    for thread in writers:
+        thread.join(60)
+    done.set()
+    compacting.join(60)
+    compact_sync_log()
+    assert errors == []
+    seen: list[int] = []
+    _pull_until_idle(owner, workspace, 0, seen)
+    page = sync_pull(user=owner, workspace_id=workspace.pk, cursor=0, limit=500)
+    titles = {entry["entity_id"]: entry["data"]["title"] for entry in page.groups["documents"]}
+    assert titles == {str(d.pk): f"C{i}-9" for i, d in enumerate(documents)}
+    assert len(seen) == len(set(seen)) == SyncLog.objects.filter(workspace=workspace).count()
