@@ -112,7 +112,8 @@ def _push_document(pusher: Pusher, workspace, change: dict, client: ClientInfo) 
             created = existing
         return {"content_hash": created.content_hash, "updated_at": utc_timestamp(created.updated_at)}
     if operation == "update":
-        document = _document(workspace, entity_id)
+        # A member's abilities are the same on every document of the workspace: no read before the locked one.
+        document = Document(pk=entity_id, workspace_id=workspace.pk)
         _need(pusher, document, "partial_update")
         body = _valid(document_shapes.DocumentWriteSerializer, data, partial=True)
         body.pop("is_starred", None)  # a personal star is not a synced change
@@ -121,7 +122,7 @@ def _push_document(pusher: Pusher, workspace, change: dict, client: ClientInfo) 
         try:
             updated = documents.document_update(
                 actor=pusher.user, document=document, data=body, if_match=f'"{change.get("base_content_hash")}"'
-                if "content" in body else None, origin=PUSH, client=client,
+                if "content" in body else None, origin=PUSH, client=client, workspace_id=workspace.pk,
             )
         except EditConflictError:
             raise Conflict(_document_version(_document(workspace, entity_id))) from None

@@ -193,13 +193,11 @@ def check_precondition(document: Document, if_match: str | None, *, required: bo
         raise EditConflictError(server_version=_server_version(document))
 
 
-def _locked_live(document_id) -> Document:
-    document = (
-        Document.objects.select_for_update(of=("self",), no_key=True)
-        .select_related("updated_by")
-        .filter(pk=document_id, deleted=False)
-        .first()
-    )
+def _locked_live(document_id, workspace_id=None) -> Document:
+    documents = Document.objects.select_for_update(of=("self",), no_key=True).select_related("updated_by")
+    if workspace_id is not None:
+        documents = documents.filter(workspace_id=workspace_id)
+    document = documents.filter(pk=document_id, deleted=False).first()
     if document is None:
         raise NotFoundError("No document with this id.")
     return document
@@ -239,14 +237,18 @@ def document_update(
     if_match: str | None,
     origin: Origin = REST,
     client: ClientInfo | None = None,
+    workspace_id=None,
 ) -> Document:
     """Apply a PUT/PATCH under the row lock; `If-Match` is required when content is sent.
+
+    With `workspace_id` the document must belong to that workspace (404 otherwise): a caller that
+    checked its access at the workspace level need not read the document first.
 
     A `restore` origin records a restore version (even when nothing changed) that names the
     version brought back; content written from any origin but `live` is merged into the live
     document (collab.bridge).
     """
-    document = _locked_live(document.pk)
+    document = _locked_live(document.pk, workspace_id)
     check_precondition(document, if_match, required="content" in data)
     old_tags = document_tags(document)
     old = document_sync_data(document, old_tags)
