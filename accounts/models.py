@@ -10,6 +10,8 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from mdcreator.constraints import null_not_empty
+
 
 def default_user_settings() -> dict:
     return {
@@ -69,12 +71,12 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     email = models.CharField(max_length=254)
-    username = models.CharField(max_length=40, null=True, blank=True)  # noqa: DJ001  unique when set: NULL, never ""
+    username = models.CharField(max_length=40, null=True, blank=True)
     email_verified = models.BooleanField(default=False)
-    oidc_issuer = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001  unique pair when set
-    oidc_sub = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001  unique pair when set
+    oidc_issuer = models.CharField(max_length=255, null=True, blank=True)
+    oidc_sub = models.CharField(max_length=255, null=True, blank=True)
     display_name = models.CharField(max_length=255, blank=True)
-    avatar_url = models.TextField(null=True, blank=True)  # noqa: DJ001  the API says null, not ""
+    avatar_url = models.TextField(null=True, blank=True)
     bio = models.TextField(blank=True, default="")
     settings = models.JSONField(default=default_user_settings)
     features = models.JSONField(default=default_user_features)
@@ -101,6 +103,10 @@ class User(AbstractBaseUser, PermissionsMixin):
             models.UniqueConstraint(Lower("email"), name="accounts_user_email_ci_unique"),
             models.UniqueConstraint(Lower("username"), name="accounts_user_username_ci_unique"),
             models.UniqueConstraint(fields=["oidc_issuer", "oidc_sub"], name="accounts_user_oidc_identity_unique"),
+            null_not_empty("username", name="accounts_user_username_not_empty"),
+            null_not_empty("oidc_issuer", name="accounts_user_oidc_issuer_not_empty"),
+            null_not_empty("oidc_sub", name="accounts_user_oidc_sub_not_empty"),
+            null_not_empty("avatar_url", name="accounts_user_avatar_url_not_empty"),
         ]
         indexes = [
             models.Index(fields=["last_seen_at"], name="accounts_user_last_seen_idx"),
@@ -149,9 +155,10 @@ class RefreshToken(models.Model):
     revoke_reason = models.CharField(max_length=32, choices=RevokeReason.choices, blank=True, default="")
     user_agent = models.CharField(max_length=255, blank=True, default="")
     ip = models.GenericIPAddressField(null=True, blank=True)
-    device_id = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001  the API says null, not ""
+    device_id = models.CharField(max_length=255, null=True, blank=True)
 
     class Meta:
+        constraints = [null_not_empty("device_id", name="accounts_rt_device_id_not_empty")]
         indexes = [
             models.Index(fields=["family_id"], name="accounts_rt_family_idx"),
             models.Index(fields=["user", "revoked_at"], name="accounts_rt_user_revoked_idx"),

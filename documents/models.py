@@ -11,6 +11,8 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
+from mdcreator.constraints import null_not_empty
+
 
 def default_document_metadata() -> dict:
     return {"category": None, "priority": "normal", "status": "draft"}
@@ -28,7 +30,7 @@ class Folder(models.Model):
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="children")
     name = models.CharField(max_length=255)
     icon = models.CharField(max_length=50, blank=True, default="")
-    color = models.CharField(max_length=20, null=True, blank=True)  # noqa: DJ001  the API says null, not ""
+    color = models.CharField(max_length=20, null=True, blank=True)
     position = models.IntegerField(default=0)
     is_expanded = models.BooleanField(default=True)
     created_by = models.ForeignKey(
@@ -39,6 +41,7 @@ class Folder(models.Model):
     deleted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        constraints = [null_not_empty("color", name="folder_color_not_empty")]
         indexes = [models.Index(fields=["workspace", "parent", "position"], name="folder_tree_idx")]
 
     def __str__(self) -> str:

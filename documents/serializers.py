@@ -206,6 +206,9 @@ class FolderWriteSerializer(serializers.Serializer):
     parent_id = StrictUUIDField(required=False, allow_null=True)
     icon = StrictCharField(max_length=50, required=False, allow_blank=True)
     color = ColorField(required=False, allow_null=True)
+
+    def validate_color(self, value: str | None) -> str | None:
+        return value or None  # "no colour" is null (SPEC §1.3), whether sent as null or ""
     position = serializers.IntegerField(required=False, min_value=-(2**31), max_value=2**31 - 1)
     is_expanded = StrictBooleanField(required=False)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from mdcreator.constraints import null_not_empty
 from sync.origin import OriginKind
 
 
@@ -33,18 +34,23 @@ class SyncLog(models.Model):
     operation = models.CharField(max_length=10, choices=Operation.choices)
     changes = models.JSONField(default=dict)
     data = models.JSONField(default=dict)
-    content_hash = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001  null: not a document
+    content_hash = models.CharField(max_length=64, null=True, blank=True)
     changed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     origin = models.CharField(max_length=10, choices=OriginKind.choices, default=OriginKind.REST)
-    device_id = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001  null: not pushed
-    client_version = models.CharField(max_length=50, null=True, blank=True)  # noqa: DJ001  null: not pushed
+    device_id = models.CharField(max_length=255, null=True, blank=True)
+    client_version = models.CharField(max_length=50, null=True, blank=True)
     client_change_id = models.UUIDField(null=True, blank=True)
     timestamp = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["workspace", "seq"], name="synclog_workspace_seq_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "seq"], name="synclog_workspace_seq_unique"),
+            null_not_empty("content_hash", name="synclog_content_hash_not_empty"),
+            null_not_empty("device_id", name="synclog_device_id_not_empty"),
+            null_not_empty("client_version", name="synclog_client_version_not_empty"),
+        ]
         indexes = [
             models.Index(fields=["entity_type", "entity_id", "-seq"], name="synclog_entity_idx"),
             models.Index(fields=["timestamp"], name="synclog_timestamp_idx"),

@@ -165,3 +165,11 @@ def test_api_folders_update_of_another_workspace_is_404(team):
     foreign = FolderFactory(name="Theirs")
     assert_problem(_patch(team, foreign, {"name": "Mine"}), 404, "not-found")
     assert Folder.objects.get(pk=foreign.pk).name == "Theirs"
+
+
+def test_api_folders_update_empty_colour_is_stored_as_null(team):
+    folder = FolderFactory(workspace=team.workspace, color="#336699")
+    response = team.client("owner").patch(folder_url(folder), {"color": ""}, format="json")
+    assert response.status_code == 200 and response.json()["color"] is None
+    folder.refresh_from_db()
+    assert folder.color is None
