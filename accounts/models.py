@@ -136,11 +136,11 @@ class RefreshToken(models.Model):
     """One opaque refresh token; a login starts a family, each refresh adds a child."""
 
     class RevokeReason(models.TextChoices):
-        LOGOUT = "logout"
-        REUSE = "reuse"
-        PASSWORD_CHANGE = "password_change"  # noqa: S105  a revoke reason, not a secret
-        ADMIN = "admin"
-        ACCOUNT_DELETED = "account_deleted"
+        LOGOUT = "logout", "Logout"
+        REUSE = "reuse", "Reuse"
+        PASSWORD_CHANGE = "password_change", "Password Change"
+        ADMIN = "admin", "Admin"
+        ACCOUNT_DELETED = "account_deleted", "Account Deleted"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="refresh_tokens")
@@ -173,8 +173,8 @@ class EmailCode(models.Model):
     """A 6-digit code mailed to confirm an address or reset a password; only its HMAC is kept."""
 
     class Purpose(models.TextChoices):
-        CONFIRM_EMAIL = "confirm_email"
-        RESET_PASSWORD = "reset_password"  # noqa: S105  a code purpose, not a secret
+        CONFIRM_EMAIL = "confirm_email", "Confirm Email"
+        RESET_PASSWORD = "reset_password", "Reset Password"
 
     MAX_ATTEMPTS = 5
 

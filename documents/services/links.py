@@ -23,7 +23,7 @@ from accounts.tokens import sha256_hex
 from collab import bridge
 from documents.errors import InvalidPasswordError, PasswordRequiredError
 from documents.models import Document, ShareLink
-from documents.sharing import SESSION_SALT, TOKEN_PREFIX, guest_access_allowed, live_link
+from documents.sharing import LINK_PREFIX, SESSION_SALT, guest_access_allowed, live_link
 from mdcreator.errors import NotFoundError, PermissionDeniedError, ValidationProblem
 from mdcreator.ratelimit import hit
 
@@ -50,7 +50,7 @@ def link_create(
     """A new link; returns it with its one-time plaintext token (403 while the workspace refuses guests)."""
     if not guest_access_allowed(document):
         raise PermissionDeniedError("Guest access is off in this workspace's settings.")
-    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = LINK_PREFIX + secrets.token_urlsafe(32)
     link = ShareLink.objects.create(
         document=document, created_by=actor, token_hash=sha256_hex(token), token_prefix=token[:8], mode=mode,
         password_hash=make_password(password) if password else "", max_uses=max_uses,
