@@ -140,6 +140,8 @@ class UserChangeForm(_EmailAndUsernameMixin, forms.ModelForm):
     """Edits an account; the password hash is not a field (it has its own page)."""
 
     email = forms.EmailField(max_length=254)
+    # A cleared avatar is NULL, the column's one empty value (Django's TextField form field would give "").
+    avatar_url = forms.CharField(required=False, empty_value=None, widget=forms.Textarea)
 
     class Meta:
         model = User

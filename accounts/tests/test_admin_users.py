@@ -408,6 +408,7 @@ def test_admin_users_edit_unticking_active_revokes_sessions(client, superuser, d
     assert response.status_code == 302, response.context["adminform"].form.errors
     target.refresh_from_db()
     assert (target.email, target.is_active, target.settings) == ("edited@example.com", False, {"theme": "dark"})
+    assert (target.username, target.avatar_url) == (None, None)  # cleared fields are NULL, never ""
     assert RefreshToken.objects.get(user=target).revoke_reason == "admin"
     assert api.get("/api/v1/auth/me").status_code == 401
 
