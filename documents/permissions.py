@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
+from documents.models import Comment
+
 
 def share_token(request) -> str | None:
     """The share link's token a request carries (`X-Share-Token`, SPEC §3.4), if any."""
@@ -60,8 +62,6 @@ def _started_thread(comment, user, *, is_author: bool) -> bool:
     """Whether `user` wrote the root of the comment's thread (looked up only for a reply)."""
     if comment.thread_id == comment.pk:
         return is_author
-    from documents.models import Comment  # permission classes stay importable before the app registry is ready
-
     return Comment.objects.filter(pk=comment.thread_id, author_id=getattr(user, "pk", None)).exists()
 
 

@@ -38,6 +38,7 @@ from documents.models import (
 from documents.search import index_driven, text_filter
 from documents.sharing import granted_documents, live_shares
 from mdcreator.errors import NotFoundError
+from mdcreator.validation import uuid_or_404
 from workspaces.access import Access, active_memberships, resolve
 
 SORT_FIELDS = {"updated_at": "updated_at", "created_at": "created_at", "title": "title"}
@@ -88,10 +89,7 @@ def document_get(
     `summary=False` skips the DocSummary fields, for the endpoints of what hangs off a document
     (comments, grants, links), which only need to know the caller may be there.
     """
-    try:
-        document_id = uuid.UUID(str(document_id))
-    except ValueError:
-        raise NotFoundError() from None
+    document_id = uuid_or_404(document_id)
     documents = Document.objects.filter(pk=document_id)
     if not include_deleted:
         documents = documents.filter(deleted=False)
@@ -225,10 +223,7 @@ def folder_list(*, workspace) -> list[Folder]:
 
 def folder_get(*, user, folder_id) -> tuple[Folder, Access]:
     """A live folder in a workspace the caller belongs to, with the caller's access; 404 otherwise."""
-    try:
-        folder_id = uuid.UUID(str(folder_id))
-    except ValueError:
-        raise NotFoundError() from None
+    folder_id = uuid_or_404(folder_id)
     folder = Folder.objects.filter(pk=folder_id, deleted_at__isnull=True).first()
     access = resolve(user, folder) if folder is not None else None
     if access is None:
@@ -253,10 +248,7 @@ def share_list(*, document: Document):
 
 def share_get(*, document: Document, share_id) -> DocumentShare:
     """One active grant of this document; 404 otherwise."""
-    try:
-        share_id = uuid.UUID(str(share_id))
-    except ValueError:
-        raise NotFoundError() from None
+    share_id = uuid_or_404(share_id)
     share = share_list(document=document).filter(pk=share_id).first()
     if share is None:
         raise NotFoundError("No grant with this id.")
@@ -353,10 +345,7 @@ def comment_list(*, document: Document, resolved: bool | None = None, thread_id=
 
 def comment_get(*, user, comment_id, share_token: str | None = None) -> tuple[Comment, Access]:
     """A visible comment of a document the caller may read, with the caller's access to that document; 404 otherwise."""
-    try:
-        comment_id = uuid.UUID(str(comment_id))
-    except ValueError:
-        raise NotFoundError() from None
+    comment_id = uuid_or_404(comment_id)
     comment = Comment.objects.select_related("document").filter(pk=comment_id, document__deleted=False).first()
     access = resolve(user, comment.document, share_token) if comment is not None else None
     if access is None or not _visible_comments(comment.document).filter(pk=comment.pk).exists():
@@ -377,10 +366,7 @@ def link_list(*, document: Document) -> QuerySet[ShareLink]:
 
 def link_get(*, document: Document, link_id) -> ShareLink:
     """One link of this document; 404 otherwise."""
-    try:
-        link_id = uuid.UUID(str(link_id))
-    except ValueError:
-        raise NotFoundError() from None
+    link_id = uuid_or_404(link_id)
     link = link_list(document=document).filter(pk=link_id).first()
     if link is None:
         raise NotFoundError("No share link with this id.")

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
-
 from drf_spectacular.utils import extend_schema
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from mdcreator.timestamps import utc_timestamp
-from mdcreator.validation import validated
+from mdcreator.validation import uuid_or_404, validated
 from sync import serializers as s
 from sync.pull import sync_pull, sync_workspace
 from sync.push import push_one, pusher_for
@@ -26,18 +24,11 @@ class SinceView(APIView):
     def get(self, request, wid):
         query = validated(s.SinceQuerySerializer, request.query_params)
         page = sync_pull(
-            user=request.user, workspace_id=_uuid_or_none(wid), cursor=query["cursor"], limit=query["limit"],
+            user=request.user, workspace_id=uuid_or_404(wid), cursor=query["cursor"], limit=query["limit"],
             include_content=query["include_content"],
         )
         return Response({**page.groups, "cursor": page.cursor, "has_more": page.has_more, "timestamp": utc_timestamp()})
 
-
-def _uuid_or_none(value):
-    """A malformed id in the path is a 404, like any unknown workspace."""
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        return None
 
 
 class PushView(APIView):
@@ -47,7 +38,7 @@ class PushView(APIView):
 
     @extend_schema(tags=["sync"], request=s.PushSerializer, responses=s.PushResponseSerializer)
     def post(self, request, wid):
-        workspace = sync_workspace(request.user, _uuid_or_none(wid), "push")
+        workspace = sync_workspace(request.user, uuid_or_404(wid), "push")
         envelope = validated(s.PushSerializer, request.data)
         pusher = pusher_for(request.user, workspace)
         client = {"device_id": envelope["device_id"], "client_version": envelope["client_version"]}

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from accounts.tokens import sha256_hex
 from mdcreator.errors import NotFoundError
+from mdcreator.validation import uuid_or_404
 from workspaces.access import Access, access_from_membership, active_memberships
 from workspaces.contents import count_annotations
 from workspaces.models import Invitation, Workspace, WorkspaceMember
@@ -49,10 +50,7 @@ def workspace_get(*, user, workspace_id: uuid.UUID | str, with_counts: bool = Tr
     `with_counts` adds member_count and document_count (the Workspace body); callers that only
     need the access leave them out: counting a workspace's documents reads its whole index.
     """
-    try:
-        workspace_id = uuid.UUID(str(workspace_id))
-    except ValueError:
-        raise NotFoundError() from None
+    workspace_id = uuid_or_404(workspace_id)
     members = active_memberships(user).filter(workspace_id=workspace_id).select_related("workspace", "workspace__owner")
     if with_counts:
         members = members.annotate(

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import uuid
-
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.viewsets import ViewSet
 
-from mdcreator.errors import NotFoundError, ValidationProblem
+from mdcreator.errors import ValidationProblem
 from mdcreator.pagination import page_from
-from mdcreator.validation import validated
+from mdcreator.validation import uuid_or_404, validated
 from workspaces import selectors
 from workspaces import serializers as s
 from workspaces.access import access_from_membership
@@ -23,13 +21,6 @@ from workspaces.services.invitations import invitation_link
 
 NO_CONTENT = {204: OpenApiResponse(description="Done")}
 PAGE_PARAMS = [OpenApiParameter("limit", int), OpenApiParameter("offset", int)]
-
-
-def _uuid_or_404(value) -> uuid.UUID:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        raise NotFoundError() from None
 
 
 class WorkspaceViewSet(ViewSet):
@@ -125,7 +116,7 @@ class WorkspaceViewSet(ViewSet):
             workspace=workspace,
             actor=request.user,
             actor_access=workspace.access,
-            user_id=_uuid_or_404(user_id),
+            user_id=uuid_or_404(user_id),
             role=data.get("role"),
             permissions=data.get("permissions"),
         )
@@ -133,7 +124,7 @@ class WorkspaceViewSet(ViewSet):
 
     @extend_schema(tags=["members"], responses=NO_CONTENT)
     def remove_member(self, request, pk=None, user_id=None):
-        target = _uuid_or_404(user_id)
+        target = uuid_or_404(user_id)
         # Leaving (removing oneself) is open to every member, and so is reaching the owner row,
         # which answers 409 cannot-remove-owner whoever asks (SPEC §10.21).
         self.action = "leave"
