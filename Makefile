@@ -7,6 +7,10 @@ NODE_DIR := tests/node
 # The test suite runs on the production engines at localhost (SPEC §0).
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/mdcreator
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/1
+# PostgreSQL means production settings, which refuse to start without signing keys (SPEC §0.1):
+# every test and benchmark run gets throwaway random keys of its own, drawn by the shell at run time.
+RUN_KEYS = DJANGO_SECRET_KEY=$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))') \
+  JWT_SIGNING_KEY=$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))')
 
 .PHONY: run test lint install install-dev node services migrate bench clean
 
@@ -51,26 +55,26 @@ lint: install-dev
 
 ## make test: the linters, then the whole suite on PostgreSQL and Redis, plus a smoke run of the embedded default
 test: lint install-dev node services
-	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
+	$(RUN_KEYS) DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
 	  $(BIN)/python -m pytest --create-db $(PYTEST_ARGS)
 
 bench: install-dev services
-	DATABASE_URL=postgres://postgres@127.0.0.1:5432/mdcreator_bench REDIS_URL=redis://127.0.0.1:6379/9 $(BIN)/python bench/auth_throughput.py $(BENCH_ARGS)
+	$(RUN_KEYS) DATABASE_URL=postgres://postgres@127.0.0.1:5432/mdcreator_bench REDIS_URL=redis://127.0.0.1:6379/9 $(BIN)/python bench/auth_throughput.py $(BENCH_ARGS)
 
 ## make bench-docs: list and search latency over 100,000 seeded documents (seeds once, a few minutes)
 .PHONY: bench-docs
 bench-docs: install-dev services
-	DATABASE_URL=postgres://postgres@127.0.0.1:5432/mdcreator_bench_docs REDIS_URL=redis://127.0.0.1:6379/10 $(BIN)/python bench/documents_list_search.py $(BENCH_ARGS)
+	$(RUN_KEYS) DATABASE_URL=postgres://postgres@127.0.0.1:5432/mdcreator_bench_docs REDIS_URL=redis://127.0.0.1:6379/10 $(BIN)/python bench/documents_list_search.py $(BENCH_ARGS)
 
 ## make bench-sharing: comments of a busy document, shared-with-me and search with 10,000 grants (seeds once)
 .PHONY: bench-sharing
 bench-sharing: install-dev services
-	DATABASE_URL=postgres://postgres@127.0.0.1:5432/mdcreator_bench_sharing REDIS_URL=redis://127.0.0.1:6379/11 $(BIN)/python bench/sharing_comments.py $(BENCH_ARGS)
+	$(RUN_KEYS) DATABASE_URL=postgres://postgres@127.0.0.1:5432/mdcreator_bench_sharing REDIS_URL=redis://127.0.0.1:6379/11 $(BIN)/python bench/sharing_comments.py $(BENCH_ARGS)
 
 ## make bench-sync: full sync bootstrap of 10,000 documents and folders, empty since, push of 100 edits (seeds once)
 .PHONY: bench-sync
 bench-sync: install-dev services
-	DATABASE_URL=postgres://postgres@127.0.0.1:5432/mdcreator_bench_sync REDIS_URL=redis://127.0.0.1:6379/12 $(BIN)/python bench/sync_bootstrap.py $(BENCH_ARGS)
+	$(RUN_KEYS) DATABASE_URL=postgres://postgres@127.0.0.1:5432/mdcreator_bench_sync REDIS_URL=redis://127.0.0.1:6379/12 $(BIN)/python bench/sync_bootstrap.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) $(NODE_DIR)/node_modules var
@@ -78,4 +82,4 @@ clean:
 ## make bench-collab: fan-out latency of live edits to real y-websocket clients (two scenarios, about two minutes)
 .PHONY: bench-collab
 bench-collab: install-dev node services
-	DATABASE_URL=postgres://postgres@127.0.0.1:5432/mdcreator_bench_collab REDIS_URL=redis://127.0.0.1:6379/14 $(BIN)/python bench/collab_fanout.py $(BENCH_ARGS)
+	$(RUN_KEYS) DATABASE_URL=postgres://postgres@127.0.0.1:5432/mdcreator_bench_collab REDIS_URL=redis://127.0.0.1:6379/14 $(BIN)/python bench/collab_fanout.py $(BENCH_ARGS)

@@ -12,7 +12,7 @@ from rest_framework.authentication import BaseAuthentication
 
 from accounts.models import User
 from accounts.oidc import authenticate_oidc_token
-from accounts.services.sessions import session_is_revoked
+from accounts.services.sessions import session_is_live
 from accounts.tokens import decode_access_token, unverified_issuer
 from mdcreator.errors import InvalidTokenError
 
@@ -43,7 +43,7 @@ def authenticate_token(token: str) -> tuple[User, TokenAuth]:
 def _authenticate_local(token: str) -> tuple[User, TokenAuth]:
     claims = decode_access_token(token)
     user = User.objects.filter(pk=claims.user_id, is_active=True, deleted_at__isnull=True).first()
-    if user is None or session_is_revoked(claims.session_id):
+    if user is None or not session_is_live(claims.session_id, user.pk):
         raise InvalidTokenError("The session of this token has ended.")
     _touch_last_seen(user)
     return user, TokenAuth(source="local", session_id=claims.session_id)

@@ -5,10 +5,13 @@ variable set the embedded default runs: SQLite, the in-memory channel layer,
 local-memory cache, files on local disk and console email.
 """
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
 import environ
+
+from mdcreator import keys
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -18,7 +21,6 @@ if (BASE_DIR / ".env").exists():
 
 # --- core -------------------------------------------------------------------
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
-SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="embedded-development-secret-key-change-me-in-production")
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 FRONTEND_URL = env.str("FRONTEND_URL", default="http://localhost:5173").rstrip("/")
 
@@ -97,6 +99,13 @@ TEMPLATES = [
 VAR_DIR = Path(env.str("MDCREATOR_VAR_DIR", default=str(BASE_DIR / "var")))
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
 IS_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
+
+# --- signing keys (decision 41): from the environment, or generated under var/ by the embedded default
+if IS_POSTGRES:
+    keys.require_production_keys(dict(os.environ))
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="").strip() or keys.embedded_secret(VAR_DIR)
+JWT_SIGNING_KEY = env.str("JWT_SIGNING_KEY", default="").strip() or keys.derived_jwt_key(SECRET_KEY)
+
 if IS_POSTGRES:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     if env.bool("DATABASE_POOL", default=True):
@@ -166,7 +175,6 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 ANONYMOUS_USER_NAME = None  # guardian: no anonymous user row
 
-JWT_SIGNING_KEY = env.str("JWT_SIGNING_KEY", default=SECRET_KEY + ":jwt")
 JWT_ISSUER = env.str("JWT_ISSUER", default="mdcreator")
 JWT_AUDIENCE = "mdcreator-api"
 ACCESS_TOKEN_LIFETIME = timedelta(minutes=15)

@@ -16,7 +16,9 @@ import pytest
 pytestmark = pytest.mark.live
 
 ROOT = Path(__file__).resolve().parent.parent
-ENGINE_VARIABLES = ("DATABASE_URL", "REDIS_URL", "AWS_STORAGE_BUCKET_NAME", "OIDC_ISSUER", "EMAIL_URL")
+ENGINE_VARIABLES = (
+    "DATABASE_URL", "REDIS_URL", "AWS_STORAGE_BUCKET_NAME", "OIDC_ISSUER", "EMAIL_URL", "DJANGO_SECRET_KEY", "JWT_SIGNING_KEY",
+)
 
 
 def _free_port() -> int:

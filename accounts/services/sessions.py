@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from accounts.models import RefreshToken, User
@@ -17,7 +18,7 @@ from mdcreator.ratelimit import hit
 
 REFRESH_RATE = "60/minute"
 
-_FAMILY_CACHE_KEY = "rt-family-revoked:{}"
+_FAMILY_CACHE_KEY = "rt-family-owner:{}"
 
 
 @dataclass(frozen=True)
@@ -159,7 +160,7 @@ def _revoke(tokens, *, reason: str) -> int:
     count = tokens.filter(revoked_at__isnull=True).update(revoked_at=now, revoke_reason=reason)
     if families:
         keys = [_FAMILY_CACHE_KEY.format(family) for family in families]
-        transaction.on_commit(lambda: cache.set_many({key: True for key in keys}, settings.FAMILY_REVOCATION_CACHE_SECONDS))
+        transaction.on_commit(lambda: cache.set_many({key: "" for key in keys}, settings.FAMILY_REVOCATION_CACHE_SECONDS))
     return count
 
 
@@ -202,12 +203,21 @@ def session_logout(
         session_family_revoke(family_id=session_id, reason=reason, user=user)
 
 
-def session_is_revoked(session_id: uuid.UUID) -> bool:
-    """Whether the refresh family behind an access token was revoked (cached 30 s)."""
+def session_is_live(session_id: uuid.UUID, user_id) -> bool:
+    """Whether the refresh family behind an access token exists, belongs to `user_id` and is not revoked.
+
+    A made-up `sid` has no rows and is therefore not live. The family's state is cached for 30 s as
+    its owner's id ("" once revoked or missing); revocation overwrites the entry after commit.
+    """
     key = _FAMILY_CACHE_KEY.format(session_id)
-    cached = cache.get(key)
-    if cached is not None:
-        return bool(cached)
-    revoked = RefreshToken.objects.filter(family_id=session_id, revoked_at__isnull=False).exists()
-    cache.set(key, revoked, settings.FAMILY_REVOCATION_CACHE_SECONDS)
-    return revoked
+    owner = cache.get(key)
+    if owner is None:
+        owners = list(
+            RefreshToken.objects.filter(family_id=session_id)
+            .values("user_id")
+            .annotate(revoked=Count("pk", filter=Q(revoked_at__isnull=False)))[:2]
+        )
+        live = len(owners) == 1 and owners[0]["revoked"] == 0
+        owner = str(owners[0]["user_id"]) if live else ""
+        cache.set(key, owner, settings.FAMILY_REVOCATION_CACHE_SECONDS)
+    return owner != "" and owner == str(user_id)

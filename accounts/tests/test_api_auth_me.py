@@ -171,3 +171,32 @@ def test_api_auth_me_patch_oversized_settings_is_413(auth_client, user):
 
 def test_api_auth_me_patch_anonymous_is_401(api_client):
     assert api_client.patch("/api/v1/auth/me", {"bio": "x"}, format="json").status_code == 401
+
+
+def test_api_auth_me_token_with_made_up_session_is_invalid(api_client, user):
+    """A correctly signed token whose `sid` names no refresh family is refused (decision 41)."""
+    import uuid
+
+    bearer(api_client, _forged(user, sid=str(uuid.uuid4())))
+    response = api_client.get("/api/v1/auth/me")
+    assert response.status_code == 401 and problem_slug(response) == "invalid-token"
+
+
+def test_api_auth_me_token_with_another_users_session_is_invalid(api_client, user):
+    from accounts.services.sessions import ClientInfo, session_start
+
+    other = UserFactory()
+    family = session_start(user=other, client=ClientInfo()).session_id
+    bearer(api_client, _forged(user, sid=str(family)))
+    response = api_client.get("/api/v1/auth/me")
+    assert response.status_code == 401 and problem_slug(response) == "invalid-token"
+    bearer(api_client, _forged(other, sid=str(family)))
+    assert api_client.get("/api/v1/auth/me").status_code == 200
+
+
+def test_api_auth_me_token_of_a_deleted_family_is_invalid(auth_client, user):
+    from accounts.models import RefreshToken
+
+    RefreshToken.objects.filter(user=user).delete()
+    response = auth_client.get("/api/v1/auth/me")
+    assert response.status_code == 401 and problem_slug(response) == "invalid-token"

@@ -12,6 +12,7 @@ import websockets
 from django.db import connection
 from django.utils import timezone
 
+from accounts.services.sessions import ClientInfo, session_start
 from accounts.tokens import issue_access_token
 from collab.markdown import fragment_to_markdown, parse_markdown, serialize_markdown
 from collab.models import CollabState, CollabUpdate
@@ -56,10 +57,16 @@ def assert_contiguous_log(document_id) -> CollabState:
     return record
 
 
-def expired_token(user) -> str:
-    """A correctly signed access token whose `exp` has passed."""
-    token, _ = issue_access_token(user_id=user.pk, session_id=user.pk, now=timezone.now() - timedelta(hours=1))
+def token_issued_at(user, issued_at) -> str:
+    """A correctly signed access token of a live refresh family of `user`, issued at `issued_at`."""
+    family = session_start(user=user, client=ClientInfo()).session_id
+    token, _ = issue_access_token(user_id=user.pk, session_id=family, now=issued_at)
     return token
+
+
+def expired_token(user) -> str:
+    """A correctly signed access token of a live session whose `exp` has passed."""
+    return token_issued_at(user, timezone.now() - timedelta(hours=1))
 
 
 def block_text(client, index: int) -> pycrdt.XmlText:

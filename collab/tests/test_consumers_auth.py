@@ -3,7 +3,9 @@
 import uuid
 
 import pytest
+from django.utils import timezone
 
+from accounts.tokens import issue_access_token
 from collab import protocol as p
 from collab.models import Presence
 from collab.sessions import MAX_CONNECTIONS_PER_USER, presence_open
@@ -23,12 +25,15 @@ def _token(case, team, tokens):
         "missing": None,
         "garbage": "not-a-token",
         "expired": expired_token(team.user("editor")),
+        # correctly signed, but its `sid` names no refresh family (decision 41)
+        "made_up_session": issue_access_token(user_id=team.user("editor").pk, session_id=uuid.uuid4(), now=timezone.now())[0],
         "non_member": tokens["non_member"],
     }[case]
 
 
 @pytest.mark.parametrize(
-    ("case", "code"), [("missing", 4401), ("garbage", 4401), ("expired", 4401), ("non_member", 4404)]
+    ("case", "code"),
+    [("missing", 4401), ("garbage", 4401), ("expired", 4401), ("made_up_session", 4401), ("non_member", 4404)],
 )
 def test_consumers_auth_ywebsocket_token_refused(daphne, steps, team, tokens, live_doc, case, code):
     token = _token(case, team, tokens)

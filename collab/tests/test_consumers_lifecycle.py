@@ -6,9 +6,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from accounts.tokens import issue_access_token
 from collab.models import CollabUpdate, Presence
-from collab.tests.live import api, append_to_block, refusal, stored_markdown, wait_servers_idle
+from collab.tests.live import api, append_to_block, refusal, stored_markdown, token_issued_at, wait_servers_idle
 from collab.tests.yclient import HocuspocusSocket, YWebsocketClient
 from documents.services.documents import document_create
 
@@ -126,9 +125,7 @@ def test_consumers_lifecycle_idle_socket_outlives_its_token(daphne, steps, team,
     layer's 5 s blocking read stays open."""
     editor = team.user("editor")
     lifetime = timedelta(minutes=15)
-    token, _ = issue_access_token(
-        user_id=editor.pk, session_id=editor.pk, now=timezone.now() - lifetime + timedelta(seconds=2)
-    )
+    token = token_issued_at(editor, timezone.now() - lifetime + timedelta(seconds=2))
 
     async def scenario():
         client = steps.keep(await YWebsocketClient.connect(daphne.ws, live_doc.pk, token))
