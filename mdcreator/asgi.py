@@ -5,9 +5,13 @@ import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mdcreator.settings")
 
-from django.core.asgi import get_asgi_application  # noqa: E402  (settings must be configured first)
+import django  # noqa: E402
 
-django_asgi_app = get_asgi_application()
+django.setup(set_prefix=False)
+
+from mdcreator.handlers import OneHopASGIHandler  # noqa: E402  (settings must be configured first)
+
+django_asgi_app = OneHopASGIHandler()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 

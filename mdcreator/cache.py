@@ -1,31 +1,65 @@
-"""Django's Redis cache with one client object per connection pool instead of one per call."""
+"""Django's Redis cache with one connection pool and one client per process, and a one-trip counter.
+
+Django keeps cache backends per thread, and under ASGI every request runs in a thread of its own: the
+stock backend therefore built a new `ConnectionPool` for each request, so each request opened a new TCP
+connection to Redis (and redis-py read its package metadata from disk to describe the driver).
+"""
 
 from __future__ import annotations
+
+import threading
 
 from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
 from django.core.cache.backends.redis import RedisCacheClient
 
+_pools: dict[tuple, object] = {}
+_clients: dict[int, object] = {}
+_lock = threading.Lock()
 
-class ReusedRedisCacheClient(RedisCacheClient):
-    """Keeps the `redis.Redis` of each pool: building one copies redis-py's ~170 response callbacks into a
-    fresh dict, and every request makes several cache calls (rate limit, token family check).
-    `redis.Redis` is safe to share between threads: each command borrows a connection from the pool."""
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._clients: dict[int, object] = {}
+class SharedRedisCacheClient(RedisCacheClient):
+    """Borrows connections from pools shared by every thread of the process.
+
+    `redis.ConnectionPool` and `redis.Redis` are thread-safe (each command borrows a connection), and
+    the pool resets itself in a forked child. One `redis.Redis` per pool is kept too: building one
+    copies redis-py's ~170 response callbacks into a fresh dict.
+    """
+
+    def _get_connection_pool(self, write):
+        server = self._servers[self._get_connection_pool_index(write)]
+        key = (server, tuple(sorted((name, repr(value)) for name, value in self._pool_options.items())))
+        pool = _pools.get(key)
+        if pool is None:
+            with _lock:
+                pool = _pools.get(key)
+                if pool is None:
+                    pool = _pools[key] = self._pool_class.from_url(server, **self._pool_options)
+        return pool
 
     def get_client(self, key=None, *, write=False):
         pool = self._get_connection_pool(write)
-        client = self._clients.get(id(pool))
+        client = _clients.get(id(pool))
         if client is None:
-            client = self._clients.setdefault(id(pool), self._client(connection_pool=pool))
+            with _lock:
+                client = _clients.setdefault(id(pool), self._client(connection_pool=pool))
         return client
+
+    def incr_window(self, key: str, timeout: int) -> int:
+        """Create the counter at 0 with `timeout` if it is missing, add one, return the count: one round trip."""
+        pipe = self.get_client(key, write=True).pipeline(transaction=False)
+        pipe.set(key, 0, ex=timeout, nx=True)
+        pipe.incr(key)
+        return pipe.execute()[1]
 
 
 class RedisCache(DjangoRedisCache):
-    """`django.core.cache.backends.redis.RedisCache`, reusing its clients."""
+    """`django.core.cache.backends.redis.RedisCache` on process-wide pools."""
 
     def __init__(self, server, params):
         super().__init__(server, params)
-        self._class = ReusedRedisCacheClient
+        self._class = SharedRedisCacheClient
+
+    def incr_window(self, key: str, timeout: int) -> int:
+        """A fixed-window counter (rate limits) in one round trip."""
+        key = self.make_and_validate_key(key)
+        return self._cache.incr_window(key, timeout)

@@ -265,7 +265,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.BearerTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PARSER_CLASSES": ["mdcreator.parsers.StrictJSONParser"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["mdcreator.renderers.JSONRenderer"],
     "DEFAULT_THROTTLE_CLASSES": ["mdcreator.ratelimit.ApiRateThrottle"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "mdcreator.problems.exception_handler",
@@ -305,6 +305,10 @@ LOGGING = {
         "django.channels.server": {"level": "WARNING"},
     },
 }
+
+# Worker threads of one server process for HTTP requests (mdcreator/handlers.py); each holds at most one
+# database connection while it serves a request, so keep it at or below DATABASE_POOL_MAX_SIZE.
+HTTP_WORKER_THREADS = env.int("HTTP_WORKER_THREADS", default=16)
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # Load balancers in front of daphne that append to X-Forwarded-For (0: use the socket's peer address).

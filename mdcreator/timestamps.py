@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 def utc_timestamp(moment: datetime | None = None) -> str:
     """ISO 8601 UTC with millisecond precision and a trailing Z; now when no moment is given."""
     moment = (moment or datetime.now(timezone.utc)).astimezone(timezone.utc)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return moment.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
 
 
 def utc_timestamp_or_none(moment: datetime | None) -> str | None:

@@ -1,0 +1,31 @@
+"""URLs of the ASGI handler tests: views that report the thread they ran in, and a streaming one."""
+
+import threading
+
+from django.http import JsonResponse, StreamingHttpResponse
+from django.urls import path
+from django.views.decorators.csrf import csrf_exempt
+
+CLOSED: list[int] = []
+
+
+class _Parts:
+    """A streamed body that records the thread its close ran in."""
+
+    def __iter__(self):
+        yield from (b"one,", b"two,", b"three")
+
+    def close(self):
+        CLOSED.append(threading.get_ident())
+
+
+@csrf_exempt
+def where(request):
+    return JsonResponse({"thread": threading.get_ident(), "body": request.body.decode(), "path": request.path})
+
+
+def stream(request):
+    return StreamingHttpResponse(_Parts(), content_type="text/plain")
+
+
+urlpatterns = [path("where", where), path("stream", stream)]
