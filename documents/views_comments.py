@@ -14,6 +14,7 @@ from documents import selectors
 from documents import serializers as s
 from documents.permissions import CommentAbility, DocumentAbility, SignedInOrShareToken, share_token
 from documents.services import comments
+from mdcreator.renderers import raw_json_response
 from mdcreator.validation import validated
 
 NO_CONTENT = {204: OpenApiResponse(description="Done")}
@@ -44,7 +45,13 @@ class DocumentCommentsViewSet(ViewSet):
         document = self.get_document("list_comments")
         query = validated(s.CommentListQuerySerializer, request.query_params)
         rows = selectors.comment_list(document=document, resolved=query["resolved"], thread_id=query.get("thread_id"))
-        page = selectors.comment_rows(rows[query["offset"] : query["offset"] + query["limit"]])
+        offset, limit = query["offset"], query["limit"]
+        page = selectors.comment_page_json(
+            document=document, resolved=query["resolved"], thread_id=query.get("thread_id"), offset=offset, limit=limit
+        )
+        if page is not None:  # PostgreSQL wrote the bodies: splice them in rather than parse and render them again
+            return raw_json_response(f'{{"comments":{page},"total":{rows.count():d}}}')
+        page = selectors.comment_rows(rows[offset : offset + limit])
         return Response({"comments": [s.comment_payload(row) for row in page], "total": rows.count()})
 
     @extend_schema(tags=["comments"], parameters=[SHARE_TOKEN], request=s.CommentCreateSerializer,

@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import orjson
+from django.http import HttpResponse
 from rest_framework import renderers
 from rest_framework.utils.encoders import JSONEncoder
 
 _OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_NON_STR_KEYS
 _LINE_SEPARATORS = ((b"\xe2\x80\xa8", b"\\u2028"), (b"\xe2\x80\xa9", b"\\u2029"))
 _fallback = JSONEncoder()
+
+
+def raw_json_response(content: str, status: int = 200) -> HttpResponse:
+    """A response whose JSON body was written elsewhere (PostgreSQL), with U+2028/U+2029 escaped as DRF does."""
+    body = content.encode()
+    for raw, escaped in _LINE_SEPARATORS:
+        if raw in body:
+            body = body.replace(raw, escaped)
+    return HttpResponse(body, status=status, content_type="application/json")
 
 
 class JSONRenderer(renderers.JSONRenderer):
