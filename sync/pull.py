@@ -91,6 +91,10 @@ def sync_pull(*, user, workspace_id, cursor: int, limit: int, include_content: b
     workspace = sync_workspace(user, workspace_id)
     if 0 < cursor < workspace.sync_horizon:
         raise CursorExpiredError()
+    if cursor >= workspace.sync_seq:
+        # Nothing new, known without reading the log: the seq counter and the entries it numbers commit
+        # together (record_change), so every entry up to the committed `sync_seq` is already visible.
+        return Page(groups={name: [] for name in GROUPS.values()}, cursor=cursor, has_more=False)
     rows = list(
         SyncLog.objects.filter(workspace=workspace, seq__gt=cursor)
         .select_related("changed_by")

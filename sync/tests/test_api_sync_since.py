@@ -121,3 +121,20 @@ def test_api_sync_since_queries_do_not_grow_with_the_page(team, django_assert_ma
     with django_assert_max_num_queries(count):
         body = client.get(_url(team.workspace), {"cursor": 0, "include_content": "true", "limit": 500}).json()
     assert len(body["documents"]) == 33 and len(body["folders"]) == 30
+
+
+def test_api_sync_since_up_to_date_cursor_does_not_read_the_log(team, django_assert_max_num_queries):
+    owner = team.user("owner")
+    client = team.client("owner")
+    document_create(actor=owner, workspace=team.workspace, data={"title": "D", "content": "x"})
+    cursor = client.get(_url(team.workspace), {"cursor": 0}).json()["cursor"]
+    client.get(_url(team.workspace), {"cursor": cursor})
+    with django_assert_max_num_queries(3) as captured:
+        body = client.get(_url(team.workspace), {"cursor": cursor}).json()
+    assert not [q for q in captured.captured_queries if "sync_synclog" in q["sql"]]
+    assert body["cursor"] == cursor and body["has_more"] is False
+    assert all(body[name] == [] for name in GROUP_NAMES)
+    later = document_create(actor=owner, workspace=team.workspace, data={"title": "Later", "content": "y"})
+    body = client.get(_url(team.workspace), {"cursor": cursor}).json()
+    assert [entry["entity_id"] for entry in body["documents"]] == [str(later.pk)]
+    assert body["cursor"] == Workspace.objects.get(pk=team.workspace.pk).sync_seq

@@ -10,6 +10,7 @@ import random
 import threading
 import time
 
+import psycopg
 import pytest
 from django.db import connection
 
@@ -151,10 +152,20 @@ def test_sync_concurrency_the_test_catches_seqs_taken_outside_the_row_lock(team,
 
 
 def _unlocked_seq(workspace_id) -> int:
-    """The broken design: a number from a sequence, taken without holding the workspace row."""
+    """The broken design: a number from a global counter, taken without holding the workspace row and
+    published at once (its own connection, autocommit), before the entry it numbers commits."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT nextval('sync_test_unlocked_seq')")
-        return cursor.fetchone()[0]
+        seq = cursor.fetchone()[0]
+    settings = connection.settings_dict
+    with psycopg.connect(
+        dbname=settings["NAME"], user=settings["USER"], host=settings["HOST"], port=settings["PORT"] or 5432,
+        password=settings["PASSWORD"] or None, autocommit=True,
+    ) as counter:
+        counter.execute(
+            "UPDATE workspaces_workspace SET sync_seq = GREATEST(sync_seq, %s) WHERE id = %s", [seq, workspace_id]
+        )
+    return seq
 
 
 
