@@ -1,4 +1,7 @@
+from importlib import import_module
+
 from django.apps import AppConfig
+from django.core.checks import Tags, register
 
 
 class AccountsConfig(AppConfig):
@@ -7,4 +10,7 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts"
 
     def ready(self) -> None:
-        from accounts import checks, schema  # noqa: F401  (register the deploy checks and the OpenAPI auth extension)
+        from accounts.checks import signing_keys_check
+
+        register(signing_keys_check, Tags.security, deploy=True)
+        import_module("accounts.schema")  # its OpenAPI auth extension registers itself when defined

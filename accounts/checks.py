@@ -1,16 +1,15 @@
-"""Deployment checks of the signing keys (`manage.py check --deploy`)."""
+"""Deployment checks of the signing keys (`manage.py check --deploy`; registered in `AccountsConfig.ready`)."""
 
 from __future__ import annotations
 
 import os
 
 from django.conf import settings
-from django.core.checks import Tags, Warning, register
+from django.core.checks import Warning
 
 from mdcreator import keys
 
 
-@register(Tags.security, deploy=True)
 def signing_keys_check(app_configs, **kwargs) -> list[Warning]:
     """Warn when a deployment signs with the embedded default's generated key or reuses one key twice."""
     found: list[Warning] = []

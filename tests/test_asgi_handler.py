@@ -53,7 +53,7 @@ def _run(handler, scope: dict, body: bytes = b"", chunked: bool = False):
 
 @pytest.fixture
 def handler():
-    handler = OneHopASGIHandler(threads=2)
+    handler = OneHopASGIHandler(threads=8)
     yield handler
     handler.executor.shutdown(wait=True)
 
@@ -92,7 +92,9 @@ def test_asgi_handler_reuses_its_worker_threads(handler):
         status, _, content, _ = _run(handler, _scope("/where"))
         assert status == 200
         threads.add(json.loads(content)["thread"])
-    assert 1 <= len(threads) <= 2
+    # Sequential requests on a pool of 8: an idle thread takes each one (a second may start while the
+    # first is still marking itself idle); a thread per request would give 6.
+    assert len(threads) <= 2
 
 
 @override_settings(ROOT_URLCONF="tests.asgi_urls")

@@ -96,7 +96,9 @@ def test_signing_keys_production_starts_with_explicit_keys(tmp_path):
         JWT_SIGNING_KEY="j" * 50,
     )
     result = _run(env, "manage.py", "check", "--deploy")
-    assert "accounts.W00" not in result.stdout + result.stderr
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "System check identified" in output and "accounts.W00" not in output
 
 
 def test_signing_keys_deploy_check_names_the_generated_key(tmp_path):
