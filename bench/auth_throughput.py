@@ -109,6 +109,17 @@ def masked(url: str) -> str:
 
 
 # --- engines and data ---------------------------------------------------------
+def software_versions(args: argparse.Namespace) -> dict[str, str]:
+    """What every benchmark prints: Python, Django, daphne, PostgreSQL (its database created when missing), Redis."""
+    return {
+        "Python": platform.python_version(),
+        "Django": version("Django"),
+        "daphne": version("daphne"),
+        "PostgreSQL": ensure_database(args.database_url),
+        "Redis": redis_version(args.redis_url),
+    }
+
+
 def ensure_database(url: str) -> str:
     """Create the PostgreSQL database of `url` when it is missing; return the server version."""
     import psycopg
@@ -567,13 +578,7 @@ def main(argv: list[str] | None = None) -> None:
     # A plain SIGTERM should still stop the daphne processes in the finally below.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     env = server_env(args)
-    versions = {
-        "Python": platform.python_version(),
-        "Django": version("Django"),
-        "daphne": version("daphne"),
-        "PostgreSQL": ensure_database(args.database_url),
-        "Redis": redis_version(args.redis_url),
-    }
+    versions = software_versions(args)
     prepare_data(args, env)
     print_header(args, versions)
     with tempfile.TemporaryDirectory(prefix="mdc-bench-") as log_dir:

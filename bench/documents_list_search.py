@@ -24,7 +24,6 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
-from importlib.metadata import version
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -42,8 +41,8 @@ from auth_throughput import (
     memory_total,
     percentile,
     process_cpu_seconds,
-    redis_version,
     server_env,
+    software_versions,
     start_servers,
     stop_servers,
     wait_healthy,
@@ -970,50 +969,59 @@ def print_summary(results: list[Result]) -> None:
     print(f"load avg    {load_average()} (1, 5, 15 min) at the end")
 
 
-# --- main -------------------------------------------------------------------------
-def run(args: argparse.Namespace, env: dict[str, str], corpus: Corpus) -> list[Result]:
-    """Start daphne, sign in, build the scenarios and measure each; daphne is stopped on the way out."""
-    with tempfile.TemporaryDirectory(prefix="mdc-bench-docs-") as log_dir:
+# --- shared by the benchmarks over a seeded database ------------------------------
+@contextlib.contextmanager
+def one_daphne(env: dict[str, str], prefix: str):
+    """One daphne for a benchmark run: healthy before the body runs, stopped after it; a failed request exits
+    with what daphne printed."""
+    with tempfile.TemporaryDirectory(prefix=prefix) as log_dir:
         server = start_servers(free_ports(1), env, Path(log_dir))[0]
         try:
             wait_healthy(server)
-            api = Api(server.port, args.timeout)
-            api.login()
-            scenarios = list_scenarios(api, corpus, args) + search_scenarios(corpus, args)
-            results = []
-            redis_client = redis.Redis.from_url(args.redis_url)
-            for scenario in scenarios:
-                results.append(measure(api, scenario, server.process.pid, args, redis_client))
-                print_result(results[-1], args)
-            return results
+            yield server
         except RequestFailed as failure:
             sys.exit(f"{failure}\n\ndaphne printed (access lines left out):\n{server.problems()}")
         finally:
             stop_servers([server])
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Seed when needed, start daphne, measure, print."""
-    args = parse_args(argv)
-    # A plain SIGTERM should still stop daphne in the finally above.
+def seeded_main(script, argv: list[str] | None) -> None:
+    """The `main` of a benchmark over a seeded database; `script` is its module, which provides `parse_args`,
+    `prepare` (seed when needed), `describe_corpus`, `print_header`, `run` and `print_summary`."""
+    args = script.parse_args(argv)
+    # A plain SIGTERM should still stop daphne (one_daphne's finally).
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     env = server_env(args)
     if args.reseed:
         drop_database(args.database_url)
-    versions = {
-        "Python": platform.python_version(),
-        "Django": version("Django"),
-        "daphne": version("daphne"),
-        "PostgreSQL": ensure_database(args.database_url),
-        "Redis": redis_version(args.redis_url),
-    }
+    versions = software_versions(args)
     setup_django(env)
-    prepare(args)
-    corpus = describe_corpus()
-    print_header(args, versions, corpus)
+    script.prepare(args)
+    corpus = script.describe_corpus()
+    script.print_header(args, versions, corpus)
     if args.seed_only:
         return
-    print_summary(run(args, env, corpus))
+    script.print_summary(script.run(args, env, corpus))
+
+
+# --- main -------------------------------------------------------------------------
+def run(args: argparse.Namespace, env: dict[str, str], corpus: Corpus) -> list[Result]:
+    """Start daphne, sign in, build the scenarios and measure each; daphne is stopped on the way out."""
+    with one_daphne(env, "mdc-bench-docs-") as server:
+        api = Api(server.port, args.timeout)
+        api.login()
+        scenarios = list_scenarios(api, corpus, args) + search_scenarios(corpus, args)
+        results = []
+        redis_client = redis.Redis.from_url(args.redis_url)
+        for scenario in scenarios:
+            results.append(measure(api, scenario, server.process.pid, args, redis_client))
+            print_result(results[-1], args)
+        return results
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Seed when needed, start daphne, measure, print."""
+    seeded_main(sys.modules[__name__], argv)
 
 
 if __name__ == "__main__":

@@ -15,31 +15,21 @@ import platform
 import random
 import re
 import shlex
-import signal
 import statistics
 import sys
-import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from importlib.metadata import version
-from pathlib import Path
 
 import httpx
 import redis
 from auth_throughput import (
     cpu_model,
     ensure_database,
-    free_ports,
     load_average,
     masked,
     memory_total,
     percentile,
-    redis_version,
-    server_env,
-    start_servers,
-    stop_servers,
-    wait_healthy,
 )
 from documents_list_search import (
     QueryPlan,
@@ -50,8 +40,9 @@ from documents_list_search import (
     explain,
     forget_kept_results,
     full_plan,
+    one_daphne,
+    seeded_main,
     server_facts,
-    setup_django,
 )
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/mdcreator_bench_sharing"
@@ -749,50 +740,24 @@ def print_summary(results: list[Result]) -> None:
 # --- main -----------------------------------------------------------------------------------
 def run(args: argparse.Namespace, env: dict[str, str], corpus: Corpus) -> list[Result]:
     """Start daphne, sign in both users, measure each scenario; daphne is stopped on the way out."""
-    with tempfile.TemporaryDirectory(prefix="mdc-bench-sharing-") as log_dir:
-        server = start_servers(free_ports(1), env, Path(log_dir))[0]
-        try:
-            wait_healthy(server)
-            apis = {
-                "bench": Api(server.port, args.timeout, BENCH_EMAIL),
-                "owner": Api(server.port, args.timeout, OWNER_EMAIL.format(0)),
-            }
-            for api in apis.values():
-                api.login()
-            results = []
-            redis_client = redis.Redis.from_url(args.redis_url)
-            for scenario in scenarios(corpus, args):
-                results.append(measure(apis[scenario.who], scenario, server.process.pid, args, redis_client))
-                print_result(results[-1], args)
-            return results
-        except RequestFailed as failure:
-            sys.exit(f"{failure}\n\ndaphne printed (access lines left out):\n{server.problems()}")
-        finally:
-            stop_servers([server])
+    with one_daphne(env, "mdc-bench-sharing-") as server:
+        apis = {
+            "bench": Api(server.port, args.timeout, BENCH_EMAIL),
+            "owner": Api(server.port, args.timeout, OWNER_EMAIL.format(0)),
+        }
+        for api in apis.values():
+            api.login()
+        results = []
+        redis_client = redis.Redis.from_url(args.redis_url)
+        for scenario in scenarios(corpus, args):
+            results.append(measure(apis[scenario.who], scenario, server.process.pid, args, redis_client))
+            print_result(results[-1], args)
+        return results
 
 
 def main(argv: list[str] | None = None) -> None:
     """Seed when needed, start daphne, measure, print."""
-    args = parse_args(argv)
-    # A plain SIGTERM should still stop daphne in the finally above.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    env = server_env(args)
-    if args.reseed:
-        drop_database(args.database_url)
-    versions = {
-        "Python": platform.python_version(),
-        "Django": version("Django"),
-        "daphne": version("daphne"),
-        "PostgreSQL": ensure_database(args.database_url),
-        "Redis": redis_version(args.redis_url),
-    }
-    setup_django(env)
-    prepare(args)
-    corpus = describe_corpus()
-    print_header(args, versions, corpus)
-    if args.seed_only:
-        return
-    print_summary(run(args, env, corpus))
+    seeded_main(sys.modules[__name__], argv)
 
 
 if __name__ == "__main__":

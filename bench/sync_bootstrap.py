@@ -15,33 +15,23 @@ import platform
 import random
 import re
 import shlex
-import signal
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
-from importlib.metadata import version
-from pathlib import Path
 
 import httpx
 from auth_throughput import (
     cpu_model,
     ensure_database,
-    free_ports,
     load_average,
     masked,
     memory_total,
     percentile,
-    redis_version,
-    server_env,
-    start_servers,
-    stop_servers,
-    wait_healthy,
 )
-from documents_list_search import RequestFailed, Sample, TextMaker, drop_database, server_facts, setup_django
+from documents_list_search import RequestFailed, Sample, TextMaker, drop_database, one_daphne, seeded_main, server_facts
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/mdcreator_bench_sync"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/12"
@@ -698,48 +688,22 @@ MEASURES = {"bootstrap": measure_bootstrap, "since-empty": measure_since_empty, 
 
 def run(args: argparse.Namespace, env: dict[str, str], corpus: Corpus) -> list[Result]:
     """Start daphne, sign in, measure each scenario; daphne is stopped on the way out."""
-    with tempfile.TemporaryDirectory(prefix="mdc-bench-sync-") as log_dir:
-        server = start_servers(free_ports(1), env, Path(log_dir))[0]
-        try:
-            wait_healthy(server)
-            api = Api(server.port, args.timeout)
-            api.login()
-            # The first request served in this process pays for imports; keep that out of the in-process times.
-            capture(api.token, "GET", since_path(corpus.big_id), {"cursor": 0, "limit": 1})
-            results = []
-            for name in SCENARIOS:
-                if wanted(name, args):
-                    results.append(MEASURES[name](api, corpus, server.process.pid, args))
-                    print_result(results[-1])
-            return results
-        except RequestFailed as failure:
-            sys.exit(f"{failure}\n\ndaphne printed (access lines left out):\n{server.problems()}")
-        finally:
-            stop_servers([server])
+    with one_daphne(env, "mdc-bench-sync-") as server:
+        api = Api(server.port, args.timeout)
+        api.login()
+        # The first request served in this process pays for imports; keep that out of the in-process times.
+        capture(api.token, "GET", since_path(corpus.big_id), {"cursor": 0, "limit": 1})
+        results = []
+        for name in SCENARIOS:
+            if wanted(name, args):
+                results.append(MEASURES[name](api, corpus, server.process.pid, args))
+                print_result(results[-1])
+        return results
 
 
 def main(argv: list[str] | None = None) -> None:
     """Seed when needed, start daphne, measure, print."""
-    args = parse_args(argv)
-    # A plain SIGTERM should still stop daphne in the finally above.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    env = server_env(args)
-    if args.reseed:
-        drop_database(args.database_url)
-    versions = {
-        "Python": platform.python_version(),
-        "Django": version("Django"),
-        "daphne": version("daphne"),
-        "PostgreSQL": ensure_database(args.database_url),
-        "Redis": redis_version(args.redis_url),
-    }
-    setup_django(env)
-    prepare(args)
-    corpus = describe_corpus()
-    print_header(args, versions, corpus)
-    if args.seed_only:
-        return
-    print_summary(run(args, env, corpus))
+    seeded_main(sys.modules[__name__], argv)
 
 
 if __name__ == "__main__":
