@@ -62,7 +62,8 @@ def embedded_server(tmp_path_factory):
                 break
         except httpx.TransportError:
             time.sleep(0.1)
-    yield {"base": base, "seeded": seeded, "log": log_path, "var_dir": var_dir}
+    password = re.search(r"demo@mdcreator\.local / (\S+)", seeded).group(1)  # what seed_demo printed
+    yield {"base": base, "seeded": seeded, "log": log_path, "var_dir": var_dir, "password": password}
     process.terminate()
     process.wait(timeout=10)
 
@@ -73,7 +74,7 @@ def test_smoke_embedded_runs_on_sqlite_with_demo_account(embedded_server):
     assert "demo@mdcreator.local" in embedded_server["seeded"]
     ready = httpx.get(f"{base}/readyz").json()
     assert ready["status"] == "ok" and set(ready["checks"].values()) == {"ok"}
-    login = httpx.post(f"{base}/api/v1/auth/login", json={"email": "demo@mdcreator.local", "password": "Demo-Password-1"})
+    login = httpx.post(f"{base}/api/v1/auth/login", json={"email": "demo@mdcreator.local", "password": embedded_server["password"]})
     assert login.status_code == 200
     me = httpx.get(f"{base}/api/v1/auth/me", headers={"Authorization": f"Bearer {login.json()['access_token']}"})
     assert me.json()["email"] == "demo@mdcreator.local"
@@ -106,7 +107,7 @@ def test_smoke_embedded_comments_grants_links_and_search_on_sqlite(embedded_serv
     seeded = embedded_server["seeded"]
 
     def signed_in(email: str) -> dict:
-        login = httpx.post(f"{base}/api/v1/auth/login", json={"email": email, "password": "Demo-Password-1"})
+        login = httpx.post(f"{base}/api/v1/auth/login", json={"email": email, "password": embedded_server["password"]})
         assert login.status_code == 200, login.text
         return {"Authorization": f"Bearer {login.json()['access_token']}"}
 
@@ -132,7 +133,7 @@ def test_smoke_embedded_sync_push_and_pull_on_sqlite(embedded_server):
     import uuid
 
     base = embedded_server["base"]
-    login = httpx.post(f"{base}/api/v1/auth/login", json={"email": "demo@mdcreator.local", "password": "Demo-Password-1"})
+    login = httpx.post(f"{base}/api/v1/auth/login", json={"email": "demo@mdcreator.local", "password": embedded_server["password"]})
     headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
     workspaces = httpx.get(f"{base}/api/v1/workspaces", params={"type": "team"}, headers=headers).json()["workspaces"]
     team = workspaces[0]["id"]

@@ -9,6 +9,7 @@ from django.core.management import CommandError, call_command
 from accounts.models import User
 from accounts.services.users import user_create
 from accounts.tests.factories import UserFactory
+from documents.management.commands.seed_demo import demo_password
 from workspaces.models import Workspace, WorkspaceMember
 from workspaces.roles import Role
 from workspaces.services.workspaces import workspace_create
@@ -90,7 +91,10 @@ def test_delete_user_refuses_owner_of_shared_workspace():
 def test_seed_demo_creates_team_with_each_role_idempotently():
     first = _run("seed_demo")
     _run("seed_demo")
-    assert "demo@mdcreator.local / Demo-Password-1" in first
+    password = demo_password()
+    assert f"demo@mdcreator.local / {password}" in first
+    assert f"guest@mdcreator.local / {password}" in first
+    assert User.objects.get(email="demo@mdcreator.local").check_password(password)
     team = Workspace.objects.get(name="Demo Team")
     roles = sorted(WorkspaceMember.objects.filter(workspace=team).values_list("role", flat=True))
     assert roles == sorted(["owner", "admin", "editor", "commenter", "viewer"])
@@ -98,3 +102,15 @@ def test_seed_demo_creates_team_with_each_role_idempotently():
     guest = User.objects.get(email="guest@mdcreator.local")
     assert not WorkspaceMember.objects.filter(workspace=team, user=guest).exists()
     assert all(Workspace.objects.filter(owner=user, is_personal=True).exists() for user in User.objects.all())
+
+
+def test_seed_demo_password_belongs_to_the_installation(settings):
+    """No published password: another secret key gives another one, and reseeding applies it to existing accounts."""
+    _run("seed_demo")
+    first = demo_password()
+    settings.SECRET_KEY = "another-installation-secret-key-of-sufficient-length"
+    second = demo_password()
+    assert second != first and "Password" not in second
+    assert f"demo@mdcreator.local / {second}" in _run("seed_demo")
+    demo = User.objects.get(email="demo@mdcreator.local")
+    assert demo.check_password(second) and not demo.check_password(first)

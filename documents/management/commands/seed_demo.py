@@ -6,6 +6,7 @@ import json
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
+from django.utils.crypto import salted_hmac
 
 from accounts.models import User
 from accounts.services.users import user_create
@@ -20,7 +21,6 @@ from workspaces.models import Workspace, WorkspaceMember
 from workspaces.roles import Role
 from workspaces.services.workspaces import workspace_create, workspace_update
 
-DEMO_PASSWORD = "Demo-Password-1"  # noqa: S105  the demo accounts' published password, printed below
 DEMO_TEAM = "Demo Team"
 # The team gets one member of each role below the owner.
 TEAM_ROLES = (Role.ADMIN, Role.EDITOR, Role.COMMENTER, Role.VIEWER)
@@ -93,9 +93,22 @@ def _demo_sharing(team: Workspace, welcome: Document, owner: User, guest: User) 
     return token
 
 
-def _demo_user(email: str, name: str) -> User:
+def demo_password() -> str:
+    """The demo accounts' password, derived from this installation's secret key (HMAC): the same on every run
+    here, different on every installation, so seeding a reachable server never opens it with a known password."""
+    digest = salted_hmac("seed_demo.password", "demo accounts", algorithm="sha256").hexdigest()
+    return f"Demo-{digest[:10]}-{int(digest[10:16], 16) % 10_000:04d}"
+
+
+def _demo_user(email: str, name: str, password: str) -> User:
+    """The demo account, created or brought to the printed password."""
     user = User.objects.filter(email=email).first()
-    return user or user_create(email=email, password=DEMO_PASSWORD, display_name=name, email_verified=True)
+    if user is None:
+        return user_create(email=email, password=password, display_name=name, email_verified=True)
+    if not user.check_password(password):
+        user.set_password(password)
+        user.save(update_fields=["password"])
+    return user
 
 
 class Command(BaseCommand):
@@ -108,9 +121,11 @@ class Command(BaseCommand):
         parser.add_argument("--users", type=int, default=5, help="How many demo accounts (at least 5: one per role).")
 
     def handle(self, *args, users: int, **options):
-        owner = _demo_user("demo@mdcreator.local", "Demo User")
+        password = demo_password()
+        owner = _demo_user("demo@mdcreator.local", "Demo User", password)
         people = [owner] + [
-            _demo_user(f"demo{index}@mdcreator.local", f"Demo User {index}") for index in range(2, max(5, users) + 1)
+            _demo_user(f"demo{index}@mdcreator.local", f"Demo User {index}", password)
+            for index in range(2, max(5, users) + 1)
         ]
         team = Workspace.objects.filter(owner=owner, name=DEMO_TEAM, deleted_at__isnull=True).first()
         team = team or workspace_create(owner=owner, name=DEMO_TEAM, description="A team to try roles with.")
@@ -119,12 +134,12 @@ class Command(BaseCommand):
         _demo_documents(team, owner)
         welcome = Document.objects.get(workspace=team, title="Welcome")
         _demo_discussion(welcome, people)
-        guest = _demo_user("guest@mdcreator.local", "Demo Guest")
+        guest = _demo_user("guest@mdcreator.local", "Demo Guest", password)
         token = _demo_sharing(team, welcome, owner, guest)
         roles = dict(WorkspaceMember.objects.filter(workspace=team, is_active=True).values_list("user_id", "role"))
         for person in people:
             role = roles.get(person.pk, "not a member")
-            self.stdout.write(f"Demo account: {person.email} / {DEMO_PASSWORD}  ({DEMO_TEAM}: {role})")
-        self.stdout.write(f"Demo guest: {guest.email} / {DEMO_PASSWORD}  (viewer grant on \"Welcome\" only)")
+            self.stdout.write(f"Demo account: {person.email} / {password}  ({DEMO_TEAM}: {role})")
+        self.stdout.write(f"Demo guest: {guest.email} / {password}  (viewer grant on \"Welcome\" only)")
         if token:
             self.stdout.write(f"Share link of \"Welcome\" (view): {settings.FRONTEND_URL}/share/{token}")
