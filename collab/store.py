@@ -17,6 +17,7 @@ from collab.errors import DocumentTooLargeError, NotCollaborativeError
 from collab.markdown import markdown_to_update
 from collab.models import CollabState, CollabUpdate
 from documents.models import Document
+from mdcreator.sql import with_tables
 
 MAX_STATE_BYTES = 32 * 1024 * 1024
 COMPACT_ROWS = 500
@@ -132,9 +133,8 @@ def _append_in_one_statement(document_id, items: list[tuple[bytes, object]], inc
     This runs for every batch of live edits. The UPDATE locks the state row until commit (so seqs
     stay contiguous and ordered per document) and the INSERT reads the seqs it returned.
     """
-    state, updates = CollabState._meta.db_table, CollabUpdate._meta.db_table
-    # Only the two table names are formatted in, from the models; every value is a bound parameter.
-    sql = f"""
+    sql = with_tables(
+        """
         WITH state AS (
             UPDATE {state} SET last_seq = last_seq + %(n)s, size_bytes = size_bytes + %(size)s, updated_at = now()
             WHERE document_id = %(document)s AND size_bytes + %(size)s <= %(limit)s
@@ -145,7 +145,10 @@ def _append_in_one_statement(document_id, items: list[tuple[bytes, object]], inc
             FROM state, unnest(%(updates)s::bytea[], %(users)s::uuid[]) WITH ORDINALITY AS item(update, user_id, ord)
         )
         SELECT last_seq FROM state
-    """  # noqa: S608
+    """,
+        state=CollabState,
+        updates=CollabUpdate,
+    )
     params = {
         "n": len(items), "size": incoming, "document": document_id, "limit": MAX_STATE_BYTES,
         "updates": [update for update, _ in items], "users": [str(user) if user else None for _, user in items],

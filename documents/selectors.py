@@ -39,6 +39,7 @@ from documents.models import (
 from documents.search import index_driven, text_filter
 from documents.sharing import granted_documents, live_shares
 from mdcreator.errors import NotFoundError
+from mdcreator.sql import with_tables
 from mdcreator.validation import uuid_or_404
 from workspaces.access import Access, active_memberships, resolve
 
@@ -349,10 +350,10 @@ def comment_list(*, document: Document, resolved: bool | None = None, thread_id=
 # compares the two for every filter), without turning 200 rows into Python objects and back.
 _COMMENT_PAGE_JSON = """
 WITH page AS (
-    SELECT c.id, c.created_at FROM documents_comment c
+    SELECT c.id, c.created_at FROM {comment} c
     WHERE c.document_id = %(document)s
       AND (c.deleted_at IS NULL OR EXISTS (
-          SELECT 1 FROM documents_comment live WHERE live.parent_id = c.id AND live.deleted_at IS NULL))
+          SELECT 1 FROM {comment} live WHERE live.parent_id = c.id AND live.deleted_at IS NULL))
       AND (%(resolved)s::boolean IS NULL OR c.resolved = %(resolved)s::boolean)
       AND (%(thread)s::uuid IS NULL OR c.thread_id = %(thread)s::uuid)
     ORDER BY c.created_at, c.id
@@ -377,16 +378,16 @@ SELECT coalesce(json_agg(json_build_object(
                         '[]'::json)
         FROM jsonb_array_elements(c.reactions) WITH ORDINALITY AS reaction(entry, n)),
     'reply_count', (
-        SELECT count(*) FROM documents_comment live WHERE live.parent_id = c.id AND live.deleted_at IS NULL),
+        SELECT count(*) FROM {comment} live WHERE live.parent_id = c.id AND live.deleted_at IS NULL),
     'edited', c.edited,
     'created_at', to_char(c.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
     'updated_at', to_char(c.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
     'deleted', c.deleted_at IS NOT NULL
 ) ORDER BY page.created_at, page.id), '[]'::json)::text
 FROM page
-JOIN documents_comment c ON c.id = page.id
-JOIN accounts_user author ON author.id = c.author_id
-LEFT JOIN accounts_user resolver ON resolver.id = c.resolved_by_id
+JOIN {comment} c ON c.id = page.id
+JOIN {user} author ON author.id = c.author_id
+LEFT JOIN {user} resolver ON resolver.id = c.resolved_by_id
 """
 
 
@@ -396,7 +397,7 @@ def comment_page_json(*, document: Document, resolved: bool | None, thread_id, o
         return None
     params = {"document": document.pk, "resolved": resolved, "thread": thread_id, "offset": offset, "limit": limit}
     with connection.cursor() as cursor:
-        cursor.execute(_COMMENT_PAGE_JSON, params)
+        cursor.execute(with_tables(_COMMENT_PAGE_JSON, comment=Comment, user=Comment.author.field.related_model), params)
         return cursor.fetchone()[0]
 
 

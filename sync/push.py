@@ -23,6 +23,7 @@ from documents.models import Comment, Document, Folder
 from documents.permissions import comment_abilities
 from documents.services import comments, documents, folders
 from mdcreator.errors import NotFoundError, PermissionDeniedError, ProblemError, ValidationProblem
+from mdcreator.sql import with_tables
 from mdcreator.timestamps import utc_timestamp
 from sync.models import SyncPushReceipt
 from sync.origin import PUSH
@@ -219,9 +220,10 @@ def _claim(user, workspace, change_id) -> SyncPushReceipt | None:
         for name, value in (("user", user.pk), ("change_id", change_id), ("workspace", workspace.pk),
                             ("result", {}), ("created_at", timezone.now()))
     ]
-    sql = (
-        f"INSERT INTO {meta.db_table} (user_id, change_id, workspace_id, result, created_at) "  # noqa: S608
-        "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (user_id, change_id) DO NOTHING RETURNING id"
+    sql = with_tables(
+        "INSERT INTO {receipt} (user_id, change_id, workspace_id, result, created_at) "
+        "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (user_id, change_id) DO NOTHING RETURNING id",
+        receipt=SyncPushReceipt,
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, values)

@@ -11,6 +11,7 @@ import uuid
 
 from django.db import connection, transaction
 
+from mdcreator.sql import with_tables
 from sync.models import SyncLog
 from sync.origin import NO_CLIENT, REST, ClientInfo, Origin
 
@@ -30,7 +31,7 @@ def _allocate_seq(workspace_id: uuid.UUID) -> int:
     """
     model = _workspaces().model
     key = model._meta.pk.get_db_prep_value(model._meta.pk.to_python(workspace_id), connection)
-    sql = f"UPDATE {model._meta.db_table} SET sync_seq = sync_seq + 1 WHERE id = %s RETURNING sync_seq"  # noqa: S608
+    sql = with_tables("UPDATE {workspace} SET sync_seq = sync_seq + 1 WHERE id = %s RETURNING sync_seq", workspace=model)
     with connection.cursor() as cursor:  # one round trip: PostgreSQL and SQLite (3.35+) both return the new value
         cursor.execute(sql, [key])
         row = cursor.fetchone()
