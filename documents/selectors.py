@@ -40,7 +40,7 @@ from documents.search import index_driven, text_filter
 from documents.sharing import granted_documents, live_shares
 from mdcreator.errors import NotFoundError
 from mdcreator.sql import with_tables
-from mdcreator.validation import uuid_or_404
+from mdcreator.validation import first_or_404, uuid_or_404
 from workspaces.access import Access, active_memberships, resolve
 
 SORT_FIELDS = {"updated_at": "updated_at", "created_at": "created_at", "title": "title"}
@@ -206,10 +206,8 @@ def version_list(*, document: Document, source: str | None = None) -> QuerySet[D
 
 def version_get(*, document: Document, number: int) -> DocumentVersion:
     """One version by number; 404 otherwise."""
-    version = document.versions.select_related("created_by").filter(version_number=number).first()
-    if version is None:
-        raise NotFoundError(f"No version {number} of this document.")
-    return version
+    versions = document.versions.select_related("created_by").filter(version_number=number)
+    return first_or_404(versions, f"No version {number} of this document.")
 
 
 def folder_list(*, workspace) -> list[Folder]:
@@ -250,11 +248,7 @@ def share_list(*, document: Document):
 
 def share_get(*, document: Document, share_id) -> DocumentShare:
     """One active grant of this document; 404 otherwise."""
-    share_id = uuid_or_404(share_id)
-    share = share_list(document=document).filter(pk=share_id).first()
-    if share is None:
-        raise NotFoundError("No grant with this id.")
-    return share
+    return first_or_404(share_list(document=document).filter(pk=uuid_or_404(share_id)), "No grant with this id.")
 
 
 def pending_document_invitations(*, document: Document):
@@ -424,11 +418,7 @@ def link_list(*, document: Document) -> QuerySet[ShareLink]:
 
 def link_get(*, document: Document, link_id) -> ShareLink:
     """One link of this document; 404 otherwise."""
-    link_id = uuid_or_404(link_id)
-    link = link_list(document=document).filter(pk=link_id).first()
-    if link is None:
-        raise NotFoundError("No share link with this id.")
-    return link
+    return first_or_404(link_list(document=document).filter(pk=uuid_or_404(link_id)), "No share link with this id.")
 
 
 def document_summary(*, document_id, user) -> Document:

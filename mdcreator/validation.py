@@ -20,3 +20,11 @@ def uuid_or_404(value) -> uuid.UUID:
         return uuid.UUID(str(value))
     except ValueError:
         raise NotFoundError() from None
+
+
+def first_or_404(objects, detail: str):
+    """The first object of a queryset, or a 404 problem saying `detail`."""
+    found = objects.first()
+    if found is None:
+        raise NotFoundError(detail)
+    return found

@@ -25,6 +25,7 @@ from documents.services import comments, documents, folders
 from mdcreator.errors import NotFoundError, PermissionDeniedError, ProblemError, ValidationProblem
 from mdcreator.sql import with_tables
 from mdcreator.timestamps import utc_timestamp
+from mdcreator.validation import first_or_404
 from sync.models import SyncPushReceipt
 from sync.origin import PUSH
 from sync.services import ClientInfo
@@ -90,10 +91,8 @@ def _document_version(document: Document) -> dict:
 
 def _document(workspace, entity_id, *, deleted_too: bool = False) -> Document:
     documents_ = Document.objects.select_related("updated_by").filter(pk=entity_id, workspace=workspace)
-    document = documents_.first() if deleted_too else documents_.filter(deleted=False).first()
-    if document is None:
-        raise NotFoundError("No document with this id in this workspace.")
-    return document
+    documents_ = documents_ if deleted_too else documents_.filter(deleted=False)
+    return first_or_404(documents_, "No document with this id in this workspace.")
 
 
 def _push_document(pusher: Pusher, workspace, change: dict, client: ClientInfo) -> dict:
@@ -162,12 +161,10 @@ def _push_folder(pusher: Pusher, workspace, change: dict, client: ClientInfo) ->
 
 
 def _comment(workspace, entity_id) -> Comment:
-    comment = Comment.objects.select_related("document").filter(
+    comments_ = Comment.objects.select_related("document").filter(
         pk=entity_id, document__workspace=workspace, document__deleted=False
-    ).first()
-    if comment is None:
-        raise NotFoundError("No comment with this id in this workspace.")
-    return comment
+    )
+    return first_or_404(comments_, "No comment with this id in this workspace.")
 
 
 def _push_comment(pusher: Pusher, workspace, change: dict, client: ClientInfo) -> dict:

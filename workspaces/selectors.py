@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from accounts.tokens import sha256_hex
 from mdcreator.errors import NotFoundError
-from mdcreator.validation import uuid_or_404
+from mdcreator.validation import first_or_404, uuid_or_404
 from workspaces.access import Access, access_from_membership, active_memberships
 from workspaces.contents import count_annotations
 from workspaces.models import Invitation, Workspace, WorkspaceMember
@@ -100,19 +100,12 @@ def invitation_list(*, workspace: Workspace, status: str | None = None) -> Query
 
 def invitation_get(*, workspace: Workspace, invitation_id) -> Invitation:
     """One invitation of this workspace; 404 otherwise."""
-    try:
-        return workspace.invitations.get(pk=uuid.UUID(str(invitation_id)))
-    except (ValueError, Invitation.DoesNotExist):
-        raise NotFoundError("No invitation with this id.") from None
+    return first_or_404(workspace.invitations.filter(pk=uuid_or_404(invitation_id)), "No invitation with this id.")
 
 
 def invitation_by_token(*, token: str) -> Invitation:
     """The invitation behind a plaintext token, in a live workspace; 404 otherwise."""
-    invitation = (
-        Invitation.objects.select_related("workspace", "invited_by")
-        .filter(token_hash=sha256_hex(token), workspace__deleted_at__isnull=True)
-        .first()
+    invitations = Invitation.objects.select_related("workspace", "invited_by").filter(
+        token_hash=sha256_hex(token), workspace__deleted_at__isnull=True
     )
-    if invitation is None:
-        raise NotFoundError("No invitation with this token.")
-    return invitation
+    return first_or_404(invitations, "No invitation with this token.")
