@@ -1,4 +1,6 @@
-"""Django's Redis cache with one connection pool and one client per process, and a one-trip counter.
+"""The cache backends: Django's, with a window counter for the rate limits (`incr_window`).
+
+Redis: one connection pool and one client per process, and the counter in one round trip.
 
 Django keeps cache backends per thread, and under ASGI every request runs in a thread of its own: the
 stock backend therefore built a new `ConnectionPool` for each request, so each request opened a new TCP
@@ -9,6 +11,7 @@ from __future__ import annotations
 
 import threading
 
+from django.core.cache.backends.locmem import LocMemCache as DjangoLocMemCache
 from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
 from django.core.cache.backends.redis import RedisCacheClient
 
@@ -63,3 +66,16 @@ class RedisCache(DjangoRedisCache):
         """A fixed-window counter (rate limits) in one round trip."""
         key = self.make_and_validate_key(key)
         return self._cache.incr_window(key, timeout)
+
+
+class LocMemCache(DjangoLocMemCache):
+    """The embedded default's in-memory cache, with the same window counter."""
+
+    def incr_window(self, key: str, timeout: int) -> int:
+        """Create the counter at 0 with `timeout` if it is missing, add one, return the count."""
+        self.add(key, 0, timeout=timeout)
+        try:
+            return self.incr(key)
+        except ValueError:  # expired between add and incr
+            self.add(key, 1, timeout=timeout)
+            return 1

@@ -41,25 +41,13 @@ def _key(scope: str, identity: str | None) -> str:
     return f"rl:{scope}:{digest}"
 
 
-def _count(key: str, *, timeout: int) -> int:
-    """Add one to a window's counter: one round trip on Redis, add + incr on the in-memory cache."""
-    if hasattr(cache, "incr_window"):
-        return cache.incr_window(key, timeout)
-    cache.add(key, 0, timeout=timeout)
-    try:
-        return cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.add(key, 1, timeout=timeout)
-        return 1
-
-
 def hit(scope: str, identity: str | None, rate: Rate | str) -> None:
     """Count one hit; raise `RateLimitedError` with Retry-After once over the limit."""
     rate = Rate.parse(rate) if isinstance(rate, str) else rate
     now = time.time()
     window = int(now // rate.period)
     key = f"{_key(scope, identity)}:{window}"
-    count = _count(key, timeout=rate.period + 1)
+    count = cache.incr_window(key, rate.period + 1)
     if count > rate.limit:
         raise RateLimitedError(retry_after=int((window + 1) * rate.period - now) + 1)
 

@@ -148,7 +148,7 @@ if REDIS_URL:
         }
     }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "mdcreator"}}
+    CACHES = {"default": {"BACKEND": "mdcreator.cache.LocMemCache", "LOCATION": "mdcreator"}}
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 5000}}}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

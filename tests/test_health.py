@@ -101,7 +101,7 @@ def test_health_readyz_all_checks_ok_200():
 
 
 def test_health_readyz_cache_unreachable_503_with_retry_after(settings):
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CLOSED_REDIS}}
+    settings.CACHES = {"default": {"BACKEND": "mdcreator.cache.RedisCache", "LOCATION": CLOSED_REDIS}}
     response = Client().get("/readyz")
     body = assert_problem(response, 503, "service-unavailable")
     assert response["Retry-After"] == "5"
@@ -121,7 +121,7 @@ def test_health_readyz_channel_layer_unreachable_503_with_retry_after(settings):
 
 def test_health_readyz_recovers_once_dependency_is_back(settings):
     working = settings.CACHES
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CLOSED_REDIS}}
+    settings.CACHES = {"default": {"BACKEND": "mdcreator.cache.RedisCache", "LOCATION": CLOSED_REDIS}}
     assert Client().get("/readyz").status_code == 503
     settings.CACHES = working
     response = Client().get("/readyz")
@@ -130,7 +130,7 @@ def test_health_readyz_recovers_once_dependency_is_back(settings):
 
 
 def test_health_liveness_unaffected_by_failing_cache(settings):
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CLOSED_REDIS}}
+    settings.CACHES = {"default": {"BACKEND": "mdcreator.cache.RedisCache", "LOCATION": CLOSED_REDIS}}
     response = Client().get("/healthz")
     assert response.status_code == 200
     assert json.loads(response.content) == {"status": "ok"}

@@ -463,7 +463,7 @@ def test_problems_500_keeps_client_request_id(user):
 def test_problems_cache_unreachable_503_with_retry_after(auth_client, user, settings, method, url):
     # A loopback port nothing listens on: the rate limiter and session cache cannot reach Redis.
     settings.CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}
+        "default": {"BACKEND": "mdcreator.cache.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}
     }
     response = getattr(auth_client, method)(url, login_body(user), format="json")
     body = assert_problem(response, 503, "service-unavailable")

@@ -116,7 +116,7 @@ def test_api_documents_retrieve_counts_one_view_per_user_without_touching_update
 
 def test_api_documents_retrieve_counts_again_after_ten_minutes(team, document, settings):
     # A process-local cache follows the travelling clock; Redis keys expire on the server's own clock.
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "views"}}
+    settings.CACHES = {"default": {"BACKEND": "mdcreator.cache.LocMemCache", "LOCATION": "views"}}
     start = timezone.now()
     client = team.client("viewer")
     with time_machine.travel(start, tick=False):
