@@ -2,13 +2,7 @@
 
 from django.db import migrations, models
 
-
-def empty_strings_to_null(apps, schema_editor):
-    """Rows written before the constraint: "" becomes NULL, the one empty value."""
-    for model_name, fields in {'user': ['username', 'oidc_issuer', 'oidc_sub', 'avatar_url'], 'refreshtoken': ['device_id']}.items():
-        model = apps.get_model("accounts", model_name)
-        for field in fields:
-            model.objects.filter(**{field: ""}).update(**{field: None})
+from mdcreator.constraints import empty_strings_to_null
 
 
 class Migration(migrations.Migration):
@@ -19,7 +13,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RunPython(empty_strings_to_null, migrations.RunPython.noop),
+        migrations.RunPython(empty_strings_to_null("accounts", {'user': ['username', 'oidc_issuer', 'oidc_sub', 'avatar_url'], 'refreshtoken': ['device_id']}), migrations.RunPython.noop),
         migrations.AddConstraint(
             model_name='refreshtoken',
             constraint=models.CheckConstraint(condition=models.Q(('device_id__isnull', True), models.Q(('device_id', ''), _negated=True), _connector='OR'), name='accounts_rt_device_id_not_empty'),

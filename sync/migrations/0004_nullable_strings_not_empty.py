@@ -3,13 +3,7 @@
 from django.conf import settings
 from django.db import migrations, models
 
-
-def empty_strings_to_null(apps, schema_editor):
-    """Rows written before the constraint: "" becomes NULL, the one empty value."""
-    for model_name, fields in {'synclog': ['content_hash', 'device_id', 'client_version']}.items():
-        model = apps.get_model("sync", model_name)
-        for field in fields:
-            model.objects.filter(**{field: ""}).update(**{field: None})
+from mdcreator.constraints import empty_strings_to_null
 
 
 class Migration(migrations.Migration):
@@ -21,7 +15,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RunPython(empty_strings_to_null, migrations.RunPython.noop),
+        migrations.RunPython(empty_strings_to_null("sync", {'synclog': ['content_hash', 'device_id', 'client_version']}), migrations.RunPython.noop),
         migrations.AddConstraint(
             model_name='synclog',
             constraint=models.CheckConstraint(condition=models.Q(('content_hash__isnull', True), models.Q(('content_hash', ''), _negated=True), _connector='OR'), name='synclog_content_hash_not_empty'),
