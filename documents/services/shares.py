@@ -20,7 +20,7 @@ from documents.sharing import ROLE_PERMISSIONS
 from mdcreator.errors import NotFoundError, ValidationProblem
 from mdcreator.events import broadcast_on_commit, user_group
 from workspaces.access import active_memberships
-from workspaces.errors import AlreadyMemberError, InvitationPendingError
+from workspaces.errors import AlreadyMemberError, InvitationGoneError, InvitationPendingError
 from workspaces.models import Invitation
 from workspaces.services.invitations import INVITATION_LIFETIME, invitation_link
 
@@ -171,6 +171,10 @@ def share_accept_invitation(invitation: Invitation, user) -> str:
     share = DocumentShare.objects.select_for_update().filter(document=document, user=user).first()
     if share is not None and _in_force(share):
         return share.role
+    if invitation.status == Invitation.Status.ACCEPTED:
+        # Accepted before and the grant was revoked or ran out since: the invitation is spent, it does not
+        # grant again (accepting twice is idempotent only while the grant it gave is in force).
+        raise InvitationGoneError()
     share = share or DocumentShare(document=document, user=user)
     share.role, share.status, share.granted_by_id = invitation.role, Status.ACTIVE, invitation.invited_by_id
     share.expires_at = invitation.grant_expires_at

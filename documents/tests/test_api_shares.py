@@ -185,6 +185,25 @@ def test_api_shares_document_invitation_becomes_a_grant_on_accept(team, document
     assert _perms(newcomer, document) == {"view_document", "comment_document"}
 
 
+@pytest.mark.parametrize("ended", ["revoked", "expired"])
+def test_api_shares_accepted_invitation_does_not_grant_again(team, document, ended, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        team.client("owner").post(doc_url(document, "/shares"), {"email": "once@example.com", "role": "editor"},
+                                  format="json")
+    token = mail.outbox[0].body.split("/invite/")[1].split()[0]
+    client = client_for(UserFactory(email="once@example.com", email_verified=True))
+    assert client.post(f"/api/v1/invitations/{token}/accept").status_code == 200
+    share = DocumentShare.objects.get(document=document)
+    if ended == "revoked":
+        assert team.client("owner").delete(doc_url(document, f"/shares/{share.pk}")).status_code == 204
+    else:
+        DocumentShare.objects.filter(pk=share.pk).update(expires_at=timezone.now() - timedelta(minutes=1))
+    assert_problem(client.post(f"/api/v1/invitations/{token}/accept"), 410, "gone")
+    share.refresh_from_db()
+    assert (share.status, share.role) == ("revoked" if ended == "revoked" else "active", "editor")
+    assert_problem(client.get(doc_url(document)), 404, "not-found")
+
+
 def test_api_shares_and_links_lists_keep_their_queries_flat(team, document, django_assert_max_num_queries):
     from documents.services.links import link_create
 
