@@ -117,7 +117,7 @@ def session_refresh(*, refresh_token: str, client: ClientInfo) -> TokenPair:
 def _rotate(*, refresh_token: str, client: ClientInfo) -> TokenPair | errors.ProblemError:
     now = timezone.now()
     current = (
-        RefreshToken.objects.select_for_update()
+        RefreshToken.objects.select_for_update(of=("self",))  # the token row only, not its user's
         .select_related("user")
         .filter(token_hash=sha256_hex(refresh_token))
         .first()

@@ -24,6 +24,7 @@ from documents.serializers import comment_body
 from documents.sharing import live_shares
 from mdcreator.errors import NotFoundError, ValidationProblem
 from mdcreator.timestamps import utc_timestamp, utc_timestamp_or_none
+from mdcreator.validation import first_or_404
 from sync.models import SyncLog
 from sync.origin import REST
 from sync.services import ClientInfo, Origin, record_change
@@ -146,8 +147,18 @@ def comment_create(
     return comment
 
 
+def _lock_comments():
+    """Comments to lock with their document at hand: only the comment rows are locked (`of`), so
+    document writes, live edits and new comments on the document go on; the document's text is not read."""
+    return (
+        Comment.objects.select_for_update(of=("self",))
+        .select_related("document")
+        .defer("document__content", "document__search_vector")
+    )
+
+
 def _locked(comment: Comment) -> Comment:
-    locked = Comment.objects.select_for_update().select_related("document", "author").filter(pk=comment.pk).first()
+    locked = _lock_comments().select_related("author").filter(pk=comment.pk).first()
     if locked is None or locked.deleted_at is not None:
         raise NotFoundError("No comment with this id.")
     return locked
@@ -191,7 +202,7 @@ def comment_delete(*, actor, comment: Comment, origin: Origin = REST, client: Cl
 @transaction.atomic
 def comment_restore(*, actor, comment: Comment, origin: Origin = REST, client: ClientInfo | None = None) -> bool:
     """Undo a soft delete (support staff); a placeholder gets no text back. False if it was live."""
-    comment = Comment.objects.select_for_update().select_related("document").get(pk=comment.pk)
+    comment = _lock_comments().get(pk=comment.pk)
     if comment.deleted_at is None:
         return False
     old = comment_sync_data(comment)
@@ -207,9 +218,7 @@ def comment_set_resolved(
     *, actor, comment: Comment, resolved: bool, origin: Origin = REST, client: ClientInfo | None = None
 ) -> Comment:
     """Resolve or reopen a whole thread, whichever comment of it is named; returns the thread's root."""
-    root = Comment.objects.select_for_update().select_related("document").filter(pk=comment.thread_id).first()
-    if root is None:
-        raise NotFoundError("No comment with this id.")
+    root = first_or_404(_lock_comments().filter(pk=comment.thread_id), "No comment with this id.")
     old = comment_sync_data(root)
     stamp = (actor, timezone.now()) if resolved else (None, None)
     Comment.objects.filter(thread_id=root.thread_id).update(

@@ -78,7 +78,9 @@ def invitation_expire(*, invitation: Invitation) -> bool:
 @transaction.atomic
 def invitation_resend(*, invitation: Invitation) -> bool:
     """Mail a pending invitation again under a new token valid 7 more days; the old link stops working."""
-    invitation = Invitation.objects.select_for_update().select_related("workspace", "invited_by").get(pk=invitation.pk)
+    invitation = Invitation.objects.select_for_update(of=("self",)).select_related("workspace", "invited_by").get(
+        pk=invitation.pk
+    )
     if invitation.status != Invitation.Status.PENDING:
         return False
     token = secrets.token_hex(32)
