@@ -13,6 +13,11 @@ class FolderIdExistsError(ConflictError):
     default_detail = "A folder with this id already exists."
 
 
+class CommentIdExistsError(ConflictError):
+    code, title = "id-exists", "Id already exists"
+    default_detail = "A comment with this id already exists."
+
+
 class EditConflictError(ProblemError):
     status, code, title = 412, "edit-conflict", "Edit conflict"
     default_detail = "The document changed since you loaded it."

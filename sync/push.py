@@ -18,7 +18,13 @@ from django.utils import timezone
 from accounts.serializers import user_summary
 from documents import serializers as document_shapes
 from documents.content import content_hash
-from documents.errors import EditConflictError, FolderIdExistsError, IdExistsError, PreconditionRequiredError
+from documents.errors import (
+    CommentIdExistsError,
+    EditConflictError,
+    FolderIdExistsError,
+    IdExistsError,
+    PreconditionRequiredError,
+)
 from documents.models import Comment, Document, Folder
 from documents.permissions import comment_abilities
 from documents.services import comments, documents, folders
@@ -176,11 +182,11 @@ def _push_comment(pusher: Pusher, workspace, change: dict, client: ClientInfo) -
             raise ValidationProblem({"data.document_id": ["No such document in this workspace."]})
         _need(pusher, document, "comment")
         body = _valid(document_shapes.CommentCreateSerializer, {**data, "id": str(entity_id)})
-        if Comment.objects.filter(pk=entity_id).exists():
-            if Comment.objects.filter(pk=entity_id, author=pusher.user, document=document).exists():
-                return {}
-            raise Conflict({})
-        comments.comment_create(actor=pusher.user, document=document, data=body, origin=PUSH, client=client)
+        try:
+            comments.comment_create(actor=pusher.user, document=document, data=body, origin=PUSH, client=client)
+        except CommentIdExistsError:
+            if not Comment.objects.filter(pk=entity_id, author=pusher.user, document=document).exists():
+                raise Conflict({}) from None
         return {}
     comment = _comment(workspace, entity_id)
     comment.access = pusher.access(comment.document)

@@ -12,13 +12,14 @@ import uuid
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
 from collab import bridge
 from documents.comment_html import render_comment_html
 from documents.emoji import is_single_emoji
+from documents.errors import CommentIdExistsError
 from documents.models import Comment, Document
 from documents.serializers import comment_body
 from documents.sharing import live_shares
@@ -140,7 +141,11 @@ def comment_create(
     comment.anchor_text = data.get("anchor_text") or ""
     comment.mentions = mentions
     comment.content_html = render_comment_html(comment.content, mentions)
-    comment.save(force_insert=True)
+    try:
+        with transaction.atomic():
+            comment.save(force_insert=True)
+    except IntegrityError:  # a client-chosen id that is taken
+        raise CommentIdExistsError() from None
     _log(comment, SyncLog.Operation.CREATE, actor=actor, origin=origin, client=client)
     _tell(comment, "create")
     _mail_mentions(comment, mentions)

@@ -54,6 +54,17 @@ def test_api_comments_create_every_actor(team, document, actor):
     assert entries[0].data["content"] == "Looks **good**"
 
 
+def test_api_comments_create_with_a_taken_id_is_409(team, document):
+    first = _say(team, document)
+    seq, count = last_seq(team.workspace), Comment.objects.count()
+    response = team.client("editor").post(
+        doc_url(document, "/comments"), {"id": str(first.pk), "content": "Mine now"}, format="json"
+    )
+    assert_problem(response, 409, "id-exists")
+    assert Comment.objects.count() == count and Comment.objects.get(pk=first.pk).content == "A remark"
+    assert last_seq(team.workspace) == seq
+
+
 @pytest.mark.parametrize("role,status", [("viewer", 403), ("commenter", 201), ("editor", 201)])
 def test_api_comments_grantees_comment_by_their_role(team, document, role, status):
     guest = UserFactory()
