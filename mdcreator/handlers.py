@@ -8,13 +8,15 @@ started and joined. On a busy two-core machine those hops cost more than the wor
 
 Here the event loop only reads the body and writes the answer; the request signals, the whole sync
 middleware chain, the view and the response's close run in one call on a pool of long-lived threads.
-The guarantees stay those of Django's handler: one thread serves a request from start to end, database
-connections go back to their pool when the request finishes (`request_finished`), and streaming
-responses are iterated by the event loop and closed after the last chunk.
+The guarantees stay those of Django's handler: one thread serves a request from the body to the answer
+and its database connections go back to their pool when it finishes (`request_finished`). A streaming
+response gives its connections back as soon as the view returned; its chunks are then produced on the
+worker threads one at a time, sent by the event loop, and the response is closed after the last one.
 """
 
 from __future__ import annotations
 
+import asyncio
 from concurrent.futures import ThreadPoolExecutor
 
 from asgiref.sync import sync_to_async
@@ -23,6 +25,7 @@ from django.core import signals
 from django.core.exceptions import RequestAborted
 from django.core.handlers import base
 from django.core.handlers.asgi import ASGIHandler, get_script_prefix
+from django.db import close_old_connections
 from django.urls import set_script_prefix
 
 
@@ -50,6 +53,8 @@ class OneHopASGIHandler(ASGIHandler):
             response = await sync_to_async(self.respond, thread_sensitive=False, executor=self.executor)(
                 scope, body_file
             )
+            if response.streaming and not response.is_async:
+                response.streaming_content = self._chunks_in_workers(response.streaming_content)
             try:
                 await self.send_response(response, send)
             finally:
@@ -70,6 +75,16 @@ class OneHopASGIHandler(ASGIHandler):
         if request is not None:
             response = self.get_response(request)
             response._handler_class = self.__class__
-        if not response.streaming:
+        if response.streaming:
+            close_old_connections()  # this thread's connections go back now; the chunks come later, elsewhere
+        else:
             response.close()
         return response
+
+    async def _chunks_in_workers(self, chunks):
+        """A sync iterator's chunks, each produced on a worker thread (Django would read them all on its one
+        sync thread before sending the first)."""
+        loop = asyncio.get_running_loop()
+        end = object()
+        while (chunk := await loop.run_in_executor(self.executor, next, chunks, end)) is not end:
+            yield chunk

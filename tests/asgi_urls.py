@@ -7,13 +7,16 @@ from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 
 CLOSED: list[int] = []
+PRODUCED: list[int] = []
 
 
 class _Parts:
-    """A streamed body that records the thread its close ran in."""
+    """A streamed body that records the threads its chunks were made and its close ran in."""
 
     def __iter__(self):
-        yield from (b"one,", b"two,", b"three")
+        for part in (b"one,", b"two,", b"three"):
+            PRODUCED.append(threading.get_ident())
+            yield part
 
     def close(self):
         CLOSED.append(threading.get_ident())

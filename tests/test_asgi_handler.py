@@ -98,13 +98,16 @@ def test_asgi_handler_reuses_its_worker_threads(handler):
 
 
 @override_settings(ROOT_URLCONF="tests.asgi_urls")
-@pytest.mark.filterwarnings("ignore:StreamingHttpResponse must consume synchronous iterators")
-def test_asgi_handler_streams_and_closes_after_the_last_chunk(handler, signal_threads):
+@pytest.mark.filterwarnings("error:StreamingHttpResponse must consume synchronous iterators")
+def test_asgi_handler_streams_chunks_from_workers_and_closes_after_the_last(handler, signal_threads):
     asgi_urls.CLOSED.clear()
+    asgi_urls.PRODUCED.clear()
     status, _, content, messages = _run(handler, _scope("/stream"))
     assert status == 200 and content == b"one,two,three" and messages == 4
     assert len(asgi_urls.CLOSED) == 1 and len(signal_threads["finished"]) == 1
-    assert asgi_urls.CLOSED[0] != threading.get_ident()
+    workers = {thread.ident for thread in handler.executor._threads}
+    assert len(asgi_urls.PRODUCED) == 3 and set(asgi_urls.PRODUCED) <= workers, "no chunk is read on Django's sync thread"
+    assert asgi_urls.CLOSED[0] in workers
 
 
 def test_asgi_handler_unknown_path_is_a_problem(handler):
