@@ -8,10 +8,13 @@ so the two never coincide.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import os
 import secrets
+import stat
+import tempfile
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -37,20 +40,27 @@ def require_production_keys(environ: dict[str, str]) -> None:
 
 
 def embedded_secret(var_dir: Path) -> str:
-    """The embedded default's secret: read from `var/secret_key`, created at random the first time."""
+    """The embedded default's secret: read from `var/secret_key`, created at random the first time.
+
+    The file appears complete or not at all (written aside, then linked into place), so a second process
+    starting at the same moment reads the secret the first one chose.
+    """
     path = Path(var_dir) / KEY_FILE_NAME
     path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
+    if not path.exists():
+        fd, draft = tempfile.mkstemp(dir=path.parent, prefix=".secret_key.")  # mode 0600
+        try:
+            with os.fdopen(fd, "w", encoding="ascii") as handle:
+                handle.write(secrets.token_urlsafe(50) + "\n")
+            with contextlib.suppress(FileExistsError):  # another process was first: its secret stands
+                os.link(draft, path)
+        finally:
+            os.unlink(draft)
+    if stat.S_IMODE(path.stat().st_mode) & 0o077:
         os.chmod(path, 0o600)
-        secret = path.read_text(encoding="ascii").strip()
-        if len(secret) < 32:
-            raise ImproperlyConfigured(f"{path} holds no usable secret; delete it to generate a new one.") from None
-        return secret
-    secret = secrets.token_urlsafe(50)
-    with os.fdopen(fd, "w", encoding="ascii") as handle:
-        handle.write(secret + "\n")
+    secret = path.read_text(encoding="ascii").strip()
+    if len(secret) < 32:
+        raise ImproperlyConfigured(f"{path} holds no usable secret; delete it to generate a new one.")
     return secret
 
 

@@ -50,6 +50,18 @@ def test_signing_keys_embedded_default_generates_a_private_random_secret(tmp_pat
     assert other_secret != secret and other_jwt != jwt_key, "every installation draws its own secret"
 
 
+def test_signing_keys_processes_starting_together_agree_on_one_secret(tmp_path):
+    env = _env(tmp_path)
+    starting = [
+        subprocess.Popen([sys.executable, "-c", READ_KEYS], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
+        for _ in range(6)
+    ]
+    outputs = {process.communicate(timeout=120)[0] for process in starting}
+    assert all(process.returncode == 0 for process in starting)
+    assert len(outputs) == 1 and outputs.pop().split()[0] == (tmp_path / "secret_key").read_text().strip()
+    assert [path.name for path in tmp_path.iterdir()] == ["secret_key"], "no draft is left behind"
+
+
 def test_signing_keys_embedded_default_tightens_a_readable_key_file(tmp_path):
     (tmp_path / "secret_key").write_text("k" * 60 + "\n")
     (tmp_path / "secret_key").chmod(0o644)
