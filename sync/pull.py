@@ -15,8 +15,8 @@ from mdcreator.errors import NotFoundError
 from mdcreator.timestamps import utc_timestamp
 from sync.errors import CursorExpiredError
 from sync.models import SyncLog
-from workspaces.access import resolve
-from workspaces.models import Workspace
+from workspaces.access import access_from_membership, active_memberships
+from workspaces.models import WorkspaceMember
 
 INLINE_CONTENT_MAX_BYTES = 1024 * 1024
 GROUPS = {
@@ -39,13 +39,15 @@ class Page:
     has_more: bool
 
 
-def sync_workspace(user, workspace_id, ability: str = "pull") -> Workspace:
-    """A live workspace the caller is a member of (grantees and link holders have no sync); 404 otherwise."""
-    workspace = Workspace.objects.filter(pk=workspace_id, deleted_at__isnull=True).first()
-    access = resolve(user, workspace) if workspace is not None else None
-    if access is None or not access.can(ability):
+def sync_member(user, workspace_id, ability: str = "pull") -> WorkspaceMember:
+    """The caller's membership of a live workspace (its `workspace` loaded) if it allows `ability`; 404 otherwise.
+
+    One query. Grantees and link holders have no sync: only members pull and push.
+    """
+    member = active_memberships(user).filter(workspace_id=workspace_id).select_related("workspace").first()
+    if member is None or not access_from_membership(member).can(ability):
         raise NotFoundError("No workspace with this id.")
-    return workspace
+    return member
 
 
 def _current_contents(entries: list[SyncLog]) -> dict:
@@ -88,7 +90,7 @@ def _entry(entry: SyncLog, contents: dict | None) -> dict:
 
 def sync_pull(*, user, workspace_id, cursor: int, limit: int, include_content: bool = False) -> Page:
     """Entries with `seq > cursor`, at most `limit`, grouped by entity type (410 below the workspace's horizon)."""
-    workspace = sync_workspace(user, workspace_id)
+    workspace = sync_member(user, workspace_id).workspace
     if 0 < cursor < workspace.sync_horizon:
         raise CursorExpiredError()
     if cursor >= workspace.sync_seq:

@@ -34,8 +34,9 @@ from mdcreator.timestamps import utc_timestamp
 from mdcreator.validation import first_or_404
 from sync.models import SyncPushReceipt
 from sync.origin import PUSH
+from sync.pull import sync_member
 from sync.services import ClientInfo
-from workspaces.access import Access, access_from_membership, active_memberships, kind_of
+from workspaces.access import Access, access_from_membership, kind_of
 from workspaces.models import WorkspaceMember
 
 
@@ -74,9 +75,9 @@ class Pusher:
         return access_from_membership(self.member, kind_of(obj))
 
 
-def pusher_for(user, workspace) -> Pusher:
-    """The pusher of `workspace`; the caller has checked the membership (404 otherwise)."""
-    return Pusher(user=user, member=active_memberships(user).get(workspace=workspace))
+def pusher_for(user, workspace_id) -> Pusher:
+    """The pusher of a workspace: a member whose role may push (404 otherwise), read in one query."""
+    return Pusher(user=user, member=sync_member(user, workspace_id, "push"))
 
 
 def _need(pusher: Pusher, obj, ability: str) -> None:

@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 from mdcreator.timestamps import utc_timestamp
 from mdcreator.validation import uuid_or_404, validated
 from sync import serializers as s
-from sync.pull import sync_pull, sync_workspace
+from sync.pull import sync_pull
 from sync.push import push_one, pusher_for
 from sync.services import ClientInfo
 
@@ -38,9 +38,9 @@ class PushView(APIView):
 
     @extend_schema(tags=["sync"], request=s.PushSerializer, responses=s.PushResponseSerializer)
     def post(self, request, wid):
-        workspace = sync_workspace(request.user, uuid_or_404(wid), "push")
+        pusher = pusher_for(request.user, uuid_or_404(wid))
+        workspace = pusher.member.workspace
         envelope = validated(s.PushSerializer, request.data)
-        pusher = pusher_for(request.user, workspace)
         client = {"device_id": envelope["device_id"], "client_version": envelope["client_version"]}
         results = [
             push_one(pusher=pusher, workspace=workspace, change=change,

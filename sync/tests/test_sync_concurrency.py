@@ -73,7 +73,7 @@ def test_sync_concurrency_eight_writers_and_a_puller_see_every_entry_once(team):
             change = {"change_id": f"00000000-0000-4000-8000-{index:06d}{step:06d}", "entity_type": "folder",
                       "operation": "create", "entity_id": f"00000000-0000-4000-9000-{index:06d}{step:06d}",
                       "data": {"name": f"F{index}-{step}"}}
-            result = push_one(pusher=pusher_for(owner, workspace), workspace=workspace, change=change,
+            result = push_one(pusher=pusher_for(owner, workspace.pk), workspace=workspace, change=change,
                               client=ClientInfo(device_id=f"d{index}"))
             if result["status"] != "success":
                 errors.append(result)
