@@ -15,36 +15,32 @@ from django.core.cache.backends.locmem import LocMemCache as DjangoLocMemCache
 from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
 from django.core.cache.backends.redis import RedisCacheClient
 
-_pools: dict[tuple, object] = {}
-_clients: dict[int, object] = {}
+_clients: dict[tuple, object] = {}  # (server, pool options) -> redis.Redis on its own pool, for the whole process
 _lock = threading.Lock()
 
 
 class SharedRedisCacheClient(RedisCacheClient):
     """Borrows connections from pools shared by every thread of the process.
 
-    `redis.ConnectionPool` and `redis.Redis` are thread-safe (each command borrows a connection), and
-    the pool resets itself in a forked child. One `redis.Redis` per pool is kept too: building one
-    copies redis-py's ~170 response callbacks into a fresh dict.
+    `redis.Redis` and its `ConnectionPool` are thread-safe (each command borrows a connection), and the
+    pool resets itself in a forked child. One `redis.Redis` per pool is kept: building one copies
+    redis-py's ~170 response callbacks into a fresh dict.
     """
 
-    def _get_connection_pool(self, write):
-        server = self._servers[self._get_connection_pool_index(write)]
-        key = (server, tuple(sorted((name, repr(value)) for name, value in self._pool_options.items())))
-        pool = _pools.get(key)
-        if pool is None:
-            with _lock:
-                pool = _pools.get(key)
-                if pool is None:
-                    pool = _pools[key] = self._pool_class.from_url(server, **self._pool_options)
-        return pool
+    def __init__(self, servers, **options):
+        super().__init__(servers, **options)
+        pool_options = tuple(sorted((name, repr(value)) for name, value in self._pool_options.items()))
+        self._keys = [(server, pool_options) for server in self._servers]
 
     def get_client(self, key=None, *, write=False):
-        pool = self._get_connection_pool(write)
-        client = _clients.get(id(pool))
+        index = self._get_connection_pool_index(write)
+        client = _clients.get(self._keys[index])
         if client is None:
             with _lock:
-                client = _clients.setdefault(id(pool), self._client(connection_pool=pool))
+                client = _clients.get(self._keys[index])
+                if client is None:
+                    pool = self._pool_class.from_url(self._servers[index], **self._pool_options)
+                    client = _clients[self._keys[index]] = self._client(connection_pool=pool)
         return client
 
     def incr_window(self, key: str, timeout: int) -> int:
