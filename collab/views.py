@@ -59,7 +59,7 @@ class PresenceView(APIView):
 
     @extend_schema(tags=["collaboration"], responses=inline_serializer("Presence", {"users": PresenceUserSerializer(many=True)}))
     def get(self, request, pk):
-        document, _ = document_get(user=request.user, document_id=pk, share_token=share_token(request), summary=False)
+        document = document_get(user=request.user, document_id=pk, share_token=share_token(request), summary=False)
         check_ability(self, document, "presence")
         return Response({"users": PresenceUserSerializer(presence_users(document.pk), many=True).data})
 
@@ -71,7 +71,7 @@ class YjsStateView(APIView):
 
     @extend_schema(tags=["collaboration"], parameters=[OpenApiParameter("state_vector", str)], responses=STATE)
     def get(self, request, pk):
-        document, _ = document_get(user=request.user, document_id=pk, share_token=share_token(request), summary=False)
+        document = document_get(user=request.user, document_id=pk, share_token=share_token(request), summary=False)
         check_ability(self, document, "retrieve_state")
         raw = request.query_params.get("state_vector")
         vector = _b64(raw, "state_vector") if raw else None
@@ -80,7 +80,7 @@ class YjsStateView(APIView):
 
     @extend_schema(tags=["collaboration"], request=YjsUpdateSerializer, responses=POSTED)
     def post(self, request, pk):
-        document, _ = document_get(user=request.user, document_id=pk, share_token=share_token(request), summary=False)
+        document = document_get(user=request.user, document_id=pk, share_token=share_token(request), summary=False)
         check_ability(self, document, "update_state")
         update = _b64(validated(YjsUpdateSerializer, request.data)["update_b64"], "update_b64")
         content_hash, state_vector, last_seq = services.collab_post_update(

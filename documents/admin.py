@@ -155,7 +155,7 @@ class DocumentShareAdmin(ReadOnlyAdmin):
     def revoke(self, request, queryset) -> None:
         active = list(queryset.filter(status=DocumentShare.Status.ACTIVE))
         for share in active:
-            share_revoke(share=share, actor=request.user)
+            share_revoke(share=share)
         report_action(self, request, done=f"Revoked {len(active)} grant(s).", selected=queryset, acted=len(active),
                       why="already revoked")
 

@@ -124,14 +124,3 @@ def render_comment_html(markdown: str, mentions: Iterable[str | uuid.UUID]) -> s
     """Render a comment's markdown to sanitized HTML; only the uuids in ``mentions`` render as mention spans."""
     listed = frozenset(str(uuid.UUID(str(user_id))) for user_id in mentions)  # canonical lower-case form
     return _sanitize(_MARKDOWN.render(markdown, {"mentions": listed}), listed)
-
-
-def mention_ids(markdown: str) -> list[str]:
-    """The canonical uuids of the text's mention tokens, in order of first appearance, without duplicates."""
-    # Parsed by the renderer's own parser, so a token inside a code span is no mention here either.
-    found: dict[str, None] = {}
-    for block in _MARKDOWN.parse(markdown):
-        for token in block.children or ():
-            if token.type == "mention":
-                found.setdefault(token.meta["user_id"], None)
-    return list(found)

@@ -41,21 +41,22 @@ def check_ability(view, obj, action: str) -> None:
     view.check_object_permissions(view.request, obj)
 
 
-def comment_abilities(comment, user) -> dict[str, bool]:
-    """What the caller may do to one comment: the document's abilities (`comment.access`) plus authorship (§2.3)."""
+def comment_can(comment, user, action: str) -> bool:
+    """Whether the caller may take `action` on one comment: the document's abilities (`comment.access`)
+    plus authorship (§2.3). Only resolving and reopening need the thread's root (one query, for a reply)."""
     access = comment.access
     is_author = comment.author_id == getattr(user, "pk", None)
-    may_resolve = access.can("resolve_comments") or (
-        access.can("resolve_own_thread") and _started_thread(comment, user, is_author=is_author)
-    )
-    return {
-        "retrieve": access.can("list_comments"),
-        "partial_update": is_author and access.can("comment"),
-        "destroy": access.can("moderate_comments") or (is_author and access.can("comment")),
-        "resolve": may_resolve,
-        "reopen": may_resolve,
-        "react": access.can("comment"),
-    }
+    if action in ("resolve", "reopen"):
+        return access.can("resolve_comments") or (
+            access.can("resolve_own_thread") and _started_thread(comment, user, is_author=is_author)
+        )
+    if action == "retrieve":
+        return access.can("list_comments")
+    if action == "partial_update":
+        return is_author and access.can("comment")
+    if action == "destroy":
+        return access.can("moderate_comments") or (is_author and access.can("comment"))
+    return action == "react" and access.can("comment")
 
 
 def _started_thread(comment, user, *, is_author: bool) -> bool:
@@ -66,7 +67,7 @@ def _started_thread(comment, user, *, is_author: bool) -> bool:
 
 
 class CommentAbility(BasePermission):
-    """The view's action is among the caller's abilities on the comment (`comment_abilities`)."""
+    """The caller may take the view's action on the comment (`comment_can`)."""
 
     def has_object_permission(self, request, view, obj) -> bool:
-        return comment_abilities(obj, request.user).get(view.action, False)
+        return comment_can(obj, request.user, view.action)

@@ -41,7 +41,7 @@ from documents.sharing import granted_documents, live_shares
 from mdcreator.errors import NotFoundError
 from mdcreator.sql import with_tables
 from mdcreator.validation import first_or_404, uuid_or_404
-from workspaces.access import Access, active_memberships, resolve
+from workspaces.access import active_memberships, resolve
 
 SORT_FIELDS = {"updated_at": "updated_at", "created_at": "created_at", "title": "title"}
 
@@ -85,8 +85,8 @@ def with_summary_fields(documents: QuerySet[Document], *, user) -> QuerySet[Docu
 
 def document_get(
     *, user, document_id, include_deleted: bool = False, share_token: str | None = None, summary: bool = True
-) -> tuple[Document, Access]:
-    """A document the caller may read, with the caller's access (from the resolver); 404 for anything else.
+) -> Document:
+    """A document the caller may read, its `access` set from the resolver; 404 for anything else.
 
     `summary=False` skips the DocSummary fields, for the endpoints of what hangs off a document
     (comments, grants, links), which only need to know the caller may be there.
@@ -105,7 +105,7 @@ def document_get(
     if access is None:
         raise NotFoundError("No document with this id.")
     document.access = access
-    return document, access
+    return document
 
 
 @dataclass(frozen=True)
@@ -221,20 +221,15 @@ def folder_list(*, workspace) -> list[Folder]:
     )
 
 
-def folder_get(*, user, folder_id) -> tuple[Folder, Access]:
-    """A live folder in a workspace the caller belongs to, with the caller's access; 404 otherwise."""
+def folder_get(*, user, folder_id) -> Folder:
+    """A live folder in a workspace the caller belongs to, its `access` set; 404 otherwise."""
     folder_id = uuid_or_404(folder_id)
     folder = Folder.objects.filter(pk=folder_id, deleted_at__isnull=True).first()
     access = resolve(user, folder) if folder is not None else None
     if access is None:
         raise NotFoundError("No folder with this id.")
     folder.access = access
-    return folder, access
-
-
-def member_workspace_ids(user):
-    """Subquery: live workspaces where `user` is an active member."""
-    return active_memberships(user).values("workspace_id")
+    return folder
 
 
 def share_list(*, document: Document):
@@ -395,15 +390,20 @@ def comment_page_json(*, document: Document, resolved: bool | None, thread_id, o
         return cursor.fetchone()[0]
 
 
-def comment_get(*, user, comment_id, share_token: str | None = None) -> tuple[Comment, Access]:
-    """A visible comment of a document the caller may read, with the caller's access to that document; 404 otherwise."""
-    comment_id = uuid_or_404(comment_id)
-    comment = Comment.objects.select_related("document").filter(pk=comment_id, document__deleted=False).first()
+def comment_get(*, user, comment_id, share_token: str | None = None) -> Comment:
+    """A visible comment of a document the caller may read, `access` set to the caller's on that document;
+    404 otherwise. Visible: live, or deleted but still holding live replies (a placeholder)."""
+    comment = (
+        Comment.objects.select_related("document")
+        .defer("document__content", "document__search_vector")
+        .filter(pk=uuid_or_404(comment_id), document__deleted=False)
+        .first()
+    )
     access = resolve(user, comment.document, share_token) if comment is not None else None
-    if access is None or not _visible_comments(comment.document).filter(pk=comment.pk).exists():
+    if access is None or (comment.deleted_at is not None and not comment.replies.filter(deleted_at__isnull=True).exists()):
         raise NotFoundError("No comment with this id.")
     comment.access = access
-    return comment, access
+    return comment
 
 
 def comment_replies(*, comment: Comment) -> QuerySet[Comment]:

@@ -40,11 +40,10 @@ def grant_flags(role: str) -> dict[str, bool]:
     return {**_NO_FLAGS, CAN_EDIT: role == Role.EDITOR, CAN_COMMENT: role in (Role.EDITOR, Role.COMMENTER)}
 
 
-def live_shares(*, now=None) -> QuerySet[DocumentShare]:
+def live_shares() -> QuerySet[DocumentShare]:
     """Grants in force: active and not expired."""
-    now = now or timezone.now()
     return DocumentShare.objects.filter(status=DocumentShare.Status.ACTIVE).filter(
-        Q(expires_at__isnull=True) | Q(expires_at__gt=now)
+        Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now())
     )
 
 

@@ -74,7 +74,7 @@ class WorkspaceDocumentsView(APIView):
         workspace = _workspace(self, wid, "create_document")
         data = validated(s.DocumentCreateSerializer, request.data)
         created = documents.document_create(actor=request.user, workspace=workspace, data=data)
-        document, _ = selectors.document_get(user=request.user, document_id=created.pk)
+        document = selectors.document_get(user=request.user, document_id=created.pk)
         location = f"/api/v1/documents/{document.pk}"
         return document_response(document, status_code=201, headers={"Location": location})
 
@@ -86,7 +86,7 @@ class DocumentViewSet(ViewSet):
 
     def get_object(self, *, include_deleted: bool = False) -> Document:
         """The document, once the view's action is among the caller's abilities (404 / 403 otherwise)."""
-        document, _ = selectors.document_get(
+        document = selectors.document_get(
             user=self.request.user, document_id=self.kwargs["pk"], include_deleted=include_deleted,
             share_token=share_token(self.request),
         )
@@ -94,7 +94,7 @@ class DocumentViewSet(ViewSet):
         return document
 
     def _fresh(self, document_id, *, status_code: int = 200):
-        document, _ = selectors.document_get(user=self.request.user, document_id=document_id)
+        document = selectors.document_get(user=self.request.user, document_id=document_id)
         return document_response(document, status_code=status_code)
 
     @extend_schema(
@@ -283,7 +283,7 @@ class FolderView(APIView):
 
     @extend_schema(tags=["folders"], request=s.FolderWriteSerializer, responses=s.FolderSerializer)
     def patch(self, request, pk):
-        folder, _ = selectors.folder_get(user=request.user, folder_id=pk)
+        folder = selectors.folder_get(user=request.user, folder_id=pk)
         check_ability(self, folder, "partial_update")
         data = validated(s.FolderWriteSerializer, request.data, partial=True)
         data.pop("id", None)
@@ -292,7 +292,7 @@ class FolderView(APIView):
 
     @extend_schema(tags=["folders"], parameters=[OpenApiParameter("cascade", bool)], responses=NO_CONTENT)
     def delete(self, request, pk):
-        folder, _ = selectors.folder_get(user=request.user, folder_id=pk)
+        folder = selectors.folder_get(user=request.user, folder_id=pk)
         check_ability(self, folder, "destroy")
         cascade = request.query_params.get("cascade", "false").lower()
         if cascade not in ("true", "false", "1", "0"):

@@ -32,7 +32,7 @@ class DocumentCommentsViewSet(ViewSet):
     permission_classes = [SignedInOrShareToken, DocumentAbility]
 
     def get_document(self, action: str):
-        document, _ = selectors.document_get(
+        document = selectors.document_get(
             user=self.request.user, document_id=self.kwargs["pk"], share_token=share_token(self.request), summary=False
         )
         self.action = action
@@ -69,7 +69,7 @@ class CommentViewSet(ViewSet):
     permission_classes = [SignedInOrShareToken, CommentAbility]
 
     def get_object(self):
-        comment, _ = selectors.comment_get(
+        comment = selectors.comment_get(
             user=self.request.user, comment_id=self.kwargs["pk"], share_token=share_token(self.request)
         )
         self.check_object_permissions(self.request, comment)
@@ -84,7 +84,6 @@ class CommentViewSet(ViewSet):
     @extend_schema(tags=["comments"], parameters=[SHARE_TOKEN], request=s.CommentEditSerializer,
                    responses=s.CommentSerializer)
     def partial_update(self, request, pk=None):
-        self.action = "partial_update"  # PUT is an alias (SPEC §3.5)
         comment = self.get_object()
         data = validated(s.CommentEditSerializer, request.data)
         comments.comment_edit(actor=request.user, comment=comment, content=data["content"], mentions=data.get("mentions"))

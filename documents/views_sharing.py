@@ -31,7 +31,7 @@ class DocumentSharesViewSet(ViewSet):
 
     def get_document(self):
         """The document, once the caller may manage its grants (404 unseen, 403 otherwise)."""
-        document, _ = selectors.document_get(user=self.request.user, document_id=self.kwargs["pk"], summary=False)
+        document = selectors.document_get(user=self.request.user, document_id=self.kwargs["pk"], summary=False)
         self.action = "share"
         self.check_object_permissions(self.request, document)
         return document
@@ -63,13 +63,13 @@ class DocumentSharesViewSet(ViewSet):
         document = self.get_document()
         share = selectors.share_get(document=document, share_id=share_id)
         data = validated(s.ShareUpdateSerializer, request.data)
-        shares.share_update(share=share, actor=request.user, **data)
+        shares.share_update(share=share, **data)
         return Response(s.ShareSerializer(selectors.share_get(document=document, share_id=share.pk)).data)
 
     @extend_schema(tags=["sharing"], responses=NO_CONTENT)
     def destroy(self, request, pk=None, share_id=None):
         document = self.get_document()
-        shares.share_revoke(share=selectors.share_get(document=document, share_id=share_id), actor=request.user)
+        shares.share_revoke(share=selectors.share_get(document=document, share_id=share_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 class DocumentLinksViewSet(ViewSet):

@@ -26,7 +26,7 @@ from documents.errors import (
     PreconditionRequiredError,
 )
 from documents.models import Comment, Document, Folder
-from documents.permissions import comment_abilities
+from documents.permissions import comment_can
 from documents.services import comments, documents, folders
 from mdcreator.errors import NotFoundError, PermissionDeniedError, ProblemError, ValidationProblem
 from mdcreator.sql import with_tables
@@ -191,15 +191,14 @@ def _push_comment(pusher: Pusher, workspace, change: dict, client: ClientInfo) -
         return {}
     comment = _comment(workspace, entity_id)
     comment.access = pusher.access(comment.document)
-    abilities = comment_abilities(comment, pusher.user)
     if operation == "update":
-        if not abilities["partial_update"]:
+        if not comment_can(comment, pusher.user, "partial_update"):
             raise PermissionDeniedError()
         body = _valid(document_shapes.CommentEditSerializer, data)
         comments.comment_edit(actor=pusher.user, comment=comment, content=body["content"], mentions=body.get("mentions"),
                               origin=PUSH, client=client)
         return {}
-    if not abilities["destroy"]:
+    if not comment_can(comment, pusher.user, "destroy"):
         raise PermissionDeniedError()
     comments.comment_delete(actor=pusher.user, comment=comment, origin=PUSH, client=client)
     return {}

@@ -128,7 +128,7 @@ def _mail_invitation(invitation: Invitation, document: Document, token: str) -> 
 
 
 @transaction.atomic
-def share_update(*, share: DocumentShare, role: str | None = None, expires_at=..., actor=None) -> DocumentShare:
+def share_update(*, share: DocumentShare, role: str | None = None, expires_at=...) -> DocumentShare:
     """Change a grant's role and/or expiry (`expires_at=None` removes it); guardian follows."""
     share = DocumentShare.objects.select_for_update().get(pk=share.pk)
     if share.status != Status.ACTIVE:
@@ -145,7 +145,7 @@ def share_update(*, share: DocumentShare, role: str | None = None, expires_at=..
 
 
 @transaction.atomic
-def share_revoke(*, share: DocumentShare, actor=None) -> None:
+def share_revoke(*, share: DocumentShare) -> None:
     """Revoke a grant: its guardian permissions go, the grantee's live sockets close."""
     share = DocumentShare.objects.select_for_update().get(pk=share.pk)
     if share.status == Status.REVOKED:

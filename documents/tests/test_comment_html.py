@@ -14,7 +14,7 @@ import pytest
 from markdown_it import MarkdownIt
 
 from documents import comment_html
-from documents.comment_html import mention_ids, render_comment_html
+from documents.comment_html import render_comment_html
 
 UID = "7c9e6679-7425-40de-944b-e07fc1f63ca4"
 OTHER = "16fd2706-8baf-433b-82eb-8c7fada847da"
@@ -110,7 +110,6 @@ def test_a_mention_label_is_escaped_plain_text():
 
 def test_a_mention_inside_code_is_code():
     assert render_comment_html(f"`@[Ann](user:{UID})`", [UID]).strip() == f"<p><code>@[Ann](user:{UID})</code></p>"
-    assert mention_ids(f"`@[Ann](user:{UID})`") == []
 
 
 def test_a_mention_inside_a_link_label():
@@ -127,13 +126,6 @@ def test_a_hand_written_mention_span_is_escaped():
 
     assert "<span" not in html
     assert "&lt;span" in html
-
-
-def test_mention_ids_in_order_of_first_appearance_without_duplicates():
-    text = f"@[B](user:{OTHER}) and @[A](user:{UID.upper()}), again @[A2](user:{UID}) @[bad](user:{UID[:-1]})"
-
-    assert mention_ids(text) == [OTHER, UID]
-    assert mention_ids("no mentions, [x](user:abc), @[x](user:)") == []
 
 
 def test_a_malformed_listed_uuid_is_the_callers_error():
