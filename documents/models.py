@@ -268,6 +268,9 @@ class Comment(models.Model):
     position = models.JSONField(null=True, blank=True)
     anchor_text = models.TextField(blank=True, default="")
     mentions = models.JSONField(default=list)
+    # Everyone this comment ever mentioned: a mention email goes out once per person and comment, even
+    # when an edit drops the mention and a later one brings it back.
+    notified = models.JSONField(default=list)
     resolved = models.BooleanField(default=False)
     resolved_by = models.ForeignKey(
         django_settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -139,7 +139,7 @@ def comment_create(
     else:
         comment.thread_id, comment.depth, comment.position = comment.id, 0, data.get("position")
     comment.anchor_text = data.get("anchor_text") or ""
-    comment.mentions = mentions
+    comment.mentions = comment.notified = mentions
     comment.content_html = render_comment_html(comment.content, mentions)
     try:
         with transaction.atomic():
@@ -178,11 +178,11 @@ def comment_edit(
     comment = _locked(comment)
     old = comment_sync_data(comment)
     wanted = _check_mentions(comment.document, mentions) if mentions is not None else comment.mentions
-    newly = [pk for pk in wanted if pk not in set(comment.mentions)]
+    newly = [pk for pk in wanted if pk not in set(comment.notified)]
     if content != comment.content:
         history = [*comment.edit_history, {"content": comment.content, "edited_at": utc_timestamp()}]
         comment.edit_history, comment.edited = history[-EDIT_HISTORY_KEPT:], True
-    comment.content, comment.mentions = content, wanted
+    comment.content, comment.mentions, comment.notified = content, wanted, [*comment.notified, *newly]
     comment.content_html = render_comment_html(content, wanted)
     comment.save()
     _log(comment, SyncLog.Operation.UPDATE, actor=actor, origin=origin, client=client, old=old)

@@ -139,6 +139,12 @@ def test_api_comments_mentions_render_validate_and_mail_once(team, document, dja
                                                  "mentions": [str(editor.pk), str(commenter.pk)]}, format="json")
     assert edited.status_code == 200
     assert [m.to for m in mail.outbox] == [[commenter.email]]  # only the newly mentioned
+    mail.outbox.clear()
+    for mentions in ([str(commenter.pk)], [str(editor.pk), str(commenter.pk)]):  # Ed dropped, then back
+        with django_capture_on_commit_callbacks(execute=True):
+            again = client.patch(_url(body["id"]), {"content": text, "mentions": mentions}, format="json")
+        assert again.status_code == 200 and again.json()["mentions"] == mentions
+    assert mail.outbox == []  # never twice for one comment
 
 
 def test_api_comments_edit_by_the_author_only_keeps_history(team, document):
