@@ -8,13 +8,9 @@ from __future__ import annotations
 
 from accounts.models import RefreshToken, User
 from accounts.parts import export_account
-from mdcreator.timestamps import utc_timestamp
+from mdcreator.timestamps import utc_timestamp, utc_timestamp_or_none
 
 EXPORT_FORMAT_VERSION = 1
-
-
-def _ts(value):
-    return utc_timestamp(value) if value else None
 
 
 def _profile(user: User) -> dict:
@@ -31,8 +27,8 @@ def _profile(user: User) -> dict:
         "subscription_tier": user.subscription_tier,
         "subscription_status": user.subscription_status,
         "auth_source": user.auth_source,
-        "created_at": _ts(user.created_at),
-        "last_seen_at": _ts(user.last_seen_at),
+        "created_at": utc_timestamp_or_none(user.created_at),
+        "last_seen_at": utc_timestamp_or_none(user.last_seen_at),
     }
 
 
@@ -41,10 +37,10 @@ def _sessions(user: User) -> list[dict]:
     return [
         {
             "family_id": str(t.family_id),
-            "created_at": _ts(t.created_at),
-            "expires_at": _ts(t.expires_at),
-            "rotated_at": _ts(t.rotated_at),
-            "revoked_at": _ts(t.revoked_at),
+            "created_at": utc_timestamp_or_none(t.created_at),
+            "expires_at": utc_timestamp_or_none(t.expires_at),
+            "rotated_at": utc_timestamp_or_none(t.rotated_at),
+            "revoked_at": utc_timestamp_or_none(t.revoked_at),
             "revoke_reason": t.revoke_reason or None,
             "user_agent": t.user_agent,
             "ip": t.ip,

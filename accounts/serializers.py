@@ -193,15 +193,10 @@ class UserSummarySerializer(serializers.Serializer):
     Embedded in every list, so it is rendered by `user_summary` rather than field by field.
     """
 
+    # The fields describe the body for the schema; `to_representation` writes it.
     id = serializers.UUIDField(read_only=True)
-    display_name = serializers.SerializerMethodField()
-    avatar_url = serializers.SerializerMethodField()
-
-    def get_display_name(self, user) -> str:
-        return "Deleted user" if user.deleted_at else user.display_name
-
-    def get_avatar_url(self, user) -> str | None:
-        return None if user.deleted_at else user.avatar_url
+    display_name = serializers.CharField(read_only=True)
+    avatar_url = serializers.CharField(read_only=True, allow_null=True)
 
     def to_representation(self, user) -> dict:
         # Subclasses that declare more fields add them to this dict themselves.

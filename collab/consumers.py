@@ -18,6 +18,7 @@ from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
+from accounts.serializers import user_summary
 from collab import protocol as p
 from collab import sessions as s
 from collab.errors import CLOSE_REASONS, CloseCode, DocumentTooLargeError, SessionRefused, SocketError, error_frame
@@ -153,7 +154,7 @@ class CollabConsumer(AsyncWebsocketConsumer):
         return {
             "type": "presence",
             "action": action,
-            "user": s.user_summary(session.user),
+            "user": user_summary(session.user),
             "document_id": str(session.document_id),
             "timestamp": utc_timestamp(),
         }

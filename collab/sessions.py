@@ -13,7 +13,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from accounts.authentication import authenticate_token
-from accounts.serializers import UserSummarySerializer
+from accounts.serializers import user_summary
 from collab.errors import CloseCode, SessionRefused
 from collab.models import Presence
 from collab.store import is_collaborative
@@ -158,15 +158,10 @@ def presence_users(document_id) -> list[dict]:
     )
     users: dict = {}
     for row in rows:
-        entry = users.setdefault(row.user_id, {**UserSummarySerializer(row.user).data, "device_type": row.device_type})
+        entry = users.setdefault(row.user_id, {**user_summary(row.user), "device_type": row.device_type})
         entry["is_typing"] = entry.get("is_typing", False) or row.is_typing
         entry["last_activity_at"] = row.last_activity_at
     return list(users.values())
-
-
-def user_summary(user) -> dict:
-    """The identity presence events carry."""
-    return dict(UserSummarySerializer(user).data)
 
 
 def device_type(scope) -> str:

@@ -6,14 +6,14 @@ from django.core.validators import URLValidator
 from django.db import models
 from rest_framework import serializers
 
-from mdcreator.timestamps import utc_timestamp
+from mdcreator.timestamps import utc_timestamp_or_none
 
 
 class TimestampField(serializers.DateTimeField):
     """ISO 8601 UTC with millisecond precision and a `Z`."""
 
     def to_representation(self, value):
-        return utc_timestamp(value) if value else None
+        return utc_timestamp_or_none(value)
 
 
 class _RequireString:

@@ -79,14 +79,14 @@ def problem_for_status(status: int, detail: str = "") -> errors.ProblemError:
     return cls(detail)
 
 
-def _flatten_errors(detail, prefix: str = "") -> dict[str, list[str]]:
+def flatten_errors(detail, prefix: str = "") -> dict[str, list[str]]:
     """Turn DRF's nested error detail into ``{"dotted.path": [messages]}``."""
     flat: dict[str, list[str]] = {}
     if isinstance(detail, dict):
         for key, value in detail.items():
             name = "non_field_errors" if key in ("non_field_errors", "__all__") and not prefix else str(key)
             path = f"{prefix}.{name}" if prefix else name
-            for sub_key, messages in _flatten_errors(value, path).items():
+            for sub_key, messages in flatten_errors(value, path).items():
                 flat.setdefault(sub_key, []).extend(messages)
     elif isinstance(detail, list):
         if all(not isinstance(item, (dict, list)) for item in detail):
@@ -94,7 +94,7 @@ def _flatten_errors(detail, prefix: str = "") -> dict[str, list[str]]:
         else:
             for index, item in enumerate(detail):
                 path = f"{prefix}.{index}" if prefix else str(index)
-                for sub_key, messages in _flatten_errors(item, path).items():
+                for sub_key, messages in flatten_errors(item, path).items():
                     flat.setdefault(sub_key, []).extend(messages)
     else:
         flat[prefix or "non_field_errors"] = [str(detail)]
@@ -104,7 +104,7 @@ def _flatten_errors(detail, prefix: str = "") -> dict[str, list[str]]:
 def _from_drf(exc: drf_exceptions.APIException) -> errors.ProblemError:
     """Translate a DRF exception into our vocabulary."""
     if isinstance(exc, drf_exceptions.ValidationError):
-        return errors.ValidationProblem(_flatten_errors(exc.detail))
+        return errors.ValidationProblem(flatten_errors(exc.detail))
     if isinstance(exc, drf_exceptions.ParseError):
         return errors.InvalidJsonError(str(exc.detail))
     if isinstance(exc, drf_exceptions.NotAuthenticated):

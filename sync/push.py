@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from django.db import connection, transaction
 from django.utils import timezone
 
-from accounts.serializers import user_summary
 from documents import serializers as document_shapes
 from documents.content import content_hash
 from documents.errors import (
@@ -29,6 +28,7 @@ from documents.models import Comment, Document, Folder
 from documents.permissions import comment_can
 from documents.services import comments, documents, folders
 from mdcreator.errors import NotFoundError, PermissionDeniedError, ProblemError, ValidationProblem
+from mdcreator.problems import flatten_errors, problem_body
 from mdcreator.sql import with_tables
 from mdcreator.timestamps import utc_timestamp
 from mdcreator.validation import first_or_404
@@ -49,16 +49,16 @@ class Conflict(Exception):
 
 
 def _error(problem: ProblemError) -> dict:
-    body = {"status": problem.status, "type": f"https://mdcreator.app/errors/{problem.code}", "detail": problem.detail}
-    if "errors" in problem.extra:
-        body["errors"] = problem.extra["errors"]
-    return body
+    """A change's error: the problem body's status, type, detail and field errors (SPEC §4)."""
+    body = problem_body(problem)
+    return {key: body[key] for key in ("status", "type", "detail", "errors") if key in body}
 
 
 def _valid(serializer_class, data, **kwargs) -> dict:
+    """A change's `data` validated; a 400 problem naming each field under `data.`."""
     serializer = serializer_class(data=data, **kwargs)
     if not serializer.is_valid():
-        raise ValidationProblem({f"data.{key}": value for key, value in serializer.errors.items()})
+        raise ValidationProblem(flatten_errors(serializer.errors, "data"))
     return serializer.validated_data
 
 
@@ -85,17 +85,6 @@ def _need(pusher: Pusher, obj, ability: str) -> None:
         raise PermissionDeniedError()
 
 
-def _document_version(document: Document) -> dict:
-    editor = document.updated_by
-    return {
-        "content_hash": document.content_hash,
-        "title": document.title,
-        "content": document.content,
-        "updated_at": utc_timestamp(document.updated_at),
-        "updated_by": user_summary(editor) if editor else None,
-    }
-
-
 def _document(workspace, entity_id, *, deleted_too: bool = False) -> Document:
     documents_ = Document.objects.select_related("updated_by").filter(pk=entity_id, workspace=workspace)
     documents_ = documents_ if deleted_too else documents_.filter(deleted=False)
@@ -114,7 +103,7 @@ def _push_document(pusher: Pusher, workspace, change: dict, client: ClientInfo) 
             same = (existing is not None and existing.workspace_id == workspace.pk and existing.created_by_id == pusher.user.pk
                     and existing.content_hash == content_hash(body.get("content", existing.content)))
             if not same:
-                raise Conflict(_document_version(existing) if existing and existing.workspace_id == workspace.pk
+                raise Conflict(documents.server_version(existing, with_content=True) if existing and existing.workspace_id == workspace.pk
                                else {}) from None
             created = existing
         return {"content_hash": created.content_hash, "updated_at": utc_timestamp(created.updated_at)}
@@ -132,7 +121,7 @@ def _push_document(pusher: Pusher, workspace, change: dict, client: ClientInfo) 
                 if "content" in body else None, origin=PUSH, client=client, workspace_id=workspace.pk,
             )
         except EditConflictError:
-            raise Conflict(_document_version(_document(workspace, entity_id))) from None
+            raise Conflict(documents.server_version(_document(workspace, entity_id), with_content=True)) from None
         return {"content_hash": updated.content_hash, "updated_at": utc_timestamp(updated.updated_at)}
     document = _document(workspace, entity_id, deleted_too=True)
     _need(pusher, document, "destroy")

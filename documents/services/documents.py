@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from accounts.serializers import UserSummarySerializer
+from accounts.serializers import user_summary
 from collab import bridge
 from documents.content import (
     EMPTY_CONTENT,
@@ -173,14 +173,16 @@ def document_create(
     return document
 
 
-def _server_version(document: Document) -> dict:
+def server_version(document: Document, *, with_content: bool = False) -> dict:
+    """The document as the server holds it, for a writer whose base is stale (412 here, a push conflict)."""
     editor = document.updated_by
-    return {
+    version = {
         "content_hash": document.content_hash,
         "title": document.title,
         "updated_at": utc_timestamp(document.updated_at),
-        "updated_by": UserSummarySerializer(editor).data if editor else None,
+        "updated_by": user_summary(editor) if editor else None,
     }
+    return {**version, "content": document.content} if with_content else version
 
 
 def check_precondition(document: Document, if_match: str | None, *, required: bool) -> None:
@@ -190,7 +192,7 @@ def check_precondition(document: Document, if_match: str | None, *, required: bo
             raise PreconditionRequiredError()
         return
     if not etag_matches(if_match, document.content_hash):
-        raise EditConflictError(server_version=_server_version(document))
+        raise EditConflictError(server_version=server_version(document))
 
 
 def _locked_live(document_id, workspace_id=None) -> Document:

@@ -136,6 +136,16 @@ def test_api_sync_push_faults_of_one_change_do_not_stop_the_others(team):
     assert Document.objects.filter(pk=good["entity_id"]).exists()
 
 
+def test_api_sync_push_nested_data_errors_name_their_path(team):
+    owner = team.user("owner")
+    document = document_create(actor=owner, workspace=team.workspace, data={"title": "D", "content": "x"})
+    comment = _change("comment", data={"document_id": str(document.pk), "content": "Hi", "mentions": ["not-a-uuid"]})
+    (result,) = _push(team.client("owner"), team.workspace, comment).json()["results"]
+    error = result["error"]
+    assert (result["status"], error["status"], error["type"]) == ("error", 400, "https://mdcreator.app/errors/validation-error")
+    assert list(error["errors"]) == ["data.mentions.0"] and all(isinstance(m, str) for m in error["errors"]["data.mentions.0"])
+
+
 @pytest.mark.parametrize(
     "body,field",
     [

@@ -40,11 +40,13 @@ def invitation_link(token: str) -> str:
     return f"{settings.FRONTEND_URL}/invite/{token}"
 
 
-def _expire_stale(workspace_id) -> None:
-    """Mark pending invitations past their expiry as expired."""
-    Invitation.objects.filter(
-        workspace_id=workspace_id, status=Status.PENDING, expires_at__lte=timezone.now()
-    ).update(status=Status.EXPIRED)
+def invitations_expire_stale(*, workspace_id=None, dry_run: bool = False) -> int:
+    """Mark pending invitations past their expiry as expired, of one workspace or all (purge_expired);
+    returns how many."""
+    stale = Invitation.objects.filter(status=Status.PENDING, expires_at__lte=timezone.now())
+    if workspace_id is not None:
+        stale = stale.filter(workspace_id=workspace_id)
+    return stale.count() if dry_run else stale.update(status=Status.EXPIRED)
 
 
 def _check_capacity(workspace: Workspace, email: str) -> None:
@@ -82,7 +84,7 @@ def invitation_create(
     if role not in invitable_roles(actor_access):
         raise errors.PermissionDeniedError(f"You cannot invite members as {role}.")
     email = email.strip().lower()
-    _expire_stale(workspace.pk)
+    invitations_expire_stale(workspace_id=workspace.pk)
     _check_capacity(workspace, email)
     token = secrets.token_hex(32)
     invitation = Invitation.objects.create(

@@ -89,10 +89,3 @@ def invitation_resend(*, invitation: Invitation) -> bool:
     invitation.save(update_fields=["token_hash", "expires_at"])
     mail_invitation(invitation, token)
     return True
-
-
-@transaction.atomic
-def invitations_expire_stale(*, dry_run: bool = False) -> int:
-    """Mark pending invitations past their expiry as expired (purge_expired); returns how many."""
-    stale = Invitation.objects.filter(status=Invitation.Status.PENDING, expires_at__lte=timezone.now())
-    return stale.count() if dry_run else stale.update(status=Invitation.Status.EXPIRED)

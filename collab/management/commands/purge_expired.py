@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand
 from accounts.services.maintenance import credentials_purge_expired
 from collab.sessions import presence_purge_stale
 from documents.services.shares import shares_purge_expired
-from workspaces.services.operators import invitations_expire_stale
+from workspaces.services.invitations import invitations_expire_stale
 
 
 class Command(BaseCommand):
