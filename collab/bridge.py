@@ -81,22 +81,17 @@ def _announce(document_id, action: str, content_hash: str) -> None:
     broadcast_on_commit(document_group(document_id), message)
 
 
-def documents_trashed(documents: list[tuple[object, str]]) -> None:
-    """Many documents went to the trash at once (their workspace was deleted): close their open rooms.
-
-    `documents` holds (id, content_hash) pairs. Only documents someone has open are told,
-    so deleting a workspace of thousands of documents sends a handful of messages.
-    """
-    hashes = dict(documents)
-    if not hashes:
-        return
-    open_ids = set(
-        Presence.objects.filter(document_id__in=list(hashes), is_active=True)
-        .values_list("document_id", flat=True)
+def documents_trashed(*, workspace_id, at) -> None:
+    """The documents of a workspace went to the trash together at `at` (the workspace was deleted): close
+    their open rooms. Only documents someone has open are read and told, so deleting a workspace of
+    thousands of documents sends a handful of messages."""
+    open_documents = (
+        Presence.objects.filter(document__workspace_id=workspace_id, document__deleted_at=at, is_active=True)
+        .values_list("document_id", "document__content_hash")
         .distinct()
     )
-    for document_id in open_ids:
-        _announce(document_id, "deleted", hashes[document_id])
+    for document_id, content_hash in open_documents:
+        _announce(document_id, "deleted", content_hash)
 
 
 def comment_changed(*, document_id, action: str, comment: dict) -> None:

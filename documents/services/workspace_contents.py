@@ -16,12 +16,12 @@ def documents_trash_with_workspace(*, workspace, actor, at) -> int:
 
     The workspace's own sync `delete` entry stands for them (no entry per document). Returns how many.
     """
-    live = Document.objects.filter(workspace=workspace, deleted=False)
-    trashed = list(live.values_list("pk", "content_hash"))
     deleted_by = actor if getattr(actor, "is_authenticated", False) else None
-    Document.objects.filter(pk__in=[pk for pk, _ in trashed]).update(deleted=True, deleted_at=at, deleted_by=deleted_by)
-    bridge.documents_trashed(trashed)
-    return len(trashed)
+    trashed = Document.objects.filter(workspace=workspace, deleted=False).update(
+        deleted=True, deleted_at=at, deleted_by=deleted_by
+    )
+    bridge.documents_trashed(workspace_id=workspace.pk, at=at)
+    return trashed
 
 
 @transaction.atomic
