@@ -60,14 +60,20 @@ def workspace_get(*, user, workspace_id: uuid.UUID | str, with_counts: bool = Tr
     if member is None:
         raise NotFoundError("No workspace with this id.")
     if with_counts:
-        copy_counts(member)
+        copy_counts(member, count_names())
     return member.workspace, access_from_membership(member)
 
 
-def copy_counts(member: WorkspaceMember) -> Workspace:
-    """Move the count annotations of a membership row onto its workspace (the Workspace body reads them there)."""
+def count_names() -> tuple[str, ...]:
+    """The names of the count annotations of a membership row: `member_count` and every app's."""
+    return ("member_count", *count_annotations("workspace_id"))
+
+
+def copy_counts(member: WorkspaceMember, names: tuple[str, ...]) -> Workspace:
+    """Move the count annotations (`count_names()`, asked once per list) of a membership row onto its
+    workspace, where the Workspace body reads them."""
     workspace = member.workspace
-    for name in ("member_count", *count_annotations("workspace_id")):
+    for name in names:
         setattr(workspace, name, getattr(member, name))
     return workspace
 

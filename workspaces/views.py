@@ -50,9 +50,9 @@ class WorkspaceViewSet(ViewSet):
         if kind not in (None, "personal", "team"):
             raise ValidationProblem({"type": ["Must be personal or team."]})
         memberships = selectors.workspace_list(user=request.user, kind=kind)
-        rows = []
+        rows, names = [], selectors.count_names()
         for member in page.slice(memberships):
-            workspace = selectors.copy_counts(member)
+            workspace = selectors.copy_counts(member, names)
             workspace.access = access_from_membership(member)
             rows.append(workspace)
         return Response(
