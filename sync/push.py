@@ -200,8 +200,9 @@ HANDLERS: dict[str, Callable[..., dict]] = {
 }
 
 
-def _claim(user, workspace, change_id) -> SyncPushReceipt | None:
-    """Insert this change's receipt, or return the one already stored.
+def _claim(user, workspace, change_id, result: dict | None = None) -> tuple[int | None, dict | None]:
+    """Insert this change's receipt (with its `result` when already known): `(its id, None)`; or, when the
+    change was seen before, `(None, the stored result)`.
 
     One statement (`ON CONFLICT DO NOTHING`): a concurrent twin's insert waits on the unique index
     until the first transaction ends, then finds its row.
@@ -210,7 +211,7 @@ def _claim(user, workspace, change_id) -> SyncPushReceipt | None:
     values = [
         meta.get_field(name).get_db_prep_save(value, connection)
         for name, value in (("user", user.pk), ("change_id", change_id), ("workspace", workspace.pk),
-                            ("result", {}), ("created_at", timezone.now()))
+                            ("result", result or {}), ("created_at", timezone.now()))
     ]
     sql = with_tables(
         "INSERT INTO {receipt} (user_id, change_id, workspace_id, result, created_at) "
@@ -220,7 +221,9 @@ def _claim(user, workspace, change_id) -> SyncPushReceipt | None:
     with connection.cursor() as cursor:
         cursor.execute(sql, values)
         inserted = cursor.fetchone()
-    return None if inserted else SyncPushReceipt.objects.get(user=user, change_id=change_id)
+    if inserted:
+        return inserted[0], None
+    return None, SyncPushReceipt.objects.filter(user=user, change_id=change_id).values_list("result", flat=True).get()
 
 
 def _check_shape(change: dict) -> None:
@@ -239,22 +242,18 @@ def push_one(*, pusher: Pusher, workspace, change: dict, client: ClientInfo) -> 
     try:
         _check_shape(change)
         with transaction.atomic():
-            stored = _claim(pusher.user, workspace, change["change_id"])
+            receipt_id, stored = _claim(pusher.user, workspace, change["change_id"])
             if stored is not None:
-                return stored.result
+                return stored
             result = {**outcome, "status": "success", "result": HANDLERS[change["entity_type"]](
                 pusher, workspace, change, client)}
-            SyncPushReceipt.objects.filter(user=pusher.user, change_id=change["change_id"]).update(result=result)
+            SyncPushReceipt.objects.filter(pk=receipt_id).update(result=result)
             return result
     except Conflict as conflict:
         result = {**outcome, "status": "conflict", "server_version": conflict.server_version}
     except ProblemError as problem:
         result = {**outcome, "status": "error", "error": _error(problem)}
     # Nothing of the change was written: its receipt is stored on its own, unless a twin stored one first.
-    with transaction.atomic():
-        stored = _claim(pusher.user, workspace, change["change_id"])
-        if stored is not None:
-            return stored.result
-        SyncPushReceipt.objects.filter(user=pusher.user, change_id=change["change_id"]).update(result=result)
-    return result
+    _, stored = _claim(pusher.user, workspace, change["change_id"], result)  # one statement, its own commit
+    return stored if stored is not None else result
 
