@@ -10,11 +10,13 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.viewsets import ViewSet
 
+from accounts.serializers import user_summary
 from documents import selectors
 from documents import serializers as s
 from documents.permissions import CommentAbility, DocumentAbility, SignedInOrShareToken, share_token
 from documents.services import comments
 from mdcreator.renderers import raw_json_response
+from mdcreator.timestamps import utc_timestamp_or_none
 from mdcreator.validation import validated
 
 NO_CONTENT = {204: OpenApiResponse(description="Done")}
@@ -60,7 +62,7 @@ class DocumentCommentsViewSet(ViewSet):
         document = self.get_document("comment")
         data = validated(s.CommentCreateSerializer, request.data)
         comment = comments.comment_create(actor=request.user, document=document, data=data)
-        return Response(s.comment_body(comment.pk), status=status.HTTP_201_CREATED)
+        return Response(comment.body, status=status.HTTP_201_CREATED)
 
 
 class CommentViewSet(ViewSet):
@@ -86,8 +88,10 @@ class CommentViewSet(ViewSet):
     def partial_update(self, request, pk=None):
         comment = self.get_object()
         data = validated(s.CommentEditSerializer, request.data)
-        comments.comment_edit(actor=request.user, comment=comment, content=data["content"], mentions=data.get("mentions"))
-        return Response(s.comment_body(comment.pk))
+        comment = comments.comment_edit(
+            actor=request.user, comment=comment, content=data["content"], mentions=data.get("mentions")
+        )
+        return Response(comment.body)
 
     @extend_schema(tags=["comments"], parameters=[SHARE_TOKEN], responses=NO_CONTENT)
     def destroy(self, request, pk=None):
@@ -97,8 +101,12 @@ class CommentViewSet(ViewSet):
     @extend_schema(tags=["comments"], request=None, responses=RESOLVED)
     def resolve(self, request, pk=None):
         root = comments.comment_set_resolved(actor=request.user, comment=self.get_object(), resolved=True)
-        body = s.comment_body(root.pk)
-        return Response({key: body[key] for key in ("resolved", "resolved_by", "resolved_at")})
+        resolver = root.resolved_by
+        return Response({
+            "resolved": root.resolved,
+            "resolved_by": user_summary(resolver) if resolver else None,
+            "resolved_at": utc_timestamp_or_none(root.resolved_at),
+        })
 
     @extend_schema(tags=["comments"], request=None, responses=RESOLVED)
     def reopen(self, request, pk=None):
@@ -111,6 +119,5 @@ class CommentViewSet(ViewSet):
         comment = self.get_object()
         data = validated(s.ReactionSerializer, request.data)
         added, comment = comments.comment_react(actor=request.user, comment=comment, emoji=data["emoji"])
-        reactions = s.comment_body(comment.pk)["reactions"]
-        return Response({"added": added, "reactions": reactions}, status=201 if added else 200)
+        return Response({"added": added, "reactions": comment.body["reactions"]}, status=201 if added else 200)
 

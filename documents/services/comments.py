@@ -72,8 +72,12 @@ def _log(comment: Comment, operation: str, *, actor, origin: Origin, client, old
 
 
 def _tell(comment: Comment, action: str) -> None:
-    """The comment event of SPEC §5.5, with the comment's REST body, to the document's room after commit."""
-    bridge.comment_changed(document_id=comment.document_id, action=action, comment=comment_body(comment.pk))
+    """The comment event of SPEC §5.5, with the comment's REST body, to the document's room after commit.
+
+    The body is kept as `comment.body`: the view answers with it instead of reading the comment again.
+    """
+    comment.body = comment_body(comment.pk)
+    bridge.comment_changed(document_id=comment.document_id, action=action, comment=comment.body)
 
 
 def _check_mentions(document: Document, mentions: list[uuid.UUID]) -> list[str]:
@@ -225,11 +229,11 @@ def comment_set_resolved(
     """Resolve or reopen a whole thread, whichever comment of it is named; returns the thread's root."""
     root = first_or_404(_lock_comments().filter(pk=comment.thread_id), "No comment with this id.")
     old = comment_sync_data(root)
-    stamp = (actor, timezone.now()) if resolved else (None, None)
-    Comment.objects.filter(thread_id=root.thread_id).update(
-        resolved=resolved, resolved_by=stamp[0], resolved_at=stamp[1], updated_at=timezone.now()
-    )
-    root.refresh_from_db()
+    now = timezone.now()
+    stamp = {"resolved": resolved, "resolved_by": actor if resolved else None, "resolved_at": now if resolved else None}
+    Comment.objects.filter(thread_id=root.thread_id).update(**stamp, updated_at=now)
+    for name, value in {**stamp, "updated_at": now}.items():
+        setattr(root, name, value)
     if comment_sync_data(root) != old:
         _log(root, SyncLog.Operation.UPDATE, actor=actor, origin=origin, client=client, old=old)
         _tell(root, "resolve" if resolved else "reopen")
