@@ -2,27 +2,24 @@
 
 from __future__ import annotations
 
-import secrets
 from datetime import datetime
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
-from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Exists, OuterRef
-from django.template.loader import render_to_string
 from django.utils import timezone
 
-from accounts.tokens import sha256_hex
 from documents.errors import AlreadyHasAccessError
 from documents.models import Document, DocumentShare, DocumentUserObjectPermission
 from documents.sharing import ROLE_PERMISSIONS
 from mdcreator.errors import NotFoundError, ValidationProblem
 from mdcreator.events import broadcast_on_commit, user_group
+from mdcreator.validation import first_or_404
 from workspaces.access import active_memberships
 from workspaces.errors import AlreadyMemberError, InvitationGoneError, InvitationPendingError
 from workspaces.models import Invitation
-from workspaces.services.invitations import INVITATION_LIFETIME, invitation_link
+from workspaces.services.invitations import invitations_expire_stale, issue_token, mail_link
 
 Status = DocumentShare.Status
 
@@ -93,38 +90,34 @@ def share_create(
     share = DocumentShare.objects.select_for_update().filter(document=document, user=user).first()
     if share is not None and _in_force(share):
         raise AlreadyHasAccessError()
-    share = share or DocumentShare(document=document, user=user)
-    share.role, share.status, share.expires_at, share.granted_by = role, Status.ACTIVE, expires_at, actor
-    share.granted_at = timezone.now()
-    share.save()
-    _mirror(share)
+    share = _grant(share or DocumentShare(document=document, user=user), role=role, granted_by=actor,
+                   expires_at=expires_at)
     _access_changed(share)
     return share
 
 
+def _grant(share: DocumentShare, *, role: str, granted_by, expires_at) -> DocumentShare:
+    """(Re)activate a grant, new or revoked or run out, with its role and expiry; guardian follows."""
+    share.role, share.status, share.expires_at, share.granted_by = role, Status.ACTIVE, expires_at, granted_by
+    share.granted_at = timezone.now()
+    share.save()
+    _mirror(share)
+    return share
+
+
 def _invite(*, actor, document: Document, email: str, role: str, expires_at, message: str) -> Invitation:
-    pending = Invitation.objects.filter(document=document, email=email, status=Invitation.Status.PENDING)
-    if pending.filter(expires_at__gt=timezone.now()).exists():
+    invitations_expire_stale(workspace_id=document.workspace_id)  # a stale pending one gives way
+    if Invitation.objects.filter(document=document, email=email, status=Invitation.Status.PENDING).exists():
         raise InvitationPendingError()
-    pending.update(status=Invitation.Status.EXPIRED)  # a stale pending one gives way
-    token = secrets.token_hex(32)
-    invitation = Invitation.objects.create(
+    invitation = Invitation(
         workspace_id=document.workspace_id, document=document, invited_by=actor, email=email, role=role,
-        token_hash=sha256_hex(token), message=message, grant_expires_at=expires_at,
-        expires_at=timezone.now() + INVITATION_LIFETIME,
+        message=message, grant_expires_at=expires_at,
     )
-    _mail_invitation(invitation, document, token)
+    token = issue_token(invitation)
+    invitation.save(force_insert=True)
+    subject = f"{actor.display_name} shared \u201c{document.title}\u201d with you on MD Creator"
+    mail_link(invitation, token, template="documents/email/share_invitation.txt", subject=subject, document=document)
     return invitation
-
-
-def _mail_invitation(invitation: Invitation, document: Document, token: str) -> None:
-    body = render_to_string(
-        "documents/email/share_invitation.txt",
-        {"invitation": invitation, "document": document, "link": invitation_link(token)},
-    )
-    subject = f"{invitation.invited_by.display_name} shared \u201c{document.title}\u201d with you on MD Creator"
-    recipient = invitation.email
-    transaction.on_commit(lambda: send_mail(subject, body, None, [recipient]))
 
 
 @transaction.atomic
@@ -163,9 +156,9 @@ def share_accept_invitation(invitation: Invitation, user) -> str:
     Called by workspaces' invitation acceptance (through workspaces.contents) under its locks.
     A person who became a workspace member meanwhile needs no grant.
     """
-    document = Document.objects.filter(pk=invitation.document_id, deleted=False).first()
-    if document is None:
-        raise NotFoundError("The shared document no longer exists.")
+    document = first_or_404(
+        Document.objects.filter(pk=invitation.document_id, deleted=False), "The shared document no longer exists."
+    )
     if active_memberships(user).filter(workspace_id=document.workspace_id).exists():
         return invitation.role
     share = DocumentShare.objects.select_for_update().filter(document=document, user=user).first()
@@ -175,12 +168,8 @@ def share_accept_invitation(invitation: Invitation, user) -> str:
         # Accepted before and the grant was revoked or ran out since: the invitation is spent, it does not
         # grant again (accepting twice is idempotent only while the grant it gave is in force).
         raise InvitationGoneError()
-    share = share or DocumentShare(document=document, user=user)
-    share.role, share.status, share.granted_by_id = invitation.role, Status.ACTIVE, invitation.invited_by_id
-    share.expires_at = invitation.grant_expires_at
-    share.granted_at = timezone.now()
-    share.save()
-    _mirror(share)
+    share = _grant(share or DocumentShare(document=document, user=user), role=invitation.role,
+                   granted_by=invitation.invited_by, expires_at=invitation.grant_expires_at)
     return share.role
 
 

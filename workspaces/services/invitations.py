@@ -62,15 +62,27 @@ def _check_capacity(workspace: Workspace, email: str) -> None:
         raise MemberLimitError()
 
 
-def mail_invitation(invitation: Invitation, token: str) -> None:
-    """Mail the invitation link once the transaction commits."""
-    body = render_to_string(
-        "workspaces/email/invitation.txt",
-        {"invitation": invitation, "workspace": invitation.workspace, "link": invitation_link(token)},
-    )
-    subject = f"{invitation.invited_by.display_name} invited you to {invitation.workspace.name} on MD Creator"
+def issue_token(invitation: Invitation) -> str:
+    """Give an invitation a new one-time token (only its hash is kept) valid for INVITATION_LIFETIME from now;
+    returns the plaintext token for the link. The caller saves the invitation."""
+    token = secrets.token_hex(32)
+    invitation.token_hash = sha256_hex(token)
+    invitation.expires_at = timezone.now() + INVITATION_LIFETIME
+    return token
+
+
+def mail_link(invitation: Invitation, token: str, *, template: str, subject: str, **context) -> None:
+    """Mail an invitation's link, written by `template`, once the transaction commits."""
+    body = render_to_string(template, {"invitation": invitation, "link": invitation_link(token), **context})
     recipient = invitation.email
     transaction.on_commit(lambda: send_mail(subject, body, None, [recipient]))
+
+
+def mail_invitation(invitation: Invitation, token: str) -> None:
+    """Mail a workspace invitation's link once the transaction commits."""
+    workspace = invitation.workspace
+    subject = f"{invitation.invited_by.display_name} invited you to {workspace.name} on MD Creator"
+    mail_link(invitation, token, template="workspaces/email/invitation.txt", subject=subject, workspace=workspace)
 
 
 @transaction.atomic
@@ -86,16 +98,9 @@ def invitation_create(
     email = email.strip().lower()
     invitations_expire_stale(workspace_id=workspace.pk)
     _check_capacity(workspace, email)
-    token = secrets.token_hex(32)
-    invitation = Invitation.objects.create(
-        workspace=workspace,
-        invited_by=actor,
-        email=email,
-        role=role,
-        token_hash=sha256_hex(token),
-        message=message,
-        expires_at=timezone.now() + INVITATION_LIFETIME,
-    )
+    invitation = Invitation(workspace=workspace, invited_by=actor, email=email, role=role, message=message)
+    token = issue_token(invitation)
+    invitation.save(force_insert=True)
     mail_invitation(invitation, token)
     return invitation, token
 

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import secrets
-
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.tokens import sha256_hex
 from mdcreator.errors import ConflictError
 from sync.models import SyncLog
 from sync.origin import ADMIN, Origin
@@ -15,7 +12,7 @@ from workspaces.contents import restore_contents
 from workspaces.errors import CannotRemoveOwnerError
 from workspaces.models import Invitation, Workspace, WorkspaceMember
 from workspaces.roles import Role
-from workspaces.services.invitations import INVITATION_LIFETIME, mail_invitation
+from workspaces.services.invitations import issue_token, mail_invitation
 from workspaces.services.workspaces import (
     member_sync_data,
     record_member_change,
@@ -83,9 +80,7 @@ def invitation_resend(*, invitation: Invitation) -> bool:
     )
     if invitation.status != Invitation.Status.PENDING:
         return False
-    token = secrets.token_hex(32)
-    invitation.token_hash = sha256_hex(token)
-    invitation.expires_at = timezone.now() + INVITATION_LIFETIME
+    token = issue_token(invitation)
     invitation.save(update_fields=["token_hash", "expires_at"])
     mail_invitation(invitation, token)
     return True
