@@ -182,9 +182,14 @@ class ProvidersSerializer(serializers.Serializer):
 
 def user_summary(user) -> dict:
     """`{id, display_name, avatar_url}` of a person (SPEC §0); deleted accounts read "Deleted user"."""
-    if user.deleted_at:
-        return {"id": str(user.pk), "display_name": "Deleted user", "avatar_url": None}
-    return {"id": str(user.pk), "display_name": user.display_name, "avatar_url": user.avatar_url}
+    return summary_of(user.pk, user.display_name, user.avatar_url, user.deleted_at)
+
+
+def summary_of(user_id, display_name: str, avatar_url: str | None, deleted_at) -> dict:
+    """`user_summary` from a row's columns, for queries that read them without loading the user."""
+    if deleted_at:
+        return {"id": str(user_id), "display_name": "Deleted user", "avatar_url": None}
+    return {"id": str(user_id), "display_name": display_name, "avatar_url": avatar_url}
 
 
 class UserSummarySerializer(serializers.Serializer):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from accounts.serializers import UserSummarySerializer
+from accounts.serializers import UserSummarySerializer, summary_of
 from documents.content import TITLE_MAX
 from documents.models import Document, DocumentShare, DocumentVersion, ShareLink
 from documents.selectors import comment_rows, comments_with_counts
@@ -396,13 +396,9 @@ def _person(row: dict, prefix: str) -> dict | None:
     """The user summary of `prefix` (author, resolved_by) in a comment row."""
     if row[f"{prefix}_id"] is None:
         return None
-    if row[f"{prefix}__deleted_at"]:
-        return {"id": str(row[f"{prefix}_id"]), "display_name": "Deleted user", "avatar_url": None}
-    return {
-        "id": str(row[f"{prefix}_id"]),
-        "display_name": row[f"{prefix}__display_name"],
-        "avatar_url": row[f"{prefix}__avatar_url"],
-    }
+    return summary_of(
+        row[f"{prefix}_id"], row[f"{prefix}__display_name"], row[f"{prefix}__avatar_url"], row[f"{prefix}__deleted_at"]
+    )
 
 
 def _row_of(comment) -> dict:

@@ -13,7 +13,7 @@ from rest_framework.viewsets import ViewSet
 from accounts.serializers import user_summary
 from documents import selectors
 from documents import serializers as s
-from documents.permissions import CommentAbility, DocumentAbility, SignedInOrShareToken, share_token
+from documents.permissions import CommentAbility, DocumentAbility, SignedInOrShareToken, check_ability, share_token
 from documents.services import comments
 from mdcreator.renderers import raw_json_response
 from mdcreator.timestamps import utc_timestamp_or_none
@@ -37,8 +37,7 @@ class DocumentCommentsViewSet(ViewSet):
         document = selectors.document_get(
             user=self.request.user, document_id=self.kwargs["pk"], share_token=share_token(self.request), summary=False
         )
-        self.action = action
-        self.check_object_permissions(self.request, document)
+        check_ability(self, document, action)
         return document
 
     @extend_schema(tags=["comments"], parameters=[s.CommentListQuerySerializer, SHARE_TOKEN],

@@ -13,7 +13,7 @@ from rest_framework.viewsets import ViewSet
 from documents import selectors
 from documents import serializers as s
 from documents.models import DocumentShare
-from documents.permissions import DocumentAbility
+from documents.permissions import DocumentAbility, check_ability
 from documents.services import links, shares
 from mdcreator.ratelimit import client_ip
 from mdcreator.validation import validated
@@ -32,8 +32,7 @@ class DocumentSharesViewSet(ViewSet):
     def get_document(self):
         """The document, once the caller may manage its grants (404 unseen, 403 otherwise)."""
         document = selectors.document_get(user=self.request.user, document_id=self.kwargs["pk"], summary=False)
-        self.action = "share"
-        self.check_object_permissions(self.request, document)
+        check_ability(self, document, "share")
         return document
 
     @extend_schema(tags=["sharing"], responses=SHARES)

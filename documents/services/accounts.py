@@ -12,6 +12,7 @@ from documents.models import (
     DocumentUserObjectPermission,
     DocumentVersion,
 )
+from documents.services.comments import comment_sync_data
 from documents.services.documents import document_sync_data
 from mdcreator.timestamps import utc_timestamp_or_none
 
@@ -61,20 +62,12 @@ def account_export(user) -> dict:
 
 
 def _comment(comment: Comment) -> dict:
+    """What a sync entry carries for the comment, plus its edit history and dates."""
     return {
-        "id": str(comment.pk),
-        "document_id": str(comment.document_id),
-        "thread_id": str(comment.thread_id),
-        "parent_id": str(comment.parent_id) if comment.parent_id else None,
-        "content": comment.content,
-        "position": comment.position,
-        "anchor_text": comment.anchor_text,
-        "mentions": comment.mentions,
-        "resolved": comment.resolved,
+        **comment_sync_data(comment),
         "edit_history": comment.edit_history,
         "created_at": utc_timestamp_or_none(comment.created_at),
         "updated_at": utc_timestamp_or_none(comment.updated_at),
-        "deleted_at": utc_timestamp_or_none(comment.deleted_at),
     }
 
 
