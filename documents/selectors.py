@@ -13,7 +13,6 @@ from django.db import connection
 from django.db.models import (
     Count,
     Exists,
-    IntegerField,
     OuterRef,
     Prefetch,
     Q,
@@ -22,7 +21,7 @@ from django.db.models import (
     UUIDField,
     Value,
 )
-from django.db.models.functions import Coalesce, Lower
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from documents.cursors import decode_cursor, encode_cursor
@@ -39,6 +38,7 @@ from documents.models import (
 from documents.search import index_driven, text_filter
 from documents.sharing import granted_documents, live_shares
 from mdcreator.errors import NotFoundError
+from mdcreator.queries import count_of
 from mdcreator.sql import with_tables
 from mdcreator.validation import first_or_404, uuid_or_404
 from workspaces.access import active_memberships, resolve
@@ -47,26 +47,12 @@ SORT_FIELDS = {"updated_at": "updated_at", "created_at": "created_at", "title": 
 
 
 def _version_count():
-    counts = (
-        DocumentVersion.objects.filter(document=OuterRef("pk"))
-        .order_by()
-        .values("document")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    return Coalesce(Subquery(counts, output_field=IntegerField()), Value(0))
+    return count_of(DocumentVersion.objects.filter(document=OuterRef("pk")), "document")
 
 
 def _comment_count():
     """Live comments of the document, as one subquery (the partial index on live comments answers it)."""
-    counts = (
-        Comment.objects.filter(document=OuterRef("pk"), deleted_at__isnull=True)
-        .order_by()
-        .values("document")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    return Coalesce(Subquery(counts, output_field=IntegerField()), Value(0))
+    return count_of(Comment.objects.filter(document=OuterRef("pk"), deleted_at__isnull=True), "document")
 
 
 def with_summary_fields(documents: QuerySet[Document], *, user) -> QuerySet[Document]:
@@ -303,14 +289,8 @@ COMMENT_ROW = (
 
 def comments_with_counts() -> QuerySet[Comment]:
     """Comments with their live direct replies counted (one subquery)."""
-    replies = (
-        Comment.objects.filter(parent=OuterRef("pk"), deleted_at__isnull=True)
-        .order_by()
-        .values("parent")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    return Comment.objects.annotate(reply_count=Coalesce(Subquery(replies, output_field=IntegerField()), Value(0)))
+    replies = count_of(Comment.objects.filter(parent=OuterRef("pk"), deleted_at__isnull=True), "parent")
+    return Comment.objects.annotate(reply_count=replies)
 
 
 def comment_rows(comments: QuerySet[Comment]) -> list[dict]:

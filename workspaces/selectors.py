@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import uuid
 
-from django.db.models import Case, Count, IntegerField, OuterRef, QuerySet, Subquery, Value, When
-from django.db.models.functions import Coalesce
+from django.db.models import Case, IntegerField, OuterRef, QuerySet, Value, When
 from django.utils import timezone
 
 from accounts.tokens import sha256_hex
 from mdcreator.errors import NotFoundError
+from mdcreator.queries import count_of
 from mdcreator.validation import first_or_404, uuid_or_404
 from workspaces.access import Access, access_from_membership, active_memberships
 from workspaces.contents import count_annotations
@@ -19,14 +19,7 @@ from workspaces.roles import RANK
 
 def _active_member_count(outer: str):
     """Subquery: active members of the workspace named by `outer`."""
-    counts = (
-        WorkspaceMember.objects.filter(workspace=OuterRef(outer), is_active=True)
-        .order_by()
-        .values("workspace")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    return Coalesce(Subquery(counts, output_field=IntegerField()), Value(0))
+    return count_of(WorkspaceMember.objects.filter(workspace=OuterRef(outer), is_active=True), "workspace")
 
 
 def workspace_list(*, user, kind: str | None = None) -> QuerySet[WorkspaceMember]:

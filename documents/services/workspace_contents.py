@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from django.db import transaction
-from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import OuterRef
 
 from collab import bridge
 from documents.models import Document
+from mdcreator.queries import count_of
 
 
 @transaction.atomic
@@ -34,11 +34,4 @@ def documents_restore_with_workspace(*, workspace, actor, at) -> int:
 
 def workspace_document_counts(outer_ref: str) -> dict:
     """`document_count`: live documents of the workspace named by `outer_ref`, as one subquery."""
-    counts = (
-        Document.objects.filter(workspace=OuterRef(outer_ref), deleted=False)
-        .order_by()
-        .values("workspace")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    return {"document_count": Coalesce(Subquery(counts, output_field=IntegerField()), Value(0))}
+    return {"document_count": count_of(Document.objects.filter(workspace=OuterRef(outer_ref), deleted=False), "workspace")}
