@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.core import signing
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
@@ -17,6 +18,7 @@ from django.utils import timezone
 from accounts.tokens import sha256_hex
 from documents.models import Document, DocumentShare, DocumentUserObjectPermission, ShareLink
 from mdcreator.errors import NotFoundError
+from mdcreator.validation import first_or_404
 from workspaces.abilities import Kind, Source
 from workspaces.access import Access
 from workspaces.roles import CAN_COMMENT, CAN_CREATE, CAN_DELETE, CAN_EDIT, CAN_INVITE, CAN_MANAGE
@@ -92,11 +94,16 @@ def link_access(user, document, share_token: str | None = None) -> Access | None
     if not share_token:
         return None
     link = link_from_share_token(share_token)
-    if link is None or link.document_id != document.pk or not guest_access_allowed(link.document):
+    if link is None or link.document_id != document.pk:
         return None
     signed_in = user is not None and user.is_authenticated
     role = Role.COMMENTER if link.mode == ShareLink.Mode.COMMENT and signed_in else Role.VIEWER
     return Access(role=role, flags=grant_flags(role), source=Source.LINK, kind=Kind.DOCUMENT)
+
+
+def share_link_url(token: str) -> str:
+    """Where a share link's token opens its document in the web app."""
+    return f"{settings.FRONTEND_URL}/share/{token}"
 
 
 def guest_access_allowed(document: Document) -> bool:
@@ -105,20 +112,19 @@ def guest_access_allowed(document: Document) -> bool:
 
 
 def _live_links() -> QuerySet[ShareLink]:
+    """Links that open their document: not revoked, not expired, in a live workspace that allows guests."""
     return ShareLink.objects.select_related("document__workspace").filter(
         revoked_at__isnull=True,
         expires_at__gt=timezone.now(),
         document__deleted=False,
         document__workspace__deleted_at__isnull=True,
+        document__workspace__settings__allow_guest_access=True,
     )
 
 
 def live_link(token: str) -> ShareLink:
     """The live link behind a plaintext token (not revoked, not expired, guests allowed); 404 otherwise."""
-    link = _live_links().filter(token_hash=sha256_hex(token)).first()
-    if link is None or not guest_access_allowed(link.document):
-        raise NotFoundError("No share link with this token.")
-    return link
+    return first_or_404(_live_links().filter(token_hash=sha256_hex(token)), "No share link with this token.")
 
 
 def link_from_share_token(share_token: str) -> ShareLink | None:

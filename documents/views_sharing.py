@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import status
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -15,6 +14,7 @@ from documents import serializers as s
 from documents.models import DocumentShare
 from documents.permissions import DocumentAbility, check_ability
 from documents.services import links, shares
+from documents.sharing import share_link_url
 from mdcreator.ratelimit import client_ip
 from mdcreator.validation import validated
 from workspaces.serializers import InvitationSerializer
@@ -88,7 +88,7 @@ class DocumentLinksViewSet(ViewSet):
         data = validated(s.ShareLinkCreateSerializer, request.data)
         link, token = links.link_create(actor=request.user, document=document, **data)
         body = {**s.ShareLinkSerializer(selectors.link_get(document=document, link_id=link.pk)).data, "token": token}
-        return Response({**body, "url": f"{settings.FRONTEND_URL}/share/{token}"}, status=status.HTTP_201_CREATED)
+        return Response({**body, "url": share_link_url(token)}, status=status.HTTP_201_CREATED)
 
     @extend_schema(tags=["sharing"], responses=NO_CONTENT)
     def destroy(self, request, pk=None, link_id=None):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.utils.crypto import salted_hmac
 
@@ -16,6 +15,7 @@ from documents.services.documents import document_create, document_update
 from documents.services.links import link_create
 from documents.services.shares import share_create
 from documents.services.versions import version_create_manual
+from documents.sharing import share_link_url
 from sync.origin import COMMAND
 from workspaces.models import Workspace, WorkspaceMember
 from workspaces.roles import Role
@@ -142,4 +142,4 @@ class Command(BaseCommand):
             self.stdout.write(f"Demo account: {person.email} / {password}  ({DEMO_TEAM}: {role})")
         self.stdout.write(f"Demo guest: {guest.email} / {password}  (viewer grant on \"Welcome\" only)")
         if token:
-            self.stdout.write(f"Share link of \"Welcome\" (view): {settings.FRONTEND_URL}/share/{token}")
+            self.stdout.write(f"Share link of \"Welcome\" (view): {share_link_url(token)}")
