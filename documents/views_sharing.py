@@ -52,8 +52,7 @@ class DocumentSharesViewSet(ViewSet):
         document = self.get_document()
         data = validated(s.ShareCreateSerializer, request.data)
         made = shares.share_create(actor=request.user, document=document, **data)
-        if isinstance(made, DocumentShare):
-            made = selectors.share_get(document=document, share_id=made.pk)
+        if isinstance(made, DocumentShare):  # the service returns it with the people it names
             return Response(s.ShareSerializer(made).data, status=status.HTTP_201_CREATED)
         return Response(InvitationSerializer(made).data, status=status.HTTP_201_CREATED)
 
@@ -62,8 +61,7 @@ class DocumentSharesViewSet(ViewSet):
         document = self.get_document()
         share = selectors.share_get(document=document, share_id=share_id)
         data = validated(s.ShareUpdateSerializer, request.data)
-        shares.share_update(share=share, **data)
-        return Response(s.ShareSerializer(selectors.share_get(document=document, share_id=share.pk)).data)
+        return Response(s.ShareSerializer(shares.share_update(share=share, **data)).data)
 
     @extend_schema(tags=["sharing"], responses=NO_CONTENT)
     def destroy(self, request, pk=None, share_id=None):
@@ -87,7 +85,7 @@ class DocumentLinksViewSet(ViewSet):
         document = self.get_document()
         data = validated(s.ShareLinkCreateSerializer, request.data)
         link, token = links.link_create(actor=request.user, document=document, **data)
-        body = {**s.ShareLinkSerializer(selectors.link_get(document=document, link_id=link.pk)).data, "token": token}
+        body = {**s.ShareLinkSerializer(link).data, "token": token}
         return Response({**body, "url": share_link_url(token)}, status=status.HTTP_201_CREATED)
 
     @extend_schema(tags=["sharing"], responses=NO_CONTENT)

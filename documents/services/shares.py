@@ -123,7 +123,7 @@ def _invite(*, actor, document: Document, email: str, role: str, expires_at, mes
 @transaction.atomic
 def share_update(*, share: DocumentShare, role: str | None = None, expires_at=...) -> DocumentShare:
     """Change a grant's role and/or expiry (`expires_at=None` removes it); guardian follows."""
-    share = DocumentShare.objects.select_for_update().get(pk=share.pk)
+    share = DocumentShare.objects.select_for_update(of=("self",)).select_related("user", "granted_by").get(pk=share.pk)
     if share.status != Status.ACTIVE:
         raise NotFoundError("No grant with this id.")
     if expires_at is not ...:
