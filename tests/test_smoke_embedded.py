@@ -116,7 +116,7 @@ def test_smoke_embedded_comments_grants_links_and_search_on_sqlite(embedded_serv
     assert [(d["title"], d["role"]) for d in shared] == [("Welcome", "viewer")]
     welcome = shared[0]["id"]
     threads = httpx.get(f"{base}/api/v1/documents/{welcome}/comments", headers=guest).json()
-    assert threads["total"] >= 4 and any('class="mention"' in c["content_html"] for c in threads["comments"])
+    assert threads["total"] == 4 and any('class="mention"' in c["content_html"] for c in threads["comments"])
     assert any(c["resolved"] for c in threads["comments"]) and any(c["reactions"] for c in threads["comments"])
     hits = httpx.get(f"{base}/api/v1/search", params={"q": "Welcome"}, headers=guest).json()["results"]
     assert [hit["document"]["id"] for hit in hits] == [welcome]  # the guest finds the granted document only

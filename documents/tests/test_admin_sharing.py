@@ -23,20 +23,33 @@ def _action(client, model, action, ids):
 
 
 @pytest.mark.parametrize("page", ["comment", "documentshare", "sharelink"])
-def test_admin_sharing_changelists_open_and_hide_secrets(support_client, team, document, page):
+def test_admin_sharing_changelists_open(support_client, team, document, page):
     Workspace.objects.filter(pk=team.workspace.pk).update(settings={"allow_guest_access": True})
     document.workspace.refresh_from_db()
-    comment_create(actor=team.user("editor"), document=document, data={"content": "Findable remark"})
-    share_create(actor=team.user("owner"), document=document, role="viewer", user_id=UserFactory().pk)
-    link, token = link_create(actor=team.user("owner"), document=document, mode="view", password="hidden-pass")
+    comment = comment_create(actor=team.user("editor"), document=document, data={"content": "A remark"})
+    share = share_create(actor=team.user("owner"), document=document, role="viewer", user_id=UserFactory().pk)
+    link, _ = link_create(actor=team.user("owner"), document=document, mode="view")
     listing = support_client.get(f"/admin/documents/{page}/")
-    assert listing.status_code == 200
-    if page == "sharelink":
-        detail = support_client.get(f"/admin/documents/sharelink/{link.pk}/change/").content.decode()
-        assert token not in detail and link.token_hash not in detail and link.password_hash not in detail
-        assert link.token_prefix in listing.content.decode()
-    if page == "comment":
-        assert "Findable" in support_client.get("/admin/documents/comment/", {"q": "Findable"}).content.decode()
+    shown = {"comment": comment, "documentshare": share, "sharelink": link}[page]
+    assert listing.status_code == 200 and f"/admin/documents/{page}/{shown.pk}/change/" in listing.content.decode()
+
+
+def test_admin_sharing_link_pages_hide_its_secrets(support_client, team, document):
+    Workspace.objects.filter(pk=team.workspace.pk).update(settings={"allow_guest_access": True})
+    document.workspace.refresh_from_db()
+    link, token = link_create(actor=team.user("owner"), document=document, mode="view", password="hidden-pass")
+    listing = support_client.get("/admin/documents/sharelink/").content.decode()
+    detail = support_client.get(f"/admin/documents/sharelink/{link.pk}/change/").content.decode()
+    assert token not in detail and link.token_hash not in detail and link.password_hash not in detail
+    assert link.token_prefix in listing and token not in listing and link.token_hash not in listing
+
+
+def test_admin_sharing_comment_search_finds_by_content(support_client, team, document):
+    found = comment_create(actor=team.user("editor"), document=document, data={"content": "Findable remark"})
+    other = comment_create(actor=team.user("editor"), document=document, data={"content": "Something else"})
+    hits = support_client.get("/admin/documents/comment/", {"q": "Findable"}).content.decode()
+    assert f"/admin/documents/comment/{found.pk}/change/" in hits
+    assert f"/admin/documents/comment/{other.pk}/change/" not in hits
 
 
 def test_admin_sharing_actions_go_through_the_services(support_client, team, document):

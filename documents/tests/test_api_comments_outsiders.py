@@ -1,14 +1,13 @@
 """Comments for people outside the workspace: grantees of each role and share-link holders (SPEC §2.3)."""
 
 import pytest
-from rest_framework.test import APIClient
 
 from accounts.tests.factories import UserFactory
-from documents.models import Comment
+from documents.models import Comment, DocumentShare, ShareLink
 from documents.services.comments import comment_create
-from documents.services.links import link_create, link_resolve
-from documents.services.shares import share_create
-from documents.tests.helpers import client_for, doc_url
+from documents.services.links import link_create, link_resolve, link_revoke
+from documents.services.shares import share_create, share_revoke
+from documents.tests.helpers import assert_problem, client_for, doc_url
 from workspaces.models import Workspace
 
 pytestmark = pytest.mark.django_db
@@ -68,11 +67,20 @@ def test_api_comments_outsiders_get_exactly_their_rights(team, document, outside
 
 
 @pytest.mark.parametrize("kind", ["grant-editor", "link-comment"])
-def test_api_comments_outsiders_lose_everything_without_their_grant_or_link(team, document, outsider, kind):
-    _, client, _ = outsider(kind)
-    assert client.get(doc_url(document, "/comments")).status_code == (200 if kind == "grant-editor" else 404)
-    stranger = APIClient()
-    assert stranger.get(doc_url(document, "/comments")).status_code == 401
+def test_api_comments_outsiders_lose_everything_once_their_grant_or_link_is_revoked(team, document, outsider, kind):
+    person, client, headers = outsider(kind)
+    comment = comment_create(actor=team.user("editor"), document=document, data={"content": "Before"})
+    assert client.get(doc_url(document, "/comments"), **headers).status_code == 200
+    if kind.startswith("grant-"):
+        share_revoke(share=DocumentShare.objects.get(document=document, user=person))
+    else:
+        link_revoke(link=ShareLink.objects.get(document=document))
+    count = Comment.objects.count()
+    assert_problem(client.get(doc_url(document, "/comments"), **headers), 404, "not-found")
+    assert_problem(client.get(f"/api/v1/comments/{comment.pk}", **headers), 404, "not-found")
+    made = client.post(doc_url(document, "/comments"), {"content": "After"}, format="json", **headers)
+    assert_problem(made, 404, "not-found")
+    assert Comment.objects.count() == count
 
 
 @pytest.mark.parametrize("kind", list(EXPECTED))
