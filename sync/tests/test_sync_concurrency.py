@@ -94,17 +94,30 @@ def test_sync_concurrency_eight_writers_and_a_puller_see_every_entry_once(team):
         [rest_writer, rest_writer, rest_writer, push_writer, push_writer, push_writer, live_writer, live_writer])]
     for thread in writers:
         thread.join(120)
+        assert not thread.is_alive(), "a writer is stuck"
     done.set()
     pulling.join(60)
-    assert errors == []
+    assert not pulling.is_alive() and errors == []
     final = list(SyncLog.objects.filter(workspace=workspace, seq__gt=start).order_by("seq").values_list("seq", flat=True))
     assert len(final) >= 3 * 6 + 3 * 6 + 2  # the REST updates, the pushed folders, some materializations
     assert final == list(range(start + 1, start + 1 + len(final)))  # gap-free
     assert seen == final  # every entry once, in order
 
 
-def _out_of_order(team, *, allocate=None) -> tuple[list[int], list[int]]:
-    """A holds its transaction after writing entry N; B writes N+1 and commits; the puller pulls; then A commits."""
+def _waiting_on_a_lock() -> int:
+    """How many backends of this database wait for a lock right now."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        return cursor.fetchone()[0]
+
+
+def _out_of_order(team, *, locked: bool) -> tuple[list[int], list[int]]:
+    """A holds its transaction after writing entry N; B writes N+1; the puller pulls; then A commits.
+
+    With the row lock, B waits for A (seen in pg_stat_activity) and the puller sees neither entry yet;
+    without it, B commits at once and the puller sees N+1 before N exists."""
     owner = team.user("owner")
     workspace = team.workspace
     first = document_create(actor=owner, workspace=workspace, data={"title": "A", "content": "a"})
@@ -126,20 +139,27 @@ def _out_of_order(team, *, allocate=None) -> tuple[list[int], list[int]]:
         b_done.set()
 
     a = _thread(writer_a)
-    holding.wait(10)
+    assert holding.wait(10)
     b = _thread(writer_b)
-    b_done.wait(1.0)  # with the row lock B is still waiting here; without it B has committed
+    if locked:
+        deadline = time.monotonic() + 10
+        while not _waiting_on_a_lock() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert _waiting_on_a_lock() == 1 and not b_done.is_set(), "B waits for A's workspace row"
+    else:
+        assert b_done.wait(10), "B commits while A still holds its transaction"
     cursor = _pull_until_idle(owner, workspace, cursor, seen)
     release.set()
     a.join(10)
     b.join(10)
+    assert not a.is_alive() and not b.is_alive()
     _pull_until_idle(owner, workspace, cursor, seen)
     final = list(SyncLog.objects.filter(workspace=workspace, seq__gt=start).order_by("seq").values_list("seq", flat=True))
     return seen, final
 
 
 def test_sync_concurrency_out_of_order_commits_are_never_skipped(team):
-    seen, final = _out_of_order(team)
+    seen, final = _out_of_order(team, locked=True)
     assert len(seen) == 2 and seen == final
 
 
@@ -147,7 +167,7 @@ def test_sync_concurrency_the_test_catches_seqs_taken_outside_the_row_lock(team,
     with connection.cursor() as cursor:
         cursor.execute("CREATE SEQUENCE IF NOT EXISTS sync_test_unlocked_seq START 100000")
     monkeypatch.setattr(sync_services, "_allocate_seq", _unlocked_seq)
-    seen, final = _out_of_order(team)
+    seen, final = _out_of_order(team, locked=False)
     assert len(final) == 2 and len(seen) == 1  # the puller skipped A's entry: the bug this design prevents
 
 
@@ -192,8 +212,10 @@ def test_sync_concurrency_compaction_while_writers_run_keeps_every_current_state
     writers = [_thread(writer, index, errors=errors) for index in range(4)]
     for thread in writers:
         thread.join(60)
+        assert not thread.is_alive(), "a writer is stuck"
     done.set()
     compacting.join(60)
+    assert not compacting.is_alive()
     compact_sync_log()
     assert errors == []
     seen: list[int] = []
