@@ -6,9 +6,8 @@ from accounts.tests.factories import UserFactory
 from documents.services.documents import document_create, document_delete, document_update
 from documents.services.folders import folder_create
 from documents.services.shares import share_create
-from sync.models import SyncLog
 from workspaces.models import Workspace, WorkspaceMember
-from workspaces.tests.helpers import ACTORS, assert_problem, assert_validation, client_for
+from workspaces.tests.helpers import ACTORS, assert_problem, assert_validation, client_for, last_seq
 
 pytestmark = pytest.mark.django_db
 GROUP_NAMES = ("documents", "folders", "comments", "attachments", "context_files", "members", "workspace")
@@ -26,7 +25,7 @@ def test_api_sync_since_members_only(team, actor):
     if expected == 200:
         body = response.json()
         assert set(body) == {*GROUP_NAMES, "cursor", "has_more", "timestamp"}
-        last = SyncLog.objects.filter(workspace=team.workspace).order_by("-seq").first().seq
+        last = last_seq(team.workspace)
         assert body["cursor"] == last and body["has_more"] is False
 
 
@@ -46,7 +45,7 @@ def test_api_sync_since_grantees_and_removed_members_get_404(team):
 
 def test_api_sync_since_returns_entries_in_order_grouped_and_paged(team):
     owner = team.user("owner")
-    start = SyncLog.objects.filter(workspace=team.workspace).order_by("-seq").first().seq
+    start = last_seq(team.workspace)
     folder = folder_create(actor=owner, workspace=team.workspace, data={"name": "F"})
     document = document_create(actor=owner, workspace=team.workspace, data={"title": "D", "content": "one"})
     document = document_update(actor=owner, document=document, data={"content": "two"}, if_match="*")
@@ -76,7 +75,7 @@ def test_api_sync_since_returns_entries_in_order_grouped_and_paged(team):
 
 def test_api_sync_since_inlines_content_only_while_current(team):
     owner = team.user("owner")
-    start = SyncLog.objects.filter(workspace=team.workspace).order_by("-seq").first().seq
+    start = last_seq(team.workspace)
     first = document_create(actor=owner, workspace=team.workspace, data={"title": "A", "content": "first text"})
     second = document_create(actor=owner, workspace=team.workspace, data={"title": "B", "content": "stays"})
     document_update(actor=owner, document=first, data={"content": "newer text"}, if_match="*")

@@ -11,6 +11,7 @@ from documents.services.documents import document_create, document_delete, docum
 from documents.services.folders import folder_create
 from sync.models import SyncLog, SyncPushReceipt
 from workspaces.models import Workspace
+from workspaces.tests.helpers import assert_problem
 
 pytestmark = pytest.mark.django_db
 
@@ -71,7 +72,7 @@ def test_purge_sync_log_old_tombstones_raise_the_horizon(team):
     assert Workspace.objects.get(pk=team.workspace.pk).sync_horizon == tombstone.seq
     client = team.client("viewer")
     response = client.get(f"/api/v1/sync/workspaces/{team.workspace.pk}/since", {"cursor": old_cursor})
-    assert response.status_code == 410 and response.json()["type"].endswith("cursor-expired")
+    assert_problem(response, 410, "cursor-expired")
     state = _pull_all(client, team.workspace)
     assert str(live.pk) in state and str(gone.pk) not in state
     out = StringIO()

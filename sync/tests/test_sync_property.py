@@ -18,7 +18,7 @@ from accounts.tests.factories import UserFactory
 from documents.models import Document
 from sync.models import SyncLog
 from workspaces.services.workspaces import workspace_create
-from workspaces.tests.helpers import client_for
+from workspaces.tests.helpers import client_for, last_seq
 
 pytestmark = pytest.mark.django_db
 
@@ -102,9 +102,9 @@ class OfflineDevices(RuleBasedStateMachine):
             if result["status"] == "error":
                 assert result["error"]["status"] in (400, 404, 428), result
         if retry:
-            seq = self._last_seq()
+            seq = last_seq(self.workspace)
             again = self.owner.post(f"{self.url}/push", body, format="json").json()["results"]
-            assert again == results and self._last_seq() == seq  # a retried push changes nothing
+            assert again == results and last_seq(self.workspace) == seq  # a retried push changes nothing
         self.devices[device].queue = []
 
     @rule(device=st.integers(0, DEVICES - 1), limit=st.integers(1, 7))
@@ -140,9 +140,6 @@ class OfflineDevices(RuleBasedStateMachine):
     def _known(self, device: int, pick: int):
         known = sorted(self.devices[device].known.items())
         return known[pick % len(known)] if known else None
-
-    def _last_seq(self) -> int:
-        return SyncLog.objects.filter(workspace=self.workspace).order_by("-seq").values_list("seq", flat=True)[0]
 
     def _server_state(self) -> dict:
         rows = Document.objects.filter(workspace=self.workspace).values_list("pk", "title", "content_hash", "deleted")
