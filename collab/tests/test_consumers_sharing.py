@@ -10,8 +10,7 @@ from accounts.tests.factories import UserFactory
 from collab.tests.yclient import HocuspocusClient, YWebsocketClient
 from documents.services.links import link_create, link_revoke
 from documents.services.shares import share_create, share_revoke, share_update
-from workspaces.models import Workspace
-from workspaces.tests.helpers import client_for
+from workspaces.tests.helpers import allow_guests, client_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -66,7 +65,7 @@ def test_consumers_grantee_socket_follows_its_grant(daphne, steps, team, live_do
 
 
 def test_consumers_share_link_socket_reads_cannot_write_and_closes_on_revoke(daphne, steps, team, live_doc):
-    Workspace.objects.filter(pk=team.workspace.pk).update(settings={"allow_guest_access": True})
+    allow_guests(team.workspace)
     live_doc.workspace.refresh_from_db()
     link, link_token = link_create(actor=team.user("owner"), document=live_doc, mode="comment")
     outsider = session_start(user=team.user("non_member"), client=ClientInfo()).access_token

@@ -13,7 +13,8 @@ from documents.services.comments import comment_create
 from documents.services.links import link_create
 from documents.services.shares import share_create
 from sync.models import SyncLog
-from workspaces.models import Invitation, Workspace
+from workspaces.models import Invitation
+from workspaces.tests.helpers import allow_guests
 
 pytestmark = pytest.mark.django_db
 
@@ -24,8 +25,7 @@ def _action(client, model, action, ids):
 
 @pytest.mark.parametrize("page", ["comment", "documentshare", "sharelink"])
 def test_admin_sharing_changelists_open(support_client, team, document, page):
-    Workspace.objects.filter(pk=team.workspace.pk).update(settings={"allow_guest_access": True})
-    document.workspace.refresh_from_db()
+    allow_guests(document.workspace)
     comment = comment_create(actor=team.user("editor"), document=document, data={"content": "A remark"})
     share = share_create(actor=team.user("owner"), document=document, role="viewer", user_id=UserFactory().pk)
     link, _ = link_create(actor=team.user("owner"), document=document, mode="view")
@@ -35,8 +35,7 @@ def test_admin_sharing_changelists_open(support_client, team, document, page):
 
 
 def test_admin_sharing_link_pages_hide_its_secrets(support_client, team, document):
-    Workspace.objects.filter(pk=team.workspace.pk).update(settings={"allow_guest_access": True})
-    document.workspace.refresh_from_db()
+    allow_guests(document.workspace)
     link, token = link_create(actor=team.user("owner"), document=document, mode="view", password="hidden-pass")
     listing = support_client.get("/admin/documents/sharelink/").content.decode()
     detail = support_client.get(f"/admin/documents/sharelink/{link.pk}/change/").content.decode()
@@ -53,8 +52,7 @@ def test_admin_sharing_comment_search_finds_by_content(support_client, team, doc
 
 
 def test_admin_sharing_actions_go_through_the_services(support_client, team, document):
-    Workspace.objects.filter(pk=team.workspace.pk).update(settings={"allow_guest_access": True})
-    document.workspace.refresh_from_db()
+    allow_guests(document.workspace)
     comment = comment_create(actor=team.user("editor"), document=document, data={"content": "Off topic"})
     guest = UserFactory()
     share = share_create(actor=team.user("owner"), document=document, role="editor", user_id=guest.pk)

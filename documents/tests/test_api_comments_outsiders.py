@@ -8,7 +8,7 @@ from documents.services.comments import comment_create
 from documents.services.links import link_create, link_resolve, link_revoke
 from documents.services.shares import share_create, share_revoke
 from documents.tests.helpers import assert_problem, client_for, doc_url
-from workspaces.models import Workspace
+from workspaces.tests.helpers import allow_guests
 
 pytestmark = pytest.mark.django_db
 
@@ -27,8 +27,7 @@ EXPECTED = {
 @pytest.fixture
 def outsider(team, document):
     """(client, headers) for each kind of outsider, by name."""
-    Workspace.objects.filter(pk=team.workspace.pk).update(settings={"allow_guest_access": True})
-    document.workspace.refresh_from_db()
+    allow_guests(document.workspace)
 
     def make(kind: str):
         person = UserFactory()

@@ -9,6 +9,7 @@ from rest_framework.test import APIClient
 from documents.models import Comment, ShareLink
 from documents.tests.helpers import ACTORS, assert_problem, assert_validation, doc_url, outcome
 from workspaces.models import Workspace
+from workspaces.tests.helpers import allow_guests
 
 pytestmark = pytest.mark.django_db
 MANAGERS = ("owner", "admin")
@@ -17,9 +18,7 @@ RESOLVE = "/api/v1/share-links/resolve"
 
 @pytest.fixture
 def guests_allowed(team):
-    Workspace.objects.filter(pk=team.workspace.pk).update(
-        settings={**team.workspace.settings, "allow_guest_access": True}
-    )
+    allow_guests(team.workspace)
 
 
 def _link(team, document, **body) -> dict:
@@ -48,7 +47,7 @@ def test_api_share_links_create_every_actor(team, document, guests_allowed, acto
 def test_api_share_links_need_guest_access_and_never_edit(team, document):
     assert_problem(team.client("owner").post(doc_url(document, "/share-links"), {"mode": "view"}, format="json"),
                    403, "permission-denied")
-    Workspace.objects.filter(pk=team.workspace.pk).update(settings={"allow_guest_access": True})
+    allow_guests(team.workspace)
     assert_validation(team.client("owner").post(doc_url(document, "/share-links"), {"mode": "edit"},
                                                 format="json"), "mode")
     past = (timezone.now() - timedelta(days=1)).isoformat()

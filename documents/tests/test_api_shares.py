@@ -19,8 +19,8 @@ from documents.tests.helpers import (
     folders_url,
     outcome,
 )
-from workspaces.models import Invitation, Workspace
-from workspaces.tests.helpers import ws_url
+from workspaces.models import Invitation
+from workspaces.tests.helpers import allow_guests, ws_url
 
 pytestmark = pytest.mark.django_db
 
@@ -207,8 +207,7 @@ def test_api_shares_accepted_invitation_does_not_grant_again(team, document, end
 def test_api_shares_and_links_lists_keep_their_queries_flat(team, document, django_assert_max_num_queries):
     from documents.services.links import link_create
 
-    Workspace.objects.filter(pk=team.workspace.pk).update(settings={"allow_guest_access": True})
-    document.workspace.refresh_from_db()
+    allow_guests(document.workspace)
     owner = team.client("owner")
     for _ in range(2):
         _grant(team, document, UserFactory())

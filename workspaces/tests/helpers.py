@@ -181,5 +181,11 @@ def sync_entries(workspace, after: int = 0) -> list[SyncLog]:
     return list(SyncLog.objects.filter(workspace_id=getattr(workspace, "pk", workspace), seq__gt=after).order_by("seq"))
 
 
+def allow_guests(workspace) -> None:
+    """Turn on `allow_guest_access` (share links need it), keeping the other settings; `workspace` is refreshed."""
+    Workspace.objects.filter(pk=workspace.pk).update(settings={**workspace.settings, "allow_guest_access": True})
+    workspace.refresh_from_db()
+
+
 def last_seq(workspace) -> int:
     return Workspace.objects.values_list("sync_seq", flat=True).get(pk=getattr(workspace, "pk", workspace))
