@@ -64,11 +64,10 @@ def test_consumers_grantee_socket_follows_its_grant(daphne, steps, team, live_do
     assert reason == "forbidden"
 
 
-def test_consumers_share_link_socket_reads_cannot_write_and_closes_on_revoke(daphne, steps, team, live_doc):
-    allow_guests(team.workspace)
-    live_doc.workspace.refresh_from_db()
+def test_consumers_share_link_socket_reads_cannot_write_and_closes_on_revoke(daphne, steps, team, tokens, live_doc):
+    allow_guests(live_doc.workspace)
     link, link_token = link_create(actor=team.user("owner"), document=live_doc, mode="comment")
-    outsider = session_start(user=team.user("non_member"), client=ClientInfo()).access_token
+    outsider = tokens["non_member"]
 
     async def scenario():
         refused = steps.keep(await YWebsocketClient.connect(daphne.ws, live_doc.pk, outsider))

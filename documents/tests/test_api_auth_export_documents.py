@@ -4,21 +4,17 @@ import json
 
 import pytest
 
-from accounts.services.sessions import ClientInfo, session_start
 from documents.models import Document
 from documents.services.documents import document_delete, document_update
 from documents.services.versions import version_create_manual
 from documents.tests.factories import DocumentFactory
+from documents.tests.helpers import client_for
 
 pytestmark = pytest.mark.django_db
 
 
 def _export(user) -> dict:
-    from rest_framework.test import APIClient
-
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {session_start(user=user, client=ClientInfo()).access_token}")
-    response = client.get("/api/v1/auth/me/export")
+    response = client_for(user).get("/api/v1/auth/me/export")
     assert response.status_code == 200
     return json.loads(response.content)
 
