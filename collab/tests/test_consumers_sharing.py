@@ -1,6 +1,5 @@
 """Comments, grants and share links as live sockets see them (SPEC §5.5, §5.6, §3.4), against a live daphne."""
 
-import asyncio
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -32,7 +31,7 @@ def test_consumers_comment_written_over_rest_reaches_both_dialects_not_stock_cli
         )
         await opted_in.wait_for(lambda: opted_in.events_of("comment"))
         await hocuspocus.wait_for(lambda: hocuspocus.events_of("comment"))
-        await asyncio.sleep(0.3)
+        await stock.sync_round_trip()  # the event was fanned out before; anything sent to the stock socket is in
         return response.json(), opted_in.events_of("comment"), hocuspocus.events_of("comment"), list(stock.events)
 
     body, seen_yws, seen_hp, stock_events = steps(scenario())

@@ -71,8 +71,8 @@ def test_consumers_ywebsocket_stock_clients_get_binary_frames_only_until_they_sp
         other = steps.keep(await YWebsocketClient.connect(daphne.ws, live_doc.pk, tokens["editor"]))
         await stock.wait_for(lambda: stock.synced.is_set() and other.synced.is_set())
         await other.send_event({"type": "cursor", "position": {"from": 1, "to": 2}})
-        await other.ping()
-        await asyncio.sleep(0.3)
+        await other.ping()  # the cursor event was handled and fanned out
+        await stock.sync_round_trip()  # ... and whatever the stock socket was sent has arrived
         silent = list(stock.events)
         await stock.ping()  # its first JSON frame: from now on it reads JSON events
         return silent, stock.events_of("pong")

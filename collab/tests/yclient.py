@@ -34,6 +34,7 @@ class _Client:
         self.auth: list[tuple[int, str]] = []
         self.sent: list[bytes] = []
         self.pongs = 0
+        self.step2_received = 0
         self.synced = asyncio.Event()
         self.socket = None
         self._reader = None
@@ -113,6 +114,13 @@ class _Client:
     async def send_event(self, event: dict | str) -> None:
         raise NotImplementedError
 
+    async def sync_round_trip(self) -> None:
+        """Send sync step 1 and wait for the server's step 2, all binary: every frame the server queued for this
+        socket before its answer has arrived (a stock client's way to know, without opting in to JSON)."""
+        before = self.step2_received
+        await self.send_sync(p.SYNC_STEP1, self.doc.get_state())
+        await self.wait_for(lambda: self.step2_received > before)
+
     async def ping(self) -> None:
         """Send a JSON ping and wait for its pong: every earlier frame of this socket has been handled."""
         before = len(self.events_of("pong"))
@@ -131,6 +139,7 @@ class _Client:
         else:
             self.apply_remote(data)
             if kind == p.SYNC_STEP2:
+                self.step2_received += 1
                 self.synced.set()
 
 
