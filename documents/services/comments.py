@@ -226,16 +226,23 @@ def comment_restore(*, actor, comment: Comment, origin: Origin = REST, client: C
 def comment_set_resolved(
     *, actor, comment: Comment, resolved: bool, origin: Origin = REST, client: ClientInfo | None = None
 ) -> Comment:
-    """Resolve or reopen a whole thread, whichever comment of it is named; returns the thread's root."""
+    """Resolve or reopen a whole thread, whichever comment of it is named; returns the thread's root.
+
+    Every comment of the thread carries the thread's state, so each one that changes gets its sync entry
+    (devices hold replies too); the live event names the root.
+    """
     root = first_or_404(_lock_comments().filter(pk=comment.thread_id), "No comment with this id.")
-    old = comment_sync_data(root)
+    thread = [root, *_lock_comments().filter(thread_id=root.thread_id).exclude(pk=root.pk).order_by("created_at", "pk")]
+    olds = [comment_sync_data(member) for member in thread]
     now = timezone.now()
     stamp = {"resolved": resolved, "resolved_by": actor if resolved else None, "resolved_at": now if resolved else None}
     Comment.objects.filter(thread_id=root.thread_id).update(**stamp, updated_at=now)
-    for name, value in {**stamp, "updated_at": now}.items():
-        setattr(root, name, value)
-    if comment_sync_data(root) != old:
-        _log(root, SyncLog.Operation.UPDATE, actor=actor, origin=origin, client=client, old=old)
+    for member, old in zip(thread, olds, strict=True):
+        for name, value in {**stamp, "updated_at": now}.items():
+            setattr(member, name, value)
+        if comment_sync_data(member) != old:
+            _log(member, SyncLog.Operation.UPDATE, actor=actor, origin=origin, client=client, old=old)
+    if comment_sync_data(root) != olds[0]:
         _tell(root, "resolve" if resolved else "reopen")
     return root
 

@@ -195,13 +195,19 @@ def test_api_comments_deleted_root_with_replies_stays_as_a_placeholder(team, doc
 def test_api_comments_resolve_and_reopen_act_on_the_thread(team, document, actor, own_thread, status):
     root = _say(team, document, actor if own_thread else "editor")
     reply = _say(team, document, "admin", parent_id=root.pk)
+    seq = last_seq(team.workspace)
     response = team.client(actor).post(_url(reply, "/resolve"))
     assert response.status_code == status
     if status != 200:
-        assert not Comment.objects.filter(resolved=True).exists()
+        assert not Comment.objects.filter(resolved=True).exists() and last_seq(team.workspace) == seq
         return
     assert response.json()["resolved"] is True and response.json()["resolved_by"]["id"] == str(team.user(actor).pk)
     assert set(Comment.objects.values_list("resolved", flat=True)) == {True}
+    entries = sync_entries(team.workspace, after=seq)  # every comment of the thread changed: devices hear of each
+    assert sorted((e.entity_type, e.operation, str(e.entity_id)) for e in entries) == sorted(
+        ("comment", "update", str(pk)) for pk in (root.pk, reply.pk)
+    )
+    assert all(e.data["resolved"] is True for e in entries)
     listed = team.client("viewer").get(doc_url(document, "/comments"), {"resolved": "false"}).json()
     assert listed == {"comments": [], "total": 0}
     assert team.client(actor).post(_url(root, "/reopen")).json() == {"resolved": False}
