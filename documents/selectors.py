@@ -13,11 +13,11 @@ from django.db import connection
 from django.db.models import (
     Count,
     Exists,
+    F,
     OuterRef,
     Prefetch,
     Q,
     QuerySet,
-    Subquery,
     UUIDField,
     Value,
 )
@@ -36,7 +36,7 @@ from documents.models import (
     ShareLink,
 )
 from documents.search import index_driven, text_filter
-from documents.sharing import granted_documents, live_shares
+from documents.sharing import granted_documents
 from mdcreator.errors import NotFoundError
 from mdcreator.queries import count_of
 from mdcreator.sql import with_tables
@@ -243,9 +243,8 @@ def pending_document_invitations(*, document: Document):
 
 def shared_with_me(*, user, limit: int, cursor: str | None) -> tuple[list[Document], str | None, bool]:
     """The caller's granted documents (grants in force), newest grant first: rows with `role`, cursor, has_more."""
-    grant = live_shares().filter(user_id=user.pk, document_id=OuterRef("pk"))
     documents = with_summary_fields(granted_documents(user), user=user).defer("content").annotate(
-        role=Subquery(grant.values("role")[:1]), granted_at=Subquery(grant.values("granted_at")[:1])
+        role=F("shares__role"), granted_at=F("shares__granted_at")
     )
     page = documents.order_by("-granted_at", "-pk")
     if cursor:

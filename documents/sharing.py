@@ -80,10 +80,12 @@ def granted_documents(user) -> QuerySet[Document]:
     viewable = DocumentUserObjectPermission.objects.filter(
         user_id=user.pk, content_object_id=OuterRef("pk"), permission__codename=VIEW
     )
-    in_force = live_shares().filter(user_id=user.pk, document_id=OuterRef("pk"))
-    return Document.objects.filter(deleted=False, workspace__deleted_at__isnull=True).filter(
-        Exists(viewable), Exists(in_force)
+    # The grant is joined (one row per document: a person holds one grant of a document), so callers can
+    # read its role and date through `shares__` without looking it up again.
+    in_force = Q(shares__user_id=user.pk, shares__status=DocumentShare.Status.ACTIVE) & (
+        Q(shares__expires_at__isnull=True) | Q(shares__expires_at__gt=timezone.now())
     )
+    return Document.objects.filter(deleted=False, workspace__deleted_at__isnull=True).filter(in_force, Exists(viewable))
 
 
 def link_access(user, document, share_token: str | None = None) -> Access | None:
