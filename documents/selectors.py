@@ -313,21 +313,21 @@ def comment_list(*, document: Document, resolved: bool | None = None, thread_id=
     return comments.order_by("created_at", "pk")
 
 
-# The Comment bodies of one page of `comment_list`, built by PostgreSQL as one JSON array: the same
-# filters, order and fields as `comment_list` + `comment_rows` + `serializers.comment_payload` (a test
-# compares the two for every filter), without turning 200 rows into Python objects and back.
+# The comments list body, built by PostgreSQL: the same filters, order and fields as `comment_list` +
+# `comment_rows` + `serializers.comment_payload` and its count (a test compares the two for every filter),
+# without turning 200 rows into Python objects and back.
 _COMMENT_PAGE_JSON = """
-WITH page AS (
+WITH visible AS (
     SELECT c.id, c.created_at FROM {comment} c
     WHERE c.document_id = %(document)s
       AND (c.deleted_at IS NULL OR EXISTS (
           SELECT 1 FROM {comment} live WHERE live.parent_id = c.id AND live.deleted_at IS NULL))
       AND (%(resolved)s::boolean IS NULL OR c.resolved = %(resolved)s::boolean)
       AND (%(thread)s::uuid IS NULL OR c.thread_id = %(thread)s::uuid)
-    ORDER BY c.created_at, c.id
-    LIMIT %(limit)s OFFSET %(offset)s
+), page AS (
+    SELECT id, created_at FROM visible ORDER BY created_at, id LIMIT %(limit)s OFFSET %(offset)s
 )
-SELECT coalesce(json_agg(json_build_object(
+SELECT json_build_object('comments', coalesce(json_agg(json_build_object(
     'id', c.id, 'document_id', c.document_id, 'thread_id', c.thread_id, 'parent_id', c.parent_id, 'depth', c.depth,
     'author', CASE WHEN author.deleted_at IS NOT NULL
         THEN json_build_object('id', author.id, 'display_name', 'Deleted user', 'avatar_url', NULL)
@@ -351,7 +351,7 @@ SELECT coalesce(json_agg(json_build_object(
     'created_at', to_char(c.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
     'updated_at', to_char(c.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
     'deleted', c.deleted_at IS NOT NULL
-) ORDER BY page.created_at, page.id), '[]'::json)::text
+) ORDER BY page.created_at, page.id), '[]'::json), 'total', (SELECT count(*) FROM visible))::text
 FROM page
 JOIN {comment} c ON c.id = page.id
 JOIN {user} author ON author.id = c.author_id
@@ -359,8 +359,9 @@ LEFT JOIN {user} resolver ON resolver.id = c.resolved_by_id
 """
 
 
-def comment_page_json(*, document: Document, resolved: bool | None, thread_id, offset: int, limit: int) -> str | None:
-    """One page of `comment_list` as the JSON array of its Comment bodies, on PostgreSQL; None elsewhere."""
+def comment_list_json(*, document: Document, resolved: bool | None, thread_id, offset: int, limit: int) -> str | None:
+    """The body of `documents/{id}/comments` for one page of `comment_list` (`{comments, total}`), written by
+    PostgreSQL in one statement; None on other engines."""
     if connection.vendor != "postgresql":
         return None
     params = {"document": document.pk, "resolved": resolved, "thread": thread_id, "offset": offset, "limit": limit}

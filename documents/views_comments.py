@@ -45,13 +45,13 @@ class DocumentCommentsViewSet(ViewSet):
     def list(self, request, pk=None):
         document = self.get_document("list_comments")
         query = validated(s.CommentListQuerySerializer, request.query_params)
-        rows = selectors.comment_list(document=document, resolved=query["resolved"], thread_id=query.get("thread_id"))
-        offset, limit = query["offset"], query["limit"]
-        page = selectors.comment_page_json(
-            document=document, resolved=query["resolved"], thread_id=query.get("thread_id"), offset=offset, limit=limit
+        resolved, thread_id, offset, limit = query["resolved"], query.get("thread_id"), query["offset"], query["limit"]
+        body = selectors.comment_list_json(
+            document=document, resolved=resolved, thread_id=thread_id, offset=offset, limit=limit
         )
-        if page is not None:  # PostgreSQL wrote the bodies: splice them in rather than parse and render them again
-            return raw_json_response(f'{{"comments":{page},"total":{rows.count():d}}}')
+        if body is not None:  # PostgreSQL wrote the body: sent as it is rather than parsed and rendered again
+            return raw_json_response(body)
+        rows = selectors.comment_list(document=document, resolved=resolved, thread_id=thread_id)
         page = selectors.comment_rows(rows[offset : offset + limit])
         return Response({"comments": [s.comment_payload(row) for row in page], "total": rows.count()})
 

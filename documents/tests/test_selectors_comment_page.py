@@ -1,4 +1,4 @@
-"""PostgreSQL writes a page of comments exactly as the Python serializer does (selectors.comment_page_json)."""
+"""PostgreSQL writes the comments list body exactly as the Python serializer does (selectors.comment_list_json)."""
 
 import itertools
 import json
@@ -46,15 +46,15 @@ def test_selectors_comment_page_equals_the_python_payload_for_every_filter(busy)
     ):
         rows = selectors.comment_list(document=document, resolved=resolved, thread_id=thread_id)
         expected = [s.comment_payload(row) for row in selectors.comment_rows(rows[offset : offset + limit])]
-        page = selectors.comment_page_json(
+        body = selectors.comment_list_json(
             document=document, resolved=resolved, thread_id=thread_id, offset=offset, limit=limit
         )
-        assert json.loads(page) == expected, (resolved, thread_id, offset, limit)
+        assert json.loads(body) == {"comments": expected, "total": rows.count()}, (resolved, thread_id, offset, limit)
         compared += len(expected)
     assert compared > 40
     everything = json.loads(
-        selectors.comment_page_json(document=document, resolved=None, thread_id=None, offset=0, limit=200)
-    )
+        selectors.comment_list_json(document=document, resolved=None, thread_id=None, offset=0, limit=200)
+    )["comments"]
     assert {c["deleted"] for c in everything} == {True, False}
     assert any(c["author"]["display_name"] == "Deleted user" for c in everything)
     assert any(c["resolved_by"] and c["resolved_by"]["display_name"] == "Deleted user" for c in everything)
