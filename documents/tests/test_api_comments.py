@@ -21,10 +21,12 @@ from documents.tests.helpers import (
     outcome,
     sync_entries,
 )
+from workspaces.tests.factories import MemberFactory
 
 pytestmark = pytest.mark.django_db
 
 COMMENTERS = ("owner", "admin", "editor", "commenter")
+ALL_MEMBERS = (*COMMENTERS, "viewer")
 
 
 def _url(comment, suffix: str = "") -> str:
@@ -281,3 +283,34 @@ def test_comment_body_equals_the_declared_fields(team, document):
         assert CommentSerializer(comment).data == declared
         (row,) = comment_rows(comments_with_counts().filter(pk=comment.pk))
         assert comment_payload(row) == declared
+
+
+@pytest.mark.parametrize("actor", ACTORS)
+def test_api_comments_every_endpoint_every_actor(team, document, actor):
+    """Reading, reacting to, editing and deleting someone else's comment, for each member role, a non-member
+    and an anonymous caller (resolve: test_api_comments_resolve_and_reopen_act_on_the_thread): the §2.3
+    status, and the comment's stored state after each call."""
+    other = MemberFactory(workspace=team.workspace, role="editor").user  # the author is none of the actors
+    theirs = comment_create(actor=other, document=document, data={"content": "Someone else's"})
+    client = team.client(actor)
+
+    def state():
+        stored = Comment.objects.get(pk=theirs.pk)
+        return stored.content, stored.reactions, stored.deleted_at is not None
+
+    calls = [
+        ("get", doc_url(document, "/comments"), None, 200, ALL_MEMBERS, lambda old, new: new == old),
+        ("get", _url(theirs), None, 200, ALL_MEMBERS, lambda old, new: new == old),
+        ("post", _url(theirs, "/reactions"), {"emoji": "👍"}, 201, COMMENTERS, lambda old, new: new[1] != old[1]),
+        ("patch", _url(theirs), {"content": "Rewritten"}, 200, (), None),
+        ("delete", _url(theirs), None, 204, ("owner", "admin"), lambda old, new: new[2]),
+    ]
+    for method, url, body, ok, allowed, changed in calls:
+        before = state()
+        response = getattr(client, method)(url, body, format="json")
+        expected = outcome(actor, allowed, ok=ok)
+        assert response.status_code == expected, (method, url, response.content)
+        if expected == ok:
+            assert changed(before, state()), (method, url)
+        else:
+            assert state() == before, (method, url)

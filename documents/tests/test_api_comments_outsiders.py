@@ -2,13 +2,11 @@
 
 import pytest
 
-from accounts.tests.factories import UserFactory
 from documents.models import Comment, DocumentShare, ShareLink
 from documents.services.comments import comment_create
-from documents.services.links import link_create, link_resolve, link_revoke
-from documents.services.shares import share_create, share_revoke
-from documents.tests.helpers import assert_problem, client_for, doc_url
-from workspaces.tests.helpers import allow_guests
+from documents.services.links import link_revoke
+from documents.services.shares import share_revoke
+from documents.tests.helpers import assert_problem, doc_url
 
 pytestmark = pytest.mark.django_db
 
@@ -22,24 +20,6 @@ EXPECTED = {
     "link-view":       (200, 403,    403,   None,     None,       403,           None),
     "link-comment":    (200, 201,    201,   200,      204,        403,           403),
 }
-
-
-@pytest.fixture
-def outsider(team, document):
-    """(client, headers) for each kind of outsider, by name."""
-    allow_guests(document.workspace)
-
-    def make(kind: str):
-        person = UserFactory()
-        if kind.startswith("grant-"):
-            share_create(actor=team.user("owner"), document=document, role=kind.removeprefix("grant-"),
-                         user_id=person.pk)
-            return person, client_for(person), {}
-        _, token = link_create(actor=team.user("owner"), document=document, mode=kind.removeprefix("link-"))
-        _, session = link_resolve(token=token, password=None, client_key="test")
-        return person, client_for(person), {"HTTP_X_SHARE_TOKEN": session}
-
-    return make
 
 
 @pytest.mark.parametrize("kind", list(EXPECTED))

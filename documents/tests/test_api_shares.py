@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 from django.core import mail
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from accounts.tests.factories import UserFactory
 from documents.models import DocumentShare, DocumentUserObjectPermission
@@ -12,6 +13,7 @@ from documents.tests.factories import DocumentFactory, FolderFactory
 from documents.tests.helpers import (
     ACTORS,
     assert_problem,
+    assert_refused,
     assert_validation,
     client_for,
     doc_url,
@@ -241,3 +243,101 @@ def test_api_shares_erasing_an_account_ends_its_grants_and_keeps_its_comments(te
     body = team.client("owner").get(f"/api/v1/comments/{comment.pk}").json()
     assert body["content"] == "Outside view" and body["author"]["display_name"] == "Deleted user"
     assert Comment.objects.filter(pk=comment.pk).exists()
+
+
+OUTSIDERS = ["grant-viewer", "grant-commenter", "grant-editor", "link-view", "link-comment"]
+
+
+@pytest.mark.parametrize("kind", OUTSIDERS)
+def test_api_shares_and_links_outsiders_manage_nothing(team, document, outsider, kind):
+    """SPEC §2.3: grants and share links are managed with the invite flag, which grantees and link holders
+    never have. A grantee sees the document: 403. A share token opens the document's reading endpoints only
+    (SPEC §3.4), not these: for its holder the document stays hidden, 404. Nothing changes either way."""
+    from documents.models import ShareLink
+    from documents.services.links import link_create
+
+    _, client, headers = outsider(kind)
+    share = _grant(team, document, UserFactory())
+    link, _ = link_create(actor=team.user("owner"), document=document, mode="view")
+    before = (
+        sorted(DocumentShare.objects.values_list("pk", "role", "status")),
+        sorted(ShareLink.objects.values_list("pk", "revoked_at")),
+        Invitation.objects.count(),
+    )
+    calls = [
+        ("get", doc_url(document, "/shares"), None),
+        ("post", doc_url(document, "/shares"), {"email": "new@example.com", "role": "viewer"}),
+        ("patch", doc_url(document, f"/shares/{share['id']}"), {"role": "editor"}),
+        ("delete", doc_url(document, f"/shares/{share['id']}"), None),
+        ("get", doc_url(document, "/share-links"), None),
+        ("post", doc_url(document, "/share-links"), {"mode": "comment"}),
+        ("delete", doc_url(document, f"/share-links/{link.pk}"), None),
+    ]
+    status, slug = (403, "permission-denied") if kind.startswith("grant-") else (404, "not-found")
+    for method, url, body in calls:
+        response = getattr(client, method)(url, body, format="json", **headers)
+        assert_problem(response, status, slug)
+    after = (
+        sorted(DocumentShare.objects.values_list("pk", "role", "status")),
+        sorted(ShareLink.objects.values_list("pk", "revoked_at")),
+        Invitation.objects.count(),
+    )
+    assert after == before
+
+
+def test_api_shares_and_links_anonymous_link_holder_is_401(team, document):
+    from documents.services.links import link_create, link_resolve
+
+    allow_guests(document.workspace)
+    _, token = link_create(actor=team.user("owner"), document=document, mode="comment")
+    _, session = link_resolve(token=token, password=None, client_key="test")
+    anonymous = APIClient()
+    for url in (doc_url(document, "/shares"), doc_url(document, "/share-links")):
+        assert_problem(anonymous.get(url, HTTP_X_SHARE_TOKEN=session), 401, "authentication-required")
+        assert_problem(anonymous.post(url, {"mode": "view"}, format="json", HTTP_X_SHARE_TOKEN=session), 401,
+                       "authentication-required")
+
+
+@pytest.mark.parametrize("actor", ACTORS)
+def test_api_shares_and_links_every_endpoint_every_actor(team, document, actor):
+    """Each grant and link endpoint for each member role, a non-member and an anonymous caller: the §2.3
+    status, and the database state after each call (changed only by an allowed call)."""
+    from documents.models import ShareLink
+    from documents.services.links import link_create
+
+    allow_guests(document.workspace)
+    grantee = UserFactory()
+    share = _grant(team, document, grantee)
+    link, _ = link_create(actor=team.user("owner"), document=document, mode="view")
+    client = team.client(actor)
+
+    def state():
+        return (
+            sorted(DocumentShare.objects.values_list("user_id", "role", "status")),
+            sorted(ShareLink.objects.values_list("pk", flat=True)),
+            sorted(ShareLink.objects.filter(revoked_at__isnull=False).values_list("pk", flat=True)),
+            Invitation.objects.filter(document=document).count(),
+        )
+
+    calls = [
+        ("get", "/shares", None, 200, lambda old, new: new == old),
+        ("post", "/shares", {"email": "late@example.com", "role": "viewer"}, 201,
+         lambda old, new: new[3] == old[3] + 1),
+        ("patch", f"/shares/{share['id']}", {"role": "editor"}, 200,
+         lambda old, new: (grantee.pk, "editor", "active") in new[0]),
+        ("delete", f"/shares/{share['id']}", None, 204,
+         lambda old, new: (grantee.pk, "editor", "revoked") in new[0]),
+        ("get", "/share-links", None, 200, lambda old, new: new == old),
+        ("post", "/share-links", {"mode": "comment"}, 201, lambda old, new: len(new[1]) == len(old[1]) + 1),
+        ("delete", f"/share-links/{link.pk}", None, 204, lambda old, new: link.pk in new[2]),
+    ]
+    for method, suffix, body, ok, changed in calls:
+        before = state()
+        response = getattr(client, method)(doc_url(document, suffix), body, format="json")
+        expected = outcome(actor, MANAGERS, ok=ok)
+        assert response.status_code == expected, (method, suffix, response.content)
+        if expected == ok:
+            assert changed(before, state()), (method, suffix)
+        else:
+            assert_refused(response, expected)
+            assert state() == before, (method, suffix)
