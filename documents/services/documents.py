@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -35,7 +36,7 @@ from documents.models import (
     default_document_metadata,
     default_document_settings,
 )
-from documents.services.search_index import search_index_refresh
+from documents.services.search_index import search_index_refresh, search_vector_of
 from documents.services.versions import version_record
 from mdcreator.errors import NotFoundError, ValidationProblem
 from mdcreator.timestamps import utc_timestamp
@@ -263,13 +264,16 @@ def document_update(
         return document
     if changed - {"folder_id"}:
         document.updated_by = actor
-    document.save()
     tags = new_tags if new_tags is not None else old_tags
+    searched = bool(changed & set(SEARCHED_FIELDS)) and settings.IS_POSTGRES
+    if searched:  # written by the same UPDATE as the fields it indexes
+        document.search_vector = search_vector_of(title=document.title, content=document.content, tags=tags)
+    document.save()
+    if searched:
+        del document.search_vector  # an expression until read back; deferred from now on
     if "tags" in changed:
         _set_tags(document, tags)
     _project_mindmap(document, parsed)
-    if changed & set(SEARCHED_FIELDS):
-        search_index_refresh(document_id=document.pk, tags=tags)
     if "content" in changed or restoring:
         version_record(
             document=document,

@@ -23,6 +23,16 @@ def search_vector_expression(tags: list[str]):
     )
 
 
+def search_vector_of(*, title: str, content: str, tags: list[str]):
+    """The vector of `search_vector_expression`, from values rather than columns: for the UPDATE that writes
+    those columns (an UPDATE's column references read the row as it was)."""
+    return (
+        SearchVector(Value(title), weight="A", config=CONFIG)
+        + SearchVector(Value(content[:INDEXED_CONTENT_CHARS]), weight="B", config=CONFIG)
+        + SearchVector(Value(" ".join(tags)), weight="C", config=CONFIG)
+    )
+
+
 def search_index_refresh(*, document_id, tags: list[str]) -> None:
     """Recompute one document's vector; call it in the transaction that changed it."""
     if settings.IS_POSTGRES:

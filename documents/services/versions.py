@@ -6,7 +6,6 @@ import difflib
 from datetime import timedelta
 
 from django.db import transaction
-from django.db.models import Max
 from django.utils import timezone
 
 from documents.models import Document, DocumentVersion
@@ -43,10 +42,6 @@ def _snapshot(document: Document, tags: list[str]) -> dict:
     return {"metadata": document.metadata, "tags": tags}
 
 
-def _next_number(document: Document) -> int:
-    return (document.versions.aggregate(top=Max("version_number"))["top"] or 0) + 1
-
-
 def _previous_content(document: Document, before_number: int | None = None) -> str:
     versions = document.versions.order_by("-version_number")
     if before_number is not None:
@@ -76,8 +71,11 @@ def version_record(
         and latest.created_by_id == actor.pk
         and now - latest.created_at < AUTO_VERSION_WINDOW
     )
-    version = latest if coalesce else DocumentVersion(document=document, version_number=_next_number(document))
-    previous = _previous_content(document, version.version_number)
+    if coalesce:
+        version, previous = latest, _previous_content(document, latest.version_number)
+    else:  # the latest version holds the highest number and the previous content
+        version = DocumentVersion(document=document, version_number=(latest.version_number if latest else 0) + 1)
+        previous = latest.content if latest else ""
     version.title = document.title
     version.content = document.content
     version.content_hash = document.content_hash

@@ -176,3 +176,24 @@ def test_services_workspace_document_count_counts_live_documents():
     document_delete(actor=owner, document=trashed)
     workspace_row, _ = workspace_get(user=owner, workspace_id=workspace.pk)
     assert workspace_row.document_count == 1
+
+
+def test_services_documents_update_writes_the_vector_its_columns_give(workspace):
+    """The update writes the vector from the new values in the same statement; it equals the vector computed
+    from the stored columns (search_vector_expression), long content included."""
+    from documents.services.search_index import INDEXED_CONTENT_CHARS, search_vector_expression
+
+    owner = workspace.owner
+    document = document_create(actor=owner, workspace=workspace, data={"title": "First", "content": "x"})
+    long_content = "Zebra crossing.\n" + "word " * (INDEXED_CONTENT_CHARS // 5) + "tailword"
+    for data in ({"title": "Quarterly ledger"}, {"content": long_content}, {"tags": ["audit", "finance"]}):
+        document_update(actor=owner, document=document, data=data, if_match="*")
+        tags = sorted(Document.objects.get(pk=document.pk).tag_rows.values_list("tag", flat=True))
+        stored, fresh = (
+            Document.objects.filter(pk=document.pk)
+            .annotate(fresh=search_vector_expression(tags))
+            .values_list("search_vector", "fresh")
+            .get()
+        )
+        assert stored == fresh, data
+    assert "tailword" not in str(stored) and "zebra" in str(stored)
