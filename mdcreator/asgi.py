@@ -1,5 +1,6 @@
 """ASGI entry point: HTTP through Django, WebSockets through Channels (served by daphne)."""
 
+import asyncio
 import gc
 import os
 
@@ -16,11 +17,16 @@ def _build():
     from django.urls import get_resolver
 
     from collab.close_codes import allow_protocol_close_codes
+    from mdcreator import events
     from mdcreator.handlers import OneHopASGIHandler
     from mdcreator.routing import websocket_urlpatterns
 
     allow_protocol_close_codes()  # consumers close with 1009 and 1011 under daphne (SPEC §5.4)
-    built = ProtocolTypeRouter({"http": OneHopASGIHandler(), "websocket": URLRouter(websocket_urlpatterns)})
+    router = ProtocolTypeRouter({"http": OneHopASGIHandler(), "websocket": URLRouter(websocket_urlpatterns)})
+
+    async def built(scope, receive, send):
+        events.serve_on(asyncio.get_running_loop())  # the loop worker threads hand their messages to
+        return await router(scope, receive, send)
 
     # Everything built so far (settings, apps, models, views, URL patterns) lives as long as the process.
     # Frozen, the collector no longer walks it: full collections, which paused requests for 50 ms
