@@ -22,6 +22,10 @@ class EditConflictError(ProblemError):
     status, code, title = 412, "edit-conflict", "Edit conflict"
     default_detail = "The document changed since you loaded it."
 
+    def __init__(self, document=None, **extra):
+        super().__init__(**extra)
+        self.document = document  # the document as it stands (a push conflict answers with its content)
+
 
 class PreconditionRequiredError(ProblemError):
     status, code, title = 428, "precondition-required", "Precondition required"

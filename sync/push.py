@@ -120,8 +120,8 @@ def _push_document(pusher: Pusher, workspace, change: dict, client: ClientInfo) 
                 actor=pusher.user, document=document, data=body, if_match=f'"{change.get("base_content_hash")}"'
                 if "content" in body else None, origin=PUSH, client=client, workspace_id=workspace.pk,
             )
-        except EditConflictError:
-            raise Conflict(documents.server_version(_document(workspace, entity_id), with_content=True)) from None
+        except EditConflictError as conflict:  # its transaction is failed: answer from what the error carries
+            raise Conflict(documents.server_version(conflict.document, with_content=True)) from None
         return {"content_hash": updated.content_hash, "updated_at": utc_timestamp(updated.updated_at)}
     document = _document(workspace, entity_id, deleted_too=True)
     _need(pusher, document, "destroy")

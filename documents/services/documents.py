@@ -193,7 +193,7 @@ def check_precondition(document: Document, if_match: str | None, *, required: bo
             raise PreconditionRequiredError()
         return
     if not etag_matches(if_match, document.content_hash):
-        raise EditConflictError(server_version=server_version(document))
+        raise EditConflictError(document, server_version=server_version(document))
 
 
 def _locked_live(document_id, workspace_id=None) -> Document:
