@@ -101,6 +101,12 @@ class OfflineDevices(RuleBasedStateMachine):
                 assert "server_version" in result
             if result["status"] == "error":
                 assert result["error"]["status"] in (400, 404, 428), result
+            if change["operation"] == "create":  # a fresh id in a workspace the device may write to
+                assert result["status"] == "success", result
+            if "content" in change.get("data", {}) and change["operation"] == "update" and not change.get(
+                "base_content_hash"
+            ):  # content without the hash it was based on is never applied: 428, or 404 for a trashed document
+                assert result["status"] == "error" and result["error"]["status"] in (404, 428), result
         if retry:
             seq = last_seq(self.workspace)
             again = self.owner.post(f"{self.url}/push", body, format="json").json()["results"]
