@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 
 from django.db import connection, transaction
+from django.utils import timezone
 
 from mdcreator.sql import with_tables
 from sync.models import SyncLog
@@ -69,9 +70,8 @@ def record_change(
     """
     new = new or {}
     client = client or NO_CLIENT
-    return SyncLog.objects.create(
+    entry = SyncLog(
         workspace_id=workspace_id,
-        seq=_allocate_seq(workspace_id),
         entity_type=entity_type,
         entity_id=entity_id,
         operation=operation,
@@ -83,4 +83,45 @@ def record_change(
         device_id=client.device_id,
         client_version=client.client_version,
         client_change_id=client.client_change_id,
+        timestamp=timezone.now(),
     )
+    _store(entry)
+    return entry
+
+
+def _store(entry: SyncLog) -> None:
+    """Insert the entry under its workspace's next cursor, taken under the workspace row's lock."""
+    if connection.vendor == "postgresql":
+        _insert_with_next_seq(entry)
+    else:  # SQLite has no UPDATE inside WITH: two statements
+        entry.seq = _allocate_seq(entry.workspace_id)
+        entry.save(force_insert=True)
+
+
+_LOGGED = [field for field in SyncLog._meta.concrete_fields if field.name not in {"id", "seq"}]
+
+
+def _insert_with_next_seq(entry: SyncLog) -> None:
+    """Take the workspace's next cursor and insert the entry under it, in one statement (PostgreSQL)."""
+    workspace_model = _workspaces().model
+    # Column names from the model's own metadata, quoted by the engine; every value is a parameter.
+    columns = ", ".join(connection.ops.quote_name(field.column) for field in _LOGGED)
+    slots = ", ".join(["%s"] * len(_LOGGED))
+    take = "WITH next AS (UPDATE {workspace} SET sync_seq = sync_seq + 1 WHERE id = %s RETURNING sync_seq) "
+    insert = f"INSERT INTO {{log}} (seq, {columns}) SELECT next.sync_seq, {slots} FROM next RETURNING id, seq"  # noqa: S608
+    sql = with_tables(
+        take + insert,
+        workspace=workspace_model,
+        log=SyncLog,
+    )
+    workspace_key = workspace_model._meta.pk.get_db_prep_value(
+        workspace_model._meta.pk.to_python(entry.workspace_id), connection
+    )
+    values = [field.get_db_prep_save(getattr(entry, field.attname), connection) for field in _LOGGED]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [workspace_key, *values])
+        row = cursor.fetchone()
+    if row is None:
+        raise workspace_model.DoesNotExist(f"No workspace {entry.workspace_id}.")
+    entry.id, entry.seq = row
+    entry._state.adding, entry._state.db = False, connection.alias

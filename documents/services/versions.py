@@ -42,13 +42,6 @@ def _snapshot(document: Document, tags: list[str]) -> dict:
     return {"metadata": document.metadata, "tags": tags}
 
 
-def _previous_content(document: Document, before_number: int | None = None) -> str:
-    versions = document.versions.order_by("-version_number")
-    if before_number is not None:
-        versions = versions.filter(version_number__lt=before_number)
-    return versions.values_list("content", flat=True).first() or ""
-
-
 def version_record(
     *,
     document: Document,
@@ -62,7 +55,8 @@ def version_record(
 
     Precondition: the caller holds the document's row lock (numbers are max + 1).
     """
-    latest = document.versions.order_by("-version_number").first()
+    # The two latest in one read: a coalesced version diffs against the one before it.
+    latest, before = (list(document.versions.order_by("-version_number")[:2]) + [None, None])[:2]
     now = timezone.now()
     coalesce = (
         source == DocumentVersion.Source.AUTO
@@ -72,7 +66,7 @@ def version_record(
         and now - latest.created_at < AUTO_VERSION_WINDOW
     )
     if coalesce:
-        version, previous = latest, _previous_content(document, latest.version_number)
+        version, previous = latest, before.content if before else ""
     else:  # the latest version holds the highest number and the previous content
         version = DocumentVersion(document=document, version_number=(latest.version_number if latest else 0) + 1)
         previous = latest.content if latest else ""

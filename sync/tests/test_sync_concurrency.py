@@ -166,9 +166,14 @@ def test_sync_concurrency_out_of_order_commits_are_never_skipped(team):
 def test_sync_concurrency_the_test_catches_seqs_taken_outside_the_row_lock(team, monkeypatch):
     with connection.cursor() as cursor:
         cursor.execute("CREATE SEQUENCE IF NOT EXISTS sync_test_unlocked_seq START 100000")
-    monkeypatch.setattr(sync_services, "_allocate_seq", _unlocked_seq)
+    monkeypatch.setattr(sync_services, "_store", _store_unlocked)
     seen, final = _out_of_order(team, locked=False)
     assert len(final) == 2 and len(seen) == 1  # the puller skipped A's entry: the bug this design prevents
+
+
+def _store_unlocked(entry) -> None:
+    entry.seq = _unlocked_seq(entry.workspace_id)
+    entry.save(force_insert=True)
 
 
 def _unlocked_seq(workspace_id) -> int:
