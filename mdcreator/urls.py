@@ -15,6 +15,10 @@ api_v1 = [
     path("", include("collab.urls")),
     path("", include("documents.urls")),
     path("", include("sync.urls")),
+    # The existing web client's own paths (SPEC §3.9), after the SPEC paths they must not shadow.
+    path("", include("workspaces.client_api")),
+    path("", include("documents.client_api")),
+    path("", include("sync.client_api")),
     re_path(r"^.*$", views.not_found),
 ]
 
