@@ -13,6 +13,7 @@ from django.core.cache import cache
 from django.core.files.storage import default_storage
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.migrations.executor import MigrationExecutor
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.decorators import api_view, authentication_classes, permission_classes, throttle_classes
@@ -33,7 +34,7 @@ _storage_check: dict[str, float | bool] = {"at": 0.0, "ok": False}
     auth=[],
     responses={200: inline_serializer("Liveness", {"status": serializers.CharField()})},
 )
-@api_view(["GET"])
+@api_view(["GET", "HEAD"])  # HEAD: the web client's connectivity check
 @authentication_classes([])
 @permission_classes([AllowAny])
 @throttle_classes([])
@@ -117,7 +118,7 @@ READINESS_CHECKS = {
         ),
     },
 )
-@api_view(["GET"])
+@api_view(["GET", "HEAD"])  # HEAD: the web client's connectivity check
 @authentication_classes([])
 @permission_classes([AllowAny])
 @throttle_classes([])
@@ -160,6 +161,7 @@ def handler500(request):
     return problem_response(errors.InternalError(), request)
 
 
+@csrf_exempt  # an unknown path is a 404 for every method, never a CSRF 403 (clients retry 403s)
 def not_found(request, *args, **kwargs):
     """Catch-all under /api/v1/ so unknown API paths answer 404 problems."""
     return problem_response(errors.NotFoundError(f"No endpoint at {request.path}."), request)

@@ -85,6 +85,20 @@ def test_health_probes_ignore_a_bad_token_200(url):
     assert response.status_code == 200
 
 
+@pytest.mark.parametrize("url", ["/healthz", "/api/v1/health", "/readyz"])
+def test_health_probes_answer_head_200_without_a_body(url):
+    """The web client's connectivity check is a HEAD."""
+    response = Client().head(url)
+    assert response.status_code == 200
+    assert response.content == b""
+
+
+def test_health_readyz_head_reports_a_failing_dependency_503(settings):
+    settings.CACHES = {"default": {"BACKEND": "mdcreator.cache.RedisCache", "LOCATION": CLOSED_REDIS}}
+    response = Client().head("/readyz")
+    assert response.status_code == 503 and response["Retry-After"] == "5"
+
+
 def test_health_liveness_not_rate_limited(api_client):
     statuses = {api_client.get("/healthz").status_code for _ in range(30)}
     assert statuses == {200}

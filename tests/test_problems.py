@@ -151,13 +151,22 @@ def test_problems_post_to_unknown_api_path_404(api_client):
     assert_problem(post_json(api_client, "/api/v1/nope", {}), 404, "not-found")
 
 
+@pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])
+def test_problems_writes_to_unknown_api_paths_404_not_csrf_403(method):
+    """With CSRF checks on (a browser without the cookie), an unknown path is still a 404: the web
+    client's retry queue retries 403s forever and drops 404s."""
+    client = Client(enforce_csrf_checks=True)
+    response = getattr(client, method)("/api/v1/documents/d1/snapshot-that-never-was", "{}", content_type="application/json")
+    assert_problem(response, 404, "not-found")
+
+
 @pytest.mark.parametrize(
     ("method", "url", "allowed"),
     [
         ("get", "/api/v1/auth/login", {"POST", "OPTIONS"}),
         ("put", "/api/v1/auth/signup", {"POST", "OPTIONS"}),
         ("delete", "/api/v1/auth/providers", {"GET", "HEAD", "OPTIONS"}),
-        ("post", "/healthz", {"GET", "OPTIONS"}),
+        ("post", "/healthz", {"GET", "HEAD", "OPTIONS"}),
     ],
 )
 def test_problems_wrong_method_on_public_view_405_with_allow(api_client, method, url, allowed):
