@@ -151,6 +151,9 @@ class RefreshToken(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
     rotated_at = models.DateTimeField(null=True, blank=True)
+    # The child issued at rotation, sealed under a key derived from this (never stored) token: a
+    # concurrent tab presenting this token within the grace gets the child back (SPEC §3.1).
+    successor_sealed = models.TextField(blank=True, default="")
     revoked_at = models.DateTimeField(null=True, blank=True)
     revoke_reason = models.CharField(max_length=32, choices=RevokeReason.choices, blank=True, default="")
     user_agent = models.CharField(max_length=255, blank=True, default="")

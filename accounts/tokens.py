@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import jwt
+from cryptography.fernet import Fernet, InvalidToken
 from django.conf import settings
 
 from mdcreator.errors import InvalidTokenError, TokenExpiredError
@@ -22,6 +23,25 @@ ACCESS_TYP = "access"
 def sha256_hex(value: str) -> str:
     """Hex sha256 of a token's UTF-8 bytes; what the database stores instead of the token."""
     return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _sealing_key(token: str) -> Fernet:
+    # Derived from the presented token alone, which the server never stores: only its holder can unseal.
+    digest = hashlib.sha256(b"mdcreator-refresh-successor\x00" + token.encode("utf-8", "surrogatepass")).digest()
+    return Fernet(base64.urlsafe_b64encode(digest))
+
+
+def seal_successor(token: str, successor: str) -> str:
+    """The successor of a rotated refresh token, encrypted under a key only `token` yields."""
+    return _sealing_key(token).encrypt(successor.encode("ascii")).decode("ascii")
+
+
+def unseal_successor(token: str, sealed: str) -> str | None:
+    """The successor sealed by `seal_successor(token, ...)`; None when `sealed` is not that."""
+    try:
+        return _sealing_key(token).decrypt(sealed.encode("ascii")).decode("ascii")
+    except (InvalidToken, ValueError):
+        return None
 
 
 def new_refresh_token() -> str:

@@ -65,11 +65,6 @@ class RefreshTokenReusedError(ProblemError):
     default_detail = "This refresh token was already used; every session of its family has been signed out."
 
 
-class RefreshTokenSupersededError(ProblemError):
-    status, code, title = 401, "refresh-token-superseded", "Refresh token superseded"
-    default_detail = "This refresh token was just rotated by another request; use the newer token."
-
-
 class EmailNotVerifiedError(ProblemError):
     status, code, title = 403, "email-not-verified", "Email not verified"
     default_detail = "Confirm your email address before signing in."

@@ -12,7 +12,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from accounts.models import RefreshToken, User
-from accounts.tokens import issue_access_token, new_refresh_token, sha256_hex
+from accounts.tokens import issue_access_token, new_refresh_token, seal_successor, sha256_hex, unseal_successor
 from mdcreator import errors
 from mdcreator.ratelimit import hit
 
@@ -102,10 +102,11 @@ def session_login(*, email: str, password: str, client: ClientInfo) -> tuple[Use
 def session_refresh(*, refresh_token: str, client: ClientInfo) -> TokenPair:
     """Rotate a refresh token: the presented one is spent, a child is issued.
 
-    A token rotated less than REFRESH_REUSE_GRACE ago (a concurrent tab) is
-    refused as superseded and nothing is revoked; an older rotated token is
-    a replay: its whole family is revoked, and that revocation commits even
-    though the caller gets an error.
+    A token rotated less than REFRESH_REUSE_GRACE ago (a concurrent tab sharing
+    the stored token) gets the child already issued for it and a fresh access
+    token, and nothing is revoked; an older rotated token is a replay: its whole
+    family is revoked, and that revocation commits even though the caller gets
+    an error.
     """
     outcome = _rotate(refresh_token=refresh_token, client=client)
     if isinstance(outcome, errors.ProblemError):
@@ -132,11 +133,9 @@ def _rotate(*, refresh_token: str, client: ClientInfo) -> TokenPair | errors.Pro
         return errors.InvalidTokenError("The refresh token is invalid or has been revoked.")
     if current.rotated_at is not None:
         if now - current.rotated_at <= settings.REFRESH_REUSE_GRACE:
-            return errors.RefreshTokenSupersededError()
+            return _successor_pair(current, refresh_token, now)
         _revoke(RefreshToken.objects.filter(family_id=current.family_id), reason=RefreshToken.RevokeReason.REUSE)
         return errors.RefreshTokenReusedError()
-    current.rotated_at = now
-    current.save(update_fields=["rotated_at"])
     refresh = _store_refresh_token(
         user=user,
         family_id=current.family_id,
@@ -148,9 +147,22 @@ def _rotate(*, refresh_token: str, client: ClientInfo) -> TokenPair | errors.Pro
             device_id=client.device_id or current.device_id,
         ),
     )
+    current.rotated_at, current.successor_sealed = now, seal_successor(refresh_token, refresh)
+    current.save(update_fields=["rotated_at", "successor_sealed"])
     access, expires_in = issue_access_token(user_id=user.pk, session_id=current.family_id, now=now)
     User.objects.filter(pk=user.pk).update(last_seen_at=now)
     return TokenPair(access_token=access, refresh_token=refresh, expires_in=expires_in, session_id=current.family_id)
+
+
+def _successor_pair(current: RefreshToken, presented: str, now) -> TokenPair | errors.ProblemError:
+    """Within the grace: the child issued when `current` rotated, with a fresh access token (SPEC decision 37).
+    The child may have rotated meanwhile too (a third tab): a client presenting it is again in its grace."""
+    successor = unseal_successor(presented, current.successor_sealed)
+    child = RefreshToken.objects.filter(token_hash=sha256_hex(successor)).first() if successor else None
+    if child is None or child.revoked_at is not None or child.expires_at <= now:
+        return errors.InvalidTokenError("The refresh token is invalid or has been revoked.")
+    access, expires_in = issue_access_token(user_id=current.user_id, session_id=current.family_id, now=now)
+    return TokenPair(access_token=access, refresh_token=successor, expires_in=expires_in, session_id=current.family_id)
 
 
 def _revoke(tokens, *, reason: str) -> int:

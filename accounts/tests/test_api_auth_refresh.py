@@ -9,6 +9,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import RefreshToken
 from accounts.tests.helpers import bearer, login, problem_slug
+from accounts.tokens import unseal_successor
 
 pytestmark = pytest.mark.django_db
 
@@ -47,17 +48,44 @@ def test_api_auth_refresh_chain_of_rotations_keeps_working(api_client, session):
     assert RefreshToken.objects.filter(revoked_at=None).count() == 6
 
 
-def test_api_auth_refresh_within_grace_is_superseded_and_revokes_nothing(api_client, session):
+def test_api_auth_refresh_within_grace_returns_the_successor_and_revokes_nothing(api_client, session):
+    """Two tabs share one stored refresh token and refresh at once: the loser gets the winner's refresh
+    token and an access token of its own (a 401 there signs every tab out)."""
     start = timezone.now()
     with time_machine.travel(start, tick=False):
-        newer = _refresh(api_client, session["refresh_token"]).json()["refresh_token"]
+        winner = _refresh(api_client, session["refresh_token"]).json()
     with time_machine.travel(start + dt.timedelta(seconds=9), tick=False):
         response = _refresh(api_client, session["refresh_token"])
-    assert response.status_code == 401
-    assert problem_slug(response) == "refresh-token-superseded"
-    assert not RefreshToken.objects.filter(revoked_at__isnull=False).exists()
-    with time_machine.travel(start + dt.timedelta(seconds=9), tick=False):
-        assert _refresh(api_client, newer).status_code == 200
+        assert response.status_code == 200
+        loser = response.json()
+        assert loser["refresh_token"] == winner["refresh_token"]
+        assert loser["access_token"] != winner["access_token"] and loser["expires_in"] == 900
+        assert set(loser) == {"access_token", "refresh_token", "token_type", "expires_in"}
+        assert not RefreshToken.objects.filter(revoked_at__isnull=False).exists()
+        assert RefreshToken.objects.count() == 2  # no new child
+        bearer(api_client, loser["access_token"])
+        assert api_client.get("/api/v1/auth/me").status_code == 200
+        assert _refresh(api_client, winner["refresh_token"]).status_code == 200
+
+
+def test_api_auth_refresh_within_grace_of_a_revoked_successor_is_invalid(api_client, session):
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        winner = _refresh(api_client, session["refresh_token"]).json()
+        RefreshToken.objects.filter(parent__isnull=False).update(revoked_at=start, revoke_reason="logout")
+    with time_machine.travel(start + dt.timedelta(seconds=2), tick=False):
+        response = _refresh(api_client, session["refresh_token"])
+    assert response.status_code == 401 and problem_slug(response) == "invalid-token"
+    assert winner["refresh_token"] != session["refresh_token"]
+
+
+def test_api_auth_refresh_successor_is_stored_sealed_under_the_presented_token(api_client, session):
+    winner = _refresh(api_client, session["refresh_token"]).json()
+    parent = RefreshToken.objects.get(parent=None)
+    assert winner["refresh_token"] not in parent.successor_sealed
+    assert unseal_successor(session["refresh_token"], parent.successor_sealed) == winner["refresh_token"]
+    assert unseal_successor(winner["refresh_token"], parent.successor_sealed) is None
+    assert unseal_successor(session["refresh_token"], "not-a-sealed-token") is None
 
 
 def test_api_auth_refresh_reuse_after_grace_revokes_the_family(api_client, user, session):
