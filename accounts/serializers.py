@@ -53,6 +53,9 @@ class MeSerializer(ModelSerializer):
     """The caller's own profile (`Me`)."""
 
     auth_source = serializers.CharField(read_only=True)
+    # The existing web client's names (SPEC §3.1 "Me").
+    full_name = serializers.CharField(source="display_name", read_only=True)
+    is_verified = serializers.BooleanField(source="email_verified", read_only=True)
 
     class Meta:
         model = User
@@ -72,6 +75,9 @@ class MeSerializer(ModelSerializer):
             "created_at",
             "updated_at",
             "last_seen_at",
+            "full_name",
+            "is_verified",
+            "is_active",
         ]
         read_only_fields = fields
 
@@ -105,7 +111,14 @@ class SignupSerializer(serializers.Serializer):
     email = StrictEmailField()
     password = StrictCharField(**PASSWORD_FIELD)
     display_name = StrictCharField(max_length=255, required=False, allow_blank=True, default="")
+    full_name = StrictCharField(max_length=255, required=False, allow_blank=True)  # the web client's display_name
     username = UsernameField(required=False, allow_null=True, default=None)
+
+    def validate(self, attrs: dict) -> dict:
+        full_name = attrs.pop("full_name", "")
+        if not attrs["display_name"] and full_name:
+            attrs["display_name"] = full_name
+        return attrs
 
 
 class SignupResponseSerializer(serializers.Serializer):
@@ -113,12 +126,16 @@ class SignupResponseSerializer(serializers.Serializer):
     email = serializers.EmailField()
     display_name = serializers.CharField()
     email_verified = serializers.BooleanField()
+    full_name = serializers.CharField()
+    is_verified = serializers.BooleanField()
+    is_active = serializers.BooleanField()
     confirmation_required = serializers.BooleanField()
     message = serializers.CharField()
     access_token = serializers.CharField(required=False)
     refresh_token = serializers.CharField(required=False)
     token_type = serializers.CharField(required=False)
     expires_in = serializers.IntegerField(required=False)
+    user = MeSerializer(required=False)
 
 
 class ConfirmSerializer(serializers.Serializer):

@@ -78,13 +78,16 @@ class SignupView(PublicAPIView):
             "email": user.email,
             "display_name": user.display_name,
             "email_verified": user.email_verified,
+            "full_name": user.display_name,
+            "is_verified": user.email_verified,
+            "is_active": user.is_active,
             "confirmation_required": tokens is None,
             "message": "Check your inbox for a 6-digit confirmation code."
             if tokens is None
             else "Your account is ready.",
         }
-        if tokens is not None:
-            body.update(tokens.as_dict())
+        if tokens is not None:  # signed in at once: the profile too, as login answers
+            body.update(tokens.as_dict(), user=s.MeSerializer(user).data)
         return Response(body, status=status.HTTP_201_CREATED)
 
 

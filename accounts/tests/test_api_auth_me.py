@@ -17,6 +17,7 @@ pytestmark = pytest.mark.django_db
 ME_FIELDS = {
     "id", "email", "username", "display_name", "avatar_url", "bio", "email_verified", "settings", "features",
     "subscription_tier", "subscription_status", "auth_source", "created_at", "updated_at", "last_seen_at",
+    "full_name", "is_verified", "is_active",
 }
 
 
