@@ -6,6 +6,7 @@ projection, the search vector and the sync log stay in one transaction.
 
 from __future__ import annotations
 
+import base64
 import uuid
 
 from django.conf import settings
@@ -322,6 +323,17 @@ def document_undelete(
     # Live edits may have been stored while it sat in the trash: the markdown wins, merged block by block.
     bridge.merge_content(document=document, actor=actor, previous=None, origin=origin)
     return document
+
+
+def document_live_state(document: Document) -> dict:
+    """`{yjs_state_b64, yjs_version}` of a markdown document for its detail (SPEC decision 39): a client that
+    opens the document applies this state instead of seeding the editor from the markdown, which would
+    merge into a second copy of every block. Empty for other types."""
+    state = bridge.live_state(document)
+    if state is None:
+        return {}
+    update, last_seq = state
+    return {"yjs_state_b64": base64.b64encode(update).decode("ascii"), "yjs_version": last_seq}
 
 
 def document_record_view(*, document: Document, user) -> bool:
