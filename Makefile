@@ -38,12 +38,12 @@ install: $(VENV)/.runtime
 install-dev: $(VENV)/.dev
 node: $(NODE_DIR)/node_modules/.installed
 
-## make run: the embedded default (SQLite, in-memory layers, local files, console email) on :8000
+## make run: the embedded default (SQLite, in-memory layers, local files, console email) on :8000 (and :1234, the web client's live-editing address)
 run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
-	$(BIN)/daphne -b 127.0.0.1 -p 8000 $(DAPHNE_WS_LIMITS) mdcreator.asgi:application
+	$(BIN)/daphne -b 127.0.0.1 -p 8000 -e tcp:port=1234:interface=127.0.0.1 $(DAPHNE_WS_LIMITS) mdcreator.asgi:application
 
 services:
 	scripts/services.sh

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import socket
@@ -48,11 +49,12 @@ def embedded_server(tmp_path_factory):
     env = _embedded_env(var_dir)
     _manage(env, "migrate", "--noinput")
     seeded = _manage(env, "seed_demo")
-    port = _free_port()
+    port, live_port = _free_port(), _free_port()  # live_port plays :1234, the web client's live-editing address
     log_path = var_dir / "daphne.log"
     with open(log_path, "w") as log:
         process = subprocess.Popen(
-            [str(Path(sys.executable).parent / "daphne"), "-b", "127.0.0.1", "-p", str(port), "mdcreator.asgi:application"],
+            [str(Path(sys.executable).parent / "daphne"), "-b", "127.0.0.1", "-p", str(port),
+             "-e", f"tcp:port={live_port}:interface=127.0.0.1", "mdcreator.asgi:application"],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
         )
     base = f"http://127.0.0.1:{port}"
@@ -63,7 +65,8 @@ def embedded_server(tmp_path_factory):
         except httpx.TransportError:
             time.sleep(0.1)
     password = re.search(r"demo@mdcreator\.local / (\S+)", seeded).group(1)  # what seed_demo printed
-    yield {"base": base, "seeded": seeded, "log": log_path, "var_dir": var_dir, "password": password}
+    yield {"base": base, "live": f"ws://127.0.0.1:{live_port}", "seeded": seeded, "log": log_path, "var_dir": var_dir,
+           "password": password}
     process.terminate()
     process.wait(timeout=10)
 
@@ -148,3 +151,37 @@ def test_smoke_embedded_sync_push_and_pull_on_sqlite(embedded_server):
                        params={"cursor": 0, "limit": 500, "include_content": "true"}, headers=headers).json()
     mine = [entry for entry in pulled["documents"] if entry["entity_id"] == document_id]
     assert [entry["content"] for entry in mine] == ["# From the desktop app\n"]
+
+
+def test_smoke_embedded_web_client_opens_a_document_on_the_live_port_without_duplicating_it(embedded_server):
+    """`make run` also listens where the web client's provider connects (the root path of :1234): two
+    clients open a document as the client does, on the in-memory channel layer, and each block stays single."""
+    import shutil
+    from concurrent.futures import ThreadPoolExecutor
+
+    base = embedded_server["base"]
+    login = httpx.post(f"{base}/api/v1/auth/login", json={"email": "demo@mdcreator.local", "password": embedded_server["password"]})
+    token = login.json()["access_token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    team = httpx.get(f"{base}/api/v1/workspaces", params={"type": "team"}, headers=headers).json()["workspaces"][0]["id"]
+    markdown = "# Opened twice\n\nOne paragraph.\n"
+    created = httpx.post(f"{base}/api/v1/workspaces/{team}/documents", json={"title": "Opened", "content": markdown},
+                         headers=headers).json()
+    node = shutil.which("node")
+    assert node, "Node.js is required for these tests (then run `make node`)"
+    command = [node, str(ROOT / "tests" / "node" / "open_flow.mjs"), "--http", base, "--ws", embedded_server["live"],
+               "--path", "/", "--document", created["id"], "--token", token]
+
+    def open_once(_):
+        done = subprocess.run(command, capture_output=True, text=True, timeout=30, cwd=ROOT)
+        lines = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+        assert lines, done.stderr
+        return lines[-1]
+
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(open_once, range(2)))
+    for result in results:
+        assert result["synced"] and result["applied_state"] and not result["seeded"], result
+        assert result["content"].count("One paragraph.") == 1 and result["content"].count("Opened twice") == 1
+    state = httpx.get(f"{base}/api/v1/documents/{created['id']}", headers=headers).json()
+    assert state["content"] == markdown and state["yjs_state_b64"]

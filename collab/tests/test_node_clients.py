@@ -148,6 +148,21 @@ def test_node_clients_hocuspocus_providers_converge_and_are_acknowledged(daphne,
     assert all(marker in server_content(document) for marker in markers(result))
 
 
+def test_node_clients_hocuspocus_providers_converge_on_the_root_path(daphne, live_doc):
+    """The existing web client's provider connects to its server's root (`ws://localhost:1234`)."""
+    document, tokens = live_doc
+    clients = [f"hocuspocus={tokens[name]}" for name in ("owner", "editor")]
+
+    result = run_clients(daphne, document, clients, "--tag", "root", "--hocuspocus-path", "/")
+
+    assert result["converged"] and result["equal"], result
+    for client in result["clients"]:
+        assert_clean(client)
+        assert client["scope"] == "read-write" and client["unsynced"] == 0
+        assert all(marker in client["content"] for marker in markers(result))
+    assert all(marker in server_content(document) for marker in markers(result))
+
+
 def test_node_clients_mixed_dialects_and_rest_writer_converge(daphne, live_doc):
     document, tokens = live_doc
     rest_text = f"rest-{uuid.uuid4().hex[:8]}"

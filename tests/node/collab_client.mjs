@@ -3,9 +3,10 @@
 //
 //   node collab_client.mjs --server ws://127.0.0.1:PORT --document ID --client KIND=TOKEN[,readonly] ...
 //                          [--mode edit|read] [--tag TEXT] [--await TEXT ...] [--settle MS] [--timeout S]
+//                          [--hocuspocus-path /ws/collab]
 //
 // KIND is `ywebsocket` (WebsocketProvider on <server>/ws/documents, room = document id) or
-// `hocuspocus` (HocuspocusProvider on <server>/ws/collab, name = document id, token option).
+// `hocuspocus` (HocuspocusProvider on <server><hocuspocus-path>, name = document id, token option).
 // A client marked `readonly` edits like the others, but nobody is expected to see its edit.
 //
 // Mode `edit` (default), every step waiting until all clients agree or the timeout passes:
@@ -38,7 +39,8 @@ const { values: options } = parseArgs({
     tag: { type: 'string', default: 'm' + process.pid },
     await: { type: 'string', multiple: true, default: [] },
     settle: { type: 'string', default: '0' },
-    timeout: { type: 'string', default: '10' }
+    timeout: { type: 'string', default: '10' },
+    'hocuspocus-path': { type: 'string', default: '/ws/collab' }
   }
 })
 if (!options.server || !options.document || options.client.length === 0) {
@@ -103,7 +105,7 @@ class Client {
       if (this.provider.ws) this.provider.ws.addEventListener('message', record)
     } else if (kind === 'hocuspocus') {
       this.provider = new HocuspocusProvider({
-        url: `${options.server}/ws/collab`, name: options.document, document: this.doc, token, WebSocketPolyfill,
+        url: `${options.server}${options['hocuspocus-path']}`, name: options.document, document: this.doc, token, WebSocketPolyfill,
         onAuthenticated: ({ scope }) => { this.scope = scope },
         onAuthenticationFailed: ({ reason }) => { this.authFailure = reason },
         onStateless: ({ payload }) => this.events.push(JSON.parse(payload)),
