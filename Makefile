@@ -43,7 +43,8 @@ run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
-	$(BIN)/daphne -b 127.0.0.1 -p 8000 -e tcp:port=1234:interface=127.0.0.1 $(DAPHNE_WS_LIMITS) mdcreator.asgi:application
+	ACCOUNTS_EMAIL_CONFIRMATION=$${ACCOUNTS_EMAIL_CONFIRMATION:-False} \
+	  $(BIN)/daphne -b 127.0.0.1 -p 8000 -e tcp:port=1234:interface=127.0.0.1 $(DAPHNE_WS_LIMITS) mdcreator.asgi:application
 
 services:
 	scripts/services.sh

@@ -65,6 +65,25 @@ def _merge_blocks(*, document, actor, previous: str | None) -> list[int]:
     return seqs
 
 
+def live_state(document) -> tuple[bytes, int] | None:
+    """A markdown document's whole Yjs state (hydrated from its content when no room has built it yet)
+    and its last update seq: the bytes `GET yjs-state` serves. None for documents not edited live."""
+    if not store.is_collaborative(document):
+        return None
+    snapshot = store.load_snapshot(document.pk)
+    return snapshot.as_doc().get_update(), snapshot.last_seq
+
+
+def merge_update(*, document, actor, update: bytes) -> None:
+    """A Yjs update sent with a REST write of the existing client (`yjs_state_b64`): merged and materialized
+    exactly as `POST documents/{id}/yjs-state` does (400 `invalid-yjs-update`, 409 `not-collaborative`)."""
+    # Imported here: collab.services writes the materialized markdown through the documents services,
+    # which import this module.
+    from collab.services import collab_post_update
+
+    collab_post_update(document=document, actor=actor, update=update)
+
+
 def lifecycle_changed(*, document, action: str) -> None:
     """Tell a document's rooms after commit: `deleted` (closes them), `restored` or `version_restored`."""
     _announce(document.pk, action, document.content_hash)

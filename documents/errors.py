@@ -27,6 +27,13 @@ class EditConflictError(ProblemError):
         self.document = document  # the document as it stands (a push conflict answers with its content)
 
 
+class YjsVersionConflictError(EditConflictError):
+    """The existing client's `expected_yjs_version` is stale: the one edit conflict answered with 409 (SPEC §3.9)."""
+
+    status = 409
+    default_detail = "The document's collaborative state changed since your version; pull it and try again."
+
+
 class PreconditionRequiredError(ProblemError):
     status, code, title = 428, "precondition-required", "Precondition required"
     default_detail = "Send If-Match with the ETag you last saw (or * to overwrite) when changing content."

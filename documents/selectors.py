@@ -21,9 +21,10 @@ from django.db.models import (
     UUIDField,
     Value,
 )
-from django.db.models.functions import Lower
+from django.db.models.functions import Left, Length, Lower
 from django.utils import timezone
 
+from accounts.tokens import sha256_hex
 from documents.cursors import decode_cursor, encode_cursor
 from documents.models import (
     Comment,
@@ -405,3 +406,41 @@ def document_summary(*, document_id, user) -> Document:
     """One document with its DocSummary fields, for any caller (anonymous: never starred)."""
     viewer = user if user is not None and user.is_authenticated else None
     return with_summary_fields(Document.objects.filter(pk=document_id), user=viewer).defer("content").get()
+
+
+# --- the existing client's snapshots and link validation (SPEC §3.9) ------------------------------------------
+
+SNAPSHOT_PREVIEW_CHARS = 16 * 1024
+
+
+def snapshot_list(*, document: Document) -> QuerySet[DocumentVersion]:
+    """Versions newest first, each with the start of its content (`preview_text`) and its length in characters:
+    a list renders previews without reading whole contents."""
+    return version_list(document=document).annotate(
+        preview_text=Left("content", SNAPSHOT_PREVIEW_CHARS), content_chars=Length("content")
+    )
+
+
+def version_get_by_id(*, document: Document, version_id) -> DocumentVersion:
+    """One version of this document by its id; 404 otherwise (a malformed id too)."""
+    versions = document.versions.select_related("created_by").filter(pk=uuid_or_404(version_id))
+    return first_or_404(versions, "No snapshot with this id.")
+
+
+def link_unusable_reason(token: str) -> str:
+    """Why a share link's token opens nothing: `invalid_token` (unknown, or its document is gone), `revoked`,
+    `expired`, `guest_access_disabled` or `max_uses_exceeded`; `invalid_token` when nothing stands out."""
+    link = (
+        ShareLink.objects.select_related("document__workspace").filter(token_hash=sha256_hex(token)).first()
+    )
+    if link is None or link.document.deleted or link.document.workspace.deleted_at is not None:
+        return "invalid_token"
+    if link.revoked_at is not None:
+        return "revoked"
+    if link.expires_at <= timezone.now():
+        return "expired"
+    if not (link.document.workspace.settings or {}).get("allow_guest_access"):
+        return "guest_access_disabled"
+    if link.max_uses is not None and link.uses_count >= link.max_uses:
+        return "max_uses_exceeded"
+    return "invalid_token"

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+
 from rest_framework import serializers
 
 from accounts.serializers import UserSummarySerializer, summary_of
@@ -37,6 +40,22 @@ class DocumentCreateSerializer(serializers.Serializer):
     settings = JSONObjectField(required=False, default=dict)
 
 
+class YjsStateField(StrictCharField):
+    """A Yjs update in base64, as bytes; null or "" is no state. Whether the bytes decode is collab's to say."""
+
+    def __init__(self, **kwargs):
+        super().__init__(allow_null=True, allow_blank=True, max_length=12 * 1024 * 1024, **kwargs)
+
+    def to_internal_value(self, data) -> bytes | None:
+        text = super().to_internal_value(data)
+        if not text:
+            return None
+        try:
+            return base64.b64decode(text, validate=True)
+        except (binascii.Error, ValueError):
+            raise serializers.ValidationError("Not valid base64.") from None
+
+
 class DocumentWriteSerializer(serializers.Serializer):
     """PUT (title and content required) and PATCH (any field)."""
 
@@ -47,6 +66,9 @@ class DocumentWriteSerializer(serializers.Serializer):
     settings = JSONObjectField(required=False)
     folder_id = StrictUUIDField(required=False, allow_null=True)
     is_starred = StrictBooleanField(required=False)
+    # The existing client's precondition and CRDT state (SPEC §3.9); null is the same as absent.
+    expected_yjs_version = serializers.IntegerField(required=False, allow_null=True, min_value=0)
+    yjs_state_b64 = YjsStateField(required=False)
 
 
 class DocumentSummarySerializer(serializers.Serializer):
@@ -85,6 +107,9 @@ class DocumentSerializer(DocumentSummarySerializer):
     content = serializers.CharField()
     settings = serializers.JSONField()
     access = serializers.SerializerMethodField()
+    # The existing client's names for `type` and `version_count` (SPEC §3.3).
+    content_type = serializers.CharField(source="type", read_only=True)
+    version = serializers.IntegerField(source="version_count", read_only=True)
 
     def get_access(self, document) -> dict:
         """The caller's role and where it comes from, with three abilities of the resolver's table."""
@@ -96,6 +121,13 @@ class DocumentSerializer(DocumentSummarySerializer):
             "can_comment": access.can("comment"),
             "can_delete": access.can("destroy"),
         }
+
+
+class DocumentDetailSerializer(DocumentSerializer):
+    """`GET documents/{id}`: a markdown document also carries its Yjs state (SPEC decision 39)."""
+
+    yjs_state_b64 = serializers.CharField(required=False, help_text="The whole Yjs state, base64 (markdown only).")
+    yjs_version = serializers.IntegerField(required=False, help_text="The state's last update seq (markdown only).")
 
 
 class DocumentListSerializer(serializers.Serializer):
@@ -452,6 +484,7 @@ class ShareLinkSerializer(serializers.Serializer):
     """`ShareLink`: never its token nor its password."""
 
     id = serializers.UUIDField()
+    link_id = serializers.UUIDField(source="id", read_only=True)  # the existing client's name (SPEC §3.9)
     document_id = serializers.UUIDField()
     mode = serializers.CharField()
     expires_at = TimestampField()

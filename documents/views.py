@@ -17,7 +17,7 @@ from documents.etags import etag, etag_matches
 from documents.models import Document
 from documents.permissions import DocumentAbility, SignedInOrShareToken, check_ability, share_token
 from documents.search import ranking_cache_key, search_documents
-from documents.services import documents, folders, restore, versions
+from documents.services import client_sync, documents, folders, restore, versions
 from mdcreator.errors import NotFoundError, ValidationProblem
 from mdcreator.pagination import page_from
 from mdcreator.validation import validated
@@ -98,7 +98,8 @@ class DocumentViewSet(ViewSet):
         return document_response(document, status_code=status_code)
 
     @extend_schema(
-        tags=["documents"], responses={200: s.DocumentSerializer, 304: OpenApiResponse(description="Not modified")}
+        tags=["documents"],
+        responses={200: s.DocumentDetailSerializer, 304: OpenApiResponse(description="Not modified")},
     )
     def retrieve(self, request, pk=None):
         document = self.get_object()
@@ -108,7 +109,9 @@ class DocumentViewSet(ViewSet):
             return response
         if request.user.is_authenticated:  # a link's anonymous readers are not counted
             documents.document_record_view(document=document, user=request.user)
-        return document_response(document)
+        response = document_response(document)
+        response.data.update(documents.document_live_state(document))
+        return response
 
     @extend_schema(
         tags=["documents"], parameters=[IF_MATCH], request=s.DocumentWriteSerializer, responses=s.DocumentSerializer
@@ -132,14 +135,24 @@ class DocumentViewSet(ViewSet):
 
     def _write(self, document, data: dict):
         starred = data.pop("is_starred", None)
-        if data:
-            documents.document_update(
-                actor=self.request.user, document=document, data=data, if_match=self.request.headers.get("If-Match")
+        # The existing client's dialect (SPEC §3.9): the state version it saw instead of If-Match, its Yjs state.
+        expected, update = data.pop("expected_yjs_version", None), data.pop("yjs_state_b64", None) or None
+        in_client_dialect = expected is not None or update is not None
+        if_match = self.request.headers.get("If-Match")
+        if in_client_dialect:
+            client_sync.document_update_from_client(
+                actor=self.request.user, document=document, data=data, if_match=if_match,
+                expected_yjs_version=expected, yjs_update=update,
             )
-        # Star only once the edit went through: a refused write (412, 428, 400) changes nothing.
+        elif data:
+            documents.document_update(actor=self.request.user, document=document, data=data, if_match=if_match)
+        # Star only once the edit went through: a refused write (409, 412, 428, 400) changes nothing.
         if starred is not None:
             documents.document_star(document=document, user=self.request.user, starred=starred)
-        return self._fresh(document.pk)
+        response = self._fresh(document.pk)
+        if in_client_dialect:  # the client keeps this state and version for its next push
+            response.data.update(documents.document_live_state(document))
+        return response
 
     @extend_schema(tags=["documents"], responses=NO_CONTENT)
     def destroy(self, request, pk=None):
@@ -277,9 +290,16 @@ def _as_tree(rows) -> list[dict]:
 
 
 class FolderView(APIView):
-    """`folders/{id}`: update (rename, move) and delete (with or without cascade)."""
+    """`folders/{id}`: read (the existing client's, SPEC §3.9), update (rename, move) and delete (with or without
+    cascade)."""
 
     permission_classes = [IsAuthenticated, DocumentAbility]
+
+    @extend_schema(tags=["folders"], responses=s.FolderSerializer)
+    def get(self, request, pk):
+        # Any member reads the workspace's folders (SPEC §2.3): being found is the permission.
+        folder = selectors.folder_get(user=request.user, folder_id=pk)
+        return Response(s.FolderSerializer(folder).data)
 
     @extend_schema(tags=["folders"], request=s.FolderWriteSerializer, responses=s.FolderSerializer)
     def patch(self, request, pk):

@@ -15,11 +15,16 @@ from documents.models import DocumentShare
 from documents.permissions import DocumentAbility, check_ability
 from documents.services import links, shares
 from documents.sharing import share_link_url
+from mdcreator.errors import ValidationProblem
 from mdcreator.ratelimit import client_ip
 from mdcreator.validation import validated
 from workspaces.serializers import InvitationSerializer
 
 NO_CONTENT = {204: OpenApiResponse(description="Done")}
+EDIT_LINKS_REFUSED = (
+    "Share links open a document for viewing or commenting only; "
+    "to let someone edit, share the document with them as an editor."
+)
 SHARES = inline_serializer(
     "DocumentShares", {"shares": s.ShareSerializer(many=True), "pending_invitations": InvitationSerializer(many=True)}
 )
@@ -83,6 +88,8 @@ class DocumentLinksViewSet(ViewSet):
     @extend_schema(tags=["sharing"], request=s.ShareLinkCreateSerializer, responses={201: s.ShareLinkCreatedSerializer})
     def create(self, request, pk=None):
         document = self.get_document()
+        if isinstance(request.data, dict) and request.data.get("mode") == "edit":  # the client offers it
+            raise ValidationProblem({"mode": [EDIT_LINKS_REFUSED]}, detail=EDIT_LINKS_REFUSED)
         data = validated(s.ShareLinkCreateSerializer, request.data)
         link, token = links.link_create(actor=request.user, document=document, **data)
         body = {**s.ShareLinkSerializer(link).data, "token": token}

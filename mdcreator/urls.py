@@ -13,12 +13,14 @@ api_v1 = [
     path("", include("accounts.urls")),
     path("", include("workspaces.urls")),
     path("", include("collab.urls")),
+    # `documents/batch` (the existing client's offline batch) is no document id: before documents/{id}.
+    path("", include("sync.client_api")),
     path("", include("documents.urls")),
     path("", include("sync.urls")),
     # The existing web client's own paths (SPEC §3.9), after the SPEC paths they must not shadow.
     path("", include("workspaces.client_api")),
     path("", include("documents.client_api")),
-    path("", include("sync.client_api")),
+    path("", include("collab.client_api")),  # documents/{id}/snapshot: merging Yjs state is collab's
     re_path(r"^.*$", views.not_found),
 ]
 

@@ -19,8 +19,8 @@ CLOSED_REDIS = "redis://127.0.0.1:1/0"
 # What SPEC §3.1 says each accounts route accepts: method -> request body fields (None: no body).
 ACCOUNT_ROUTES: dict[str, dict[str, set[str] | None]] = {
     "auth/providers": {"get": None},
-    "auth/signup": {"post": {"email", "password", "display_name", "username"}},
-    "auth/register": {"post": {"email", "password", "display_name", "username"}},
+    "auth/signup": {"post": {"email", "password", "display_name", "full_name", "username"}},
+    "auth/register": {"post": {"email", "password", "display_name", "full_name", "username"}},
     "auth/confirm": {"post": {"email", "confirmation_code"}},
     "auth/confirm/resend": {"post": {"email"}},
     "auth/login": {"post": {"email", "password", "device_id"}},

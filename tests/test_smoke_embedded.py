@@ -30,7 +30,8 @@ def _free_port() -> int:
 
 def _embedded_env(var_dir: Path) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if key not in ENGINE_VARIABLES}
-    env.update(MDCREATOR_VAR_DIR=str(var_dir), DJANGO_SETTINGS_MODULE="mdcreator.settings", PYTHONUNBUFFERED="1")
+    env.update(MDCREATOR_VAR_DIR=str(var_dir), DJANGO_SETTINGS_MODULE="mdcreator.settings", PYTHONUNBUFFERED="1",
+               ACCOUNTS_EMAIL_CONFIRMATION="False")  # as `make run` starts it: the web client has no code screen
     return env
 
 
@@ -85,23 +86,25 @@ def test_smoke_embedded_runs_on_sqlite_with_demo_account(embedded_server):
     assert httpx.get(f"{base}/admin/login/").status_code == 200
 
 
-def test_smoke_embedded_signup_code_arrives_on_the_console(embedded_server):
+def test_smoke_embedded_signup_signs_in_at_once_and_a_reset_code_arrives_on_the_console(embedded_server):
     base = embedded_server["base"]
     signup = httpx.post(f"{base}/api/v1/auth/signup", json={"email": "smoke@example.com", "password": "Smoke-Test-42"})
-    assert signup.status_code == 201
+    assert signup.status_code == 201 and signup.json()["access_token"]
+    assert httpx.post(f"{base}/api/v1/auth/password/reset", json={"email": "smoke@example.com"}).status_code == 202
     code = None
     for _ in range(50):
-        match = re.search(r"confirmation code is:\s+(\d{6})", embedded_server["log"].read_text())
+        match = re.search(r"reset code is:\s+(\d{6})", embedded_server["log"].read_text())
         if match:
             code = match.group(1)
             break
         time.sleep(0.1)
     assert code, "the console email backend printed no code"
-    confirm = httpx.post(f"{base}/api/v1/auth/confirm", json={"email": "smoke@example.com", "confirmation_code": code})
-    assert confirm.status_code == 200
-    refresh = httpx.post(f"{base}/api/v1/auth/login", json={"email": "smoke@example.com", "password": "Smoke-Test-42"})
-    assert refresh.status_code == 200
-    rotated = httpx.post(f"{base}/api/v1/auth/refresh", json={"refresh_token": refresh.json()["refresh_token"]})
+    reset = httpx.post(f"{base}/api/v1/auth/password/reset/confirm",
+                       json={"email": "smoke@example.com", "code": code, "new_password": "Smoke-Test-43"})
+    assert reset.status_code == 200
+    login = httpx.post(f"{base}/api/v1/auth/login", json={"email": "smoke@example.com", "password": "Smoke-Test-43"})
+    assert login.status_code == 200
+    rotated = httpx.post(f"{base}/api/v1/auth/refresh", json={"refresh_token": login.json()["refresh_token"]})
     assert rotated.status_code == 200
 
 
@@ -185,3 +188,107 @@ def test_smoke_embedded_web_client_opens_a_document_on_the_live_port_without_dup
         assert result["content"].count("One paragraph.") == 1 and result["content"].count("Opened twice") == 1
     state = httpx.get(f"{base}/api/v1/documents/{created['id']}", headers=headers).json()
     assert state["content"] == markdown and state["yjs_state_b64"]
+
+
+def _open_twice_and_coedit(base: str, live: str, token: str, http, document_id: str) -> tuple[str, dict]:
+    """Two clients open the document as the web client does, then two co-edit through the live port's root
+    path; returns the materialized content (each original block once) and the document detail."""
+    import shutil
+
+    node = shutil.which("node")
+    assert node, "Node.js is required for these tests (then run `make node`)"
+    opened = [node, str(ROOT / "tests" / "node" / "open_flow.mjs"), "--http", base, "--ws", live, "--path", "/",
+              "--document", document_id, "--token", token]
+    for _ in range(2):
+        result = json.loads(subprocess.run(opened, capture_output=True, text=True, timeout=30, cwd=ROOT).stdout
+                            .splitlines()[-1])
+        assert result["applied_state"] and not result["seeded"] and result["synced"], result
+    coedit = [node, str(ROOT / "tests" / "node" / "collab_client.mjs"), "--server", live, "--hocuspocus-path", "/",
+              "--document", document_id, "--client", f"hocuspocus={token}", "--client", f"hocuspocus={token}",
+              "--tag", "flow"]
+    lines = subprocess.run(coedit, capture_output=True, text=True, timeout=30, cwd=ROOT).stdout.splitlines()
+    coedited = [json.loads(line) for line in lines if line.startswith("{")][-1]
+    assert coedited["converged"] and coedited["equal"], coedited
+    content, detail = "", {}
+    for _ in range(100):  # materialization is debounced
+        detail = http.get(f"/documents/{document_id}").json()
+        content = detail["content"]
+        if all(marker in content for marker in coedited["expected"]):
+            break
+        time.sleep(0.2)
+    assert all(marker in content for marker in coedited["expected"]), content
+    assert content.count("The first paragraph.") == 1 and content.count("# Flow") == 1
+    return content, detail
+
+
+def _push_offline_twice(http, workspace_id: str) -> None:
+    """Offline work pushed in one batch, retried safely."""
+    import uuid
+
+    offline_id = str(uuid.uuid4())
+    batch = {"workspace_id": workspace_id, "atomic": False, "operations": [{
+        "operation": "create", "clientId": f"create_{offline_id}", "documentId": offline_id,
+        "data": {"id": offline_id, "title": "Written offline", "content": "# Offline\n", "content_type": "markdown",
+                 "folder_id": None, "tags": [], "is_starred": False}}]}
+    pushed = http.post("/documents/batch", json=batch).json()
+    assert pushed["successful"] == 1 and pushed["results"][0]["documentId"] == offline_id, pushed
+    assert http.post("/documents/batch", json=batch).json() == pushed
+
+
+def test_smoke_embedded_the_web_client_flow_end_to_end(embedded_server):
+    """What a new user of the web client does, on its own paths, against the server as `make run` starts it:
+    register, a workspace, a folder and a document, both listed, the document opened in two providers and
+    co-edited without duplication, saved over REST, its history, a restore, a share, an offline batch."""
+
+    base, live = embedded_server["base"], embedded_server["live"]
+    api = f"{base}/api/v1"
+    registered = httpx.post(f"{api}/auth/register", json={
+        "email": "flow@example.com", "username": "flow", "password": "Fl0w-Test-Pass", "full_name": "Flow Tester"})
+    assert registered.status_code == 201, registered.text
+    token = registered.json()["access_token"]
+    assert registered.json()["user"]["full_name"] == "Flow Tester"
+    http = httpx.Client(base_url=api, headers={"Authorization": f"Bearer {token}"}, timeout=30)
+
+    workspace = http.post("/workspaces", json={"name": "Flow", "description": "end to end"}).json()
+    assert workspace["id"] in [item["id"] for item in http.get("/workspaces").json()["items"]]
+    folder = http.post("/folders", params={"workspace_id": workspace["id"]}, json={"name": "Notes"})
+    assert folder.status_code == 201, folder.text
+    markdown = "# Flow\n\nThe first paragraph.\n"
+    created = http.post("/documents", params={"workspace_id": workspace["id"]}, json={
+        "title": "Flow", "content": markdown, "content_type": "markdown", "folder_id": folder.json()["id"],
+        "tags": ["e2e"], "is_starred": True})
+    assert created.status_code == 201, created.text
+    document_id = created.json()["id"]
+    assert [item["id"] for item in http.get(f"/folders/workspace/{workspace['id']}").json()["items"]] == [
+        folder.json()["id"]]
+    listed = http.get(f"/documents/workspace/{workspace['id']}").json()["items"]
+    assert [(item["id"], item["content"], item["is_starred"]) for item in listed] == [(document_id, markdown, True)]
+
+    content, detail = _open_twice_and_coedit(base, live, token, http, document_id)
+
+    # Saved over REST with the client's precondition, then its history, a manual snapshot and a restore.
+    saved = http.patch(f"/documents/{document_id}", json={
+        "content": content + "\nSaved over REST.\n", "expected_yjs_version": detail["yjs_version"]})
+    assert saved.status_code == 200, saved.text
+    stale = http.patch(f"/documents/{document_id}", json={"content": "lost", "expected_yjs_version": 0})
+    assert stale.status_code == 409 and stale.json()["server_version"]["content_hash"] == saved.json()["content_hash"]
+    manual = http.post(f"/documents/{document_id}/snapshots", json={"type": "manual", "note": "before restore"})
+    assert manual.status_code == 201, manual.text
+    history = http.get(f"/documents/{document_id}/snapshots").json()
+    assert history["total"] >= 2 and "before restore" in [item["note"] for item in history["snapshots"]]
+    assert http.patch(f"/documents/{document_id}", json={"title": "Flow, renamed"}).status_code == 200
+    restored = http.post(f"/documents/{document_id}/snapshots/{manual.json()['snapshot_id']}/restore",
+                         json={"action": "new_document", "title": "Flow (first draft)"})
+    assert restored.status_code in (200, 201) and restored.json()["success"], restored.text
+    copy = http.get(f"/documents/{restored.json()['new_document_id']}").json()
+    assert copy["content"] == saved.json()["content"] and copy["title"] == "Flow (first draft)"
+
+    # Shared with a colleague, who accepts.
+    shared = http.post(f"/documents/{document_id}/invite", json={
+        "emails": ["demo@mdcreator.local"], "role": "viewer", "message": "Have a look", "send_email": True})
+    assert shared.status_code == 200 and shared.json()["success"], shared.text
+    assert "demo@mdcreator.local" in json.dumps(http.get(f"/documents/{document_id}/members").json())
+
+    _push_offline_twice(http, workspace["id"])
+    titles = [item["title"] for item in http.get(f"/documents/workspace/{workspace['id']}").json()["items"]]
+    assert sorted(titles) == ["Flow (first draft)", "Flow, renamed", "Written offline"]

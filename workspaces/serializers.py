@@ -8,6 +8,7 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from accounts.serializers import UserSummarySerializer
+from mdcreator.errors import ValidationProblem
 from mdcreator.fields import (
     JSONObjectField,
     StrictBooleanField,
@@ -104,6 +105,7 @@ class WorkspaceDetailSerializer(WorkspaceSerializer):
 
 class WorkspaceListSerializer(serializers.Serializer):
     workspaces = WorkspaceSerializer(many=True)
+    items = WorkspaceSerializer(many=True, help_text="The same list as `workspaces`, for the existing client.")
     total = serializers.IntegerField()
     limit = serializers.IntegerField()
     offset = serializers.IntegerField()
@@ -132,9 +134,32 @@ class MemberSerializer(serializers.Serializer):
         return effective_flags(member.role, member.permissions)
 
 
+class ClientMemberSerializer(MemberSerializer):
+    """`Member` plus the keys the existing client reads (SPEC §3.9): `id` is the membership's id,
+    `full_name` the display name, `granted_at` the join time, `status` active or inactive."""
+
+    id = serializers.UUIDField()
+    workspace_id = serializers.UUIDField()
+    username = serializers.SerializerMethodField()
+    full_name = serializers.SerializerMethodField()
+    status = serializers.SerializerMethodField()
+    granted_at = TimestampField(source="joined_at")
+
+    def get_username(self, member) -> str | None:
+        return None if member.user.deleted_at else member.user.username
+
+    def get_full_name(self, member) -> str:
+        return self.get_display_name(member)
+
+    def get_status(self, member) -> str:
+        return "active" if member.is_active else "inactive"
+
+
 class MemberListSerializer(serializers.Serializer):
-    members = MemberSerializer(many=True)
+    members = ClientMemberSerializer(many=True)
+    data = ClientMemberSerializer(many=True, help_text="The same list as `members`, for the existing client.")
     total = serializers.IntegerField()
+    workspace_id = serializers.UUIDField()
 
 
 class MemberUpdateSerializer(serializers.Serializer):
@@ -155,6 +180,52 @@ class InviteSerializer(serializers.Serializer):
     email = StrictEmailField()
     role = serializers.ChoiceField(choices=NON_OWNER_ROLES, required=False)
     message = StrictCharField(max_length=1000, required=False, allow_blank=True, default="")
+
+
+class ClientRoleField(serializers.ChoiceField):
+    """A non-owner role as the existing client names it: its `member` is an editor (SPEC §3.9)."""
+
+    ALIASES = {"member": Role.EDITOR.value}
+
+    def __init__(self, **kwargs):
+        super().__init__(choices=[*NON_OWNER_ROLES, *self.ALIASES], **kwargs)
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        return self.ALIASES.get(value, value)
+
+
+class ClientAddMemberSerializer(InviteSerializer):
+    """The client's `POST members` body: `{email, role}` invites; `{user_id}` alone is refused, since
+    people join only by accepting an invitation."""
+
+    email = StrictEmailField(required=False)
+    role = ClientRoleField(required=False)
+
+    def validate(self, attrs: dict) -> dict:
+        if "email" not in attrs:
+            if "user_id" in self.initial_data:
+                detail = "Members cannot be added by user id: people join through invitations, so invite them by email."
+                raise ValidationProblem({"user_id": [detail], "email": ["This field is required."]}, detail=detail)
+            raise serializers.ValidationError({"email": ["This field is required."]})
+        return attrs
+
+
+class ClientMemberRoleSerializer(serializers.Serializer):
+    """The client's role change body."""
+
+    role = ClientRoleField()
+
+
+class ClientWorkspaceSerializer(WorkspaceSerializer):
+    """`Workspace` with `owner_id`, as the client's list of its own workspaces reads it."""
+
+    owner_id = serializers.UUIDField()
+
+
+class ClientWorkspaceListSerializer(serializers.Serializer):
+    data = ClientWorkspaceSerializer(many=True)
+    total = serializers.IntegerField()
 
 
 class InvitationCreatedSerializer(serializers.Serializer):
@@ -220,8 +291,10 @@ class InvitationPublicSerializer(serializers.Serializer):
 
 class InvitationAcceptedSerializer(serializers.Serializer):
     workspace_id = serializers.UUIDField()
-    document_id = serializers.UUIDField(required=False)
+    document_id = serializers.UUIDField(allow_null=True)
     role = serializers.CharField()
+    success = serializers.BooleanField(help_text="The existing client's key (SPEC §3.9): always true on 200.")
+    message = serializers.CharField(help_text="The existing client's key (SPEC §3.9).")
 
 
 class TransferSerializer(serializers.Serializer):

@@ -3,7 +3,14 @@ from django.urls import path
 from workspaces.views import InvitationTokenViewSet, WorkspaceViewSet
 
 workspace_list = WorkspaceViewSet.as_view({"get": "list", "post": "create"})
-workspace_detail = WorkspaceViewSet.as_view({"get": "retrieve", "patch": "partial_update", "delete": "destroy"})
+# PUT and POST members are the existing client's methods on these SPEC paths (SPEC §3.9).
+workspace_detail = WorkspaceViewSet.as_view({
+    "get": "retrieve",
+    "patch": "partial_update",
+    "put": "partial_update",
+    "delete": "destroy",
+})
+workspace_members = WorkspaceViewSet.as_view({"get": "list_members", "post": "add_member"})
 
 urlpatterns = [
     path("workspaces", workspace_list, name="workspace-list"),
@@ -13,7 +20,7 @@ urlpatterns = [
         WorkspaceViewSet.as_view({"post": "transfer_ownership"}),
         name="workspace-transfer-ownership",
     ),
-    path("workspaces/<str:pk>/members", WorkspaceViewSet.as_view({"get": "list_members"}), name="workspace-members"),
+    path("workspaces/<str:pk>/members", workspace_members, name="workspace-members"),
     path(
         "workspaces/<str:pk>/members/invite",
         WorkspaceViewSet.as_view({"post": "invite"}),

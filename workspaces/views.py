@@ -55,9 +55,11 @@ class WorkspaceViewSet(ViewSet):
             workspace = selectors.copy_counts(member, names)
             workspace.access = access_from_membership(member)
             rows.append(workspace)
+        listed = s.WorkspaceSerializer(rows, many=True).data
         return Response(
             {
-                "workspaces": s.WorkspaceSerializer(rows, many=True).data,
+                "workspaces": listed,
+                "items": listed,  # the existing client's key (SPEC §3.9)
                 "total": memberships.count(),
                 "limit": page.limit,
                 "offset": page.offset,
@@ -104,9 +106,16 @@ class WorkspaceViewSet(ViewSet):
         workspace = self.get_object()
         page = page_from(request.query_params, max_limit=200, default_limit=50)
         rows = selectors.member_list(workspace=workspace)
-        return Response(
-            {"members": s.MemberSerializer(page.slice(rows), many=True).data, "total": rows.count()}
-        )
+        listed = s.ClientMemberSerializer(page.slice(rows), many=True).data
+        # `data` and `workspace_id` are the existing client's keys (SPEC §3.9).
+        return Response({"members": listed, "data": listed, "total": rows.count(), "workspace_id": str(workspace.pk)})
+
+    @extend_schema(tags=["members"], request=s.ClientAddMemberSerializer, responses={201: s.InvitationCreatedSerializer})
+    def add_member(self, request, pk=None):
+        """The existing client's `POST members` (SPEC §3.9): an invitation by email, exactly as `members/invite`."""
+        self.action = "invite"  # the same ability as members/invite: 404 for outsiders, 403 without the flag
+        workspace = self.get_object()
+        return self._invite(workspace, validated(s.ClientAddMemberSerializer, request.data))
 
     @extend_schema(tags=["members"], request=s.MemberUpdateSerializer, responses=s.MemberSerializer)
     def update_member(self, request, pk=None, user_id=None):
@@ -140,10 +149,13 @@ class WorkspaceViewSet(ViewSet):
     @extend_schema(tags=["invitations"], request=s.InviteSerializer, responses={201: s.InvitationCreatedSerializer})
     def invite(self, request, pk=None):
         workspace = self.get_object()
-        data = validated(s.InviteSerializer, request.data)
+        return self._invite(workspace, validated(s.InviteSerializer, request.data))
+
+    def _invite(self, workspace, data: dict) -> Response:
+        """Invite with validated `{email, role?, message}`; the 201 body of `members/invite`."""
         invitation, token = invitations.invitation_create(
             workspace=workspace,
-            actor=request.user,
+            actor=self.request.user,
             actor_access=workspace.access,
             email=data["email"],
             role=data.get("role") or workspace.settings.get("default_permissions", "editor"),
@@ -198,10 +210,11 @@ class InvitationTokenViewSet(ViewSet):
     @extend_schema(tags=["invitations"], request=None, responses=s.InvitationAcceptedSerializer)
     def accept(self, request, token=None):
         invitation, role = invitations.invitation_accept(token=token, user=request.user)
-        body = {"workspace_id": str(invitation.workspace_id), "role": role}
-        if invitation.document_id:
-            body["document_id"] = str(invitation.document_id)
-        return Response(body)
+        document_id = str(invitation.document_id) if invitation.document_id else None
+        body = {"workspace_id": str(invitation.workspace_id), "document_id": document_id, "role": role}
+        # The existing client's keys (SPEC §3.9); `document_id` is null for a workspace invitation.
+        shared = "the document" if document_id else "the workspace"
+        return Response({**body, "success": True, "message": f"You now have access to {shared}."})
 
     @extend_schema(tags=["invitations"], request=None, responses=NO_CONTENT)
     def decline(self, request, token=None):

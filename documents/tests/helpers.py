@@ -68,8 +68,10 @@ DOCUMENT_FIELDS = {
     "last_edited_at",
     "deleted",
     "deleted_at",
+    "content_type",  # the existing client's names for `type` and `version_count` (SPEC §3.3)
+    "version",
 }
-SUMMARY_FIELDS = DOCUMENT_FIELDS - {"content", "settings", "access"}
+SUMMARY_FIELDS = DOCUMENT_FIELDS - {"content", "settings", "access", "content_type", "version"}
 ACCESS_FIELDS = {"role", "source", "can_edit", "can_comment", "can_delete"}
 VERSION_SUMMARY_FIELDS = {
     "id",
@@ -186,6 +188,7 @@ def assert_document_matches(body: dict, document: Document, *, user, role: str) 
     _assert_common(body, document, user=user)
     assert body["content"] == document.content
     assert body["settings"] == document.settings
+    assert (body["content_type"], body["version"]) == (body["type"], body["version_count"])
     flags = ROLE_FLAGS[role]
     assert body["access"] == {
         "role": role,

@@ -41,8 +41,11 @@ def test_api_documents_retrieve_every_actor(team, document, actor):
     assert response.status_code == 200
     assert response["ETag"] == f'"{document.content_hash}"'
     body = response.json()
+    state_b64, version = body.pop("yjs_state_b64"), body.pop("yjs_version")
     assert_document_matches(body, document, user=team.user(actor), role=actor)
     assert body["content"] == "# Plan\n\nFirst line.\n" and body["view_count"] == 1
+    served = team.client(actor).get(f"/api/v1/documents/{document.pk}/yjs-state").json()
+    assert state_b64 == served["state_b64"] and version == served["last_seq"] == 0
 
 
 def test_api_documents_retrieve_mindmap_body(team):
@@ -51,6 +54,7 @@ def test_api_documents_retrieve_mindmap_body(team):
     assert response.status_code == 200
     assert_document_matches(response.json(), mindmap, user=team.user("viewer"), role="viewer")
     assert response.json()["type"] == "mindmap" and response.json()["tags"] == ["map"]
+    assert "yjs_state_b64" not in response.json() and "yjs_version" not in response.json()
 
 
 def test_api_documents_retrieve_shows_the_callers_star_and_effective_flags(team, document):

@@ -180,7 +180,8 @@ def test_api_shares_document_invitation_becomes_a_grant_on_accept(team, document
     accepted = client.post(f"/api/v1/invitations/{token}/accept")
     assert accepted.status_code == 200
     assert accepted.json() == {"workspace_id": str(team.workspace.pk), "document_id": str(document.pk),
-                               "role": "commenter"}
+                               "role": "commenter", "success": True,
+                               "message": "You now have access to the document."}
     assert client.post(f"/api/v1/invitations/{token}/accept").json()["role"] == "commenter"  # idempotent
     assert client.get(doc_url(document)).json()["access"]["source"] == "grant"
     assert_problem(client.get(ws_url(team.workspace)), 404, "not-found")  # a grant, not a membership

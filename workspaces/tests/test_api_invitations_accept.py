@@ -58,7 +58,10 @@ def test_api_invitations_accept_every_actor(team, invited, actor):
         assert db_state(team.workspace) == before
         return
     assert response.status_code == 200
-    assert response.json() == {"workspace_id": str(team.workspace.pk), "role": "commenter"}
+    assert response.json() == {
+        "workspace_id": str(team.workspace.pk), "document_id": None, "role": "commenter",
+        "success": True, "message": "You now have access to the workspace.",  # the existing client's keys
+    }
     outsider = team.user("non_member")
     member = WorkspaceMember.objects.get(workspace=team.workspace, user=outsider)
     assert (member.role, member.is_active, member.permissions) == ("commenter", True, {})

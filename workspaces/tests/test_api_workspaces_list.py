@@ -41,10 +41,10 @@ def test_api_workspaces_list_every_actor(team, actor):
         return
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == {"workspaces", "total", "limit", "offset"}
+    assert set(body) == {"workspaces", "items", "total", "limit", "offset"}  # items: SPEC §3.9
     assert body["limit"] == 50 and body["offset"] == 0
     if actor == "non_member":
-        assert body == {"workspaces": [], "total": 0, "limit": 50, "offset": 0}
+        assert body == {"workspaces": [], "items": [], "total": 0, "limit": 50, "offset": 0}
         return
     assert body["total"] == 1
     [row] = body["workspaces"]

@@ -193,8 +193,9 @@ def test_api_workspaces_update_malformed_json_is_invalid_json(team):
     assert db_state(team.workspace) == before
 
 
-def test_api_workspaces_update_put_is_405(team):
-    response = team.client("owner").put(ws_url(team.workspace), {"name": "x"}, format="json")
+def test_api_workspaces_update_post_is_405(team):
+    # PUT is the existing client's alias of PATCH (SPEC §3.9); other methods stay refused.
+    response = team.client("owner").post(ws_url(team.workspace), {"name": "x"}, format="json")
     assert_problem(response, 405, "method-not-allowed")
 
 
