@@ -84,6 +84,13 @@ def merge_update(*, document, actor, update: bytes) -> None:
     collab_post_update(document=document, actor=actor, update=update)
 
 
+def adopt_update(*, document, actor, update: bytes) -> None:
+    """A document created empty with its creator's whole Yjs state: the live document becomes exactly that
+    state (nothing hydrated from the empty content first), merged and materialized as `merge_update` does."""
+    store.start_empty(document)
+    merge_update(document=document, actor=actor, update=update)
+
+
 def lifecycle_changed(*, document, action: str) -> None:
     """Tell a document's rooms after commit: `deleted` (closes them), `restored` or `version_restored`."""
     _announce(document.pk, action, document.content_hash)

@@ -53,6 +53,14 @@ def _hydrate(document: Document) -> CollabState:
     return CollabState.objects.create(document=document, state=state, size_bytes=len(state))
 
 
+def start_empty(document: Document) -> None:
+    """Give a new document an empty live state instead of one hydrated from its content, for a creator that
+    brings its own editor state (the empty content would hydrate to an empty paragraph, kept next to the
+    creator's blocks). A document that already has a state keeps it. The caller holds the document row."""
+    if is_collaborative(document):
+        CollabState.objects.get_or_create(document=document, defaults={"state": b"", "size_bytes": 0})
+
+
 @transaction.atomic
 def ensure_state(document_id) -> CollabState:
     """The document's collaborative state, created from its content on first use (one process wins)."""

@@ -153,15 +153,17 @@ def _current_hash(workspace_id, document_id: str, expected_version: int) -> str 
     return content_hash
 
 
-def _after(user, document_id, state: bytes | None, starred: bool | None, markdown: str) -> None:
-    """What push does not carry: the client's Yjs state merged as a CRDT update, and the creator's star."""
+def _after(user, document_id, state: bytes | None, starred: bool | None, markdown: str, *, created: bool) -> None:
+    """What push does not carry: the client's Yjs state merged as a CRDT update (a new document's live state
+    starts as exactly that state), and the creator's star."""
     document = Document.objects.filter(pk=document_id, deleted=False).first()
     if document is None:
         return
     if starred is not None:
         documents.document_star(document=document, user=user, starred=bool(starred))
     if state is not None:
-        bridge.merge_update(document=document, actor=user, update=state)
+        merge = bridge.adopt_update if created else bridge.merge_update
+        merge(document=document, actor=user, update=state)
         document.refresh_from_db()
         if not document.content and markdown:  # a state without readable content: keep what was sent
             documents.document_update(actor=user, document=document, data={"content": markdown}, if_match="*")
@@ -198,7 +200,8 @@ class DocumentsBatchView(APIView):
             client = ClientInfo(device_id=DEVICE, client_version=None, client_change_id=change["change_id"])
             pushed = push_one(pusher=pusher, workspace=workspace, change=change, client=client)
             if pushed["status"] == "success" and change["operation"] != "delete":
-                _after(request.user, pushed["entity_id"], state, starred, markdown if isinstance(markdown, str) else "")
+                _after(request.user, pushed["entity_id"], state, starred, markdown if isinstance(markdown, str) else "",
+                       created=change["operation"] == "create")
             results.append(_outcome(operation, pushed))
         _versions(results)
         successful = sum(result["status"] == "success" for result in results)

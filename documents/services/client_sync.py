@@ -44,7 +44,7 @@ def document_create_from_client(*, actor, workspace, data: dict, starred: bool, 
     if starred:
         document_star(document=document, user=actor, starred=True)
     if yjs_update is not None:
-        bridge.merge_update(document=document, actor=actor, update=yjs_update)
+        bridge.adopt_update(document=document, actor=actor, update=yjs_update)
         document.refresh_from_db()
         if not document.content and content:
             document_update(actor=actor, document=document, data={"content": content}, if_match="*")

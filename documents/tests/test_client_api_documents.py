@@ -113,8 +113,11 @@ def test_client_api_documents_create_as_selective_sync_pushes_it(team):
     served = served_state(team.client("viewer"), document)
     assert data["yjs_version"] == served["last_seq"] >= 1
     assert data["yjs_state_b64"] == served["state_b64"]
-    # The client's blocks are in the server's state: its next push merges instead of duplicating.
-    assert decoded(data["yjs_state_b64"]).get_state() != b""
+    # The server's live document is exactly the client's: its next push merges instead of duplicating, and
+    # no empty paragraph of the (empty) starting content sits next to the client's blocks.
+    served_doc = decoded(data["yjs_state_b64"])
+    assert served_doc.get_state() == editor.get_state()
+    assert len(served_doc.get("content", type=pycrdt.XmlFragment).children) == 2
     assert (data["creator"], data["access"]["role"]) == (user_summary(team.user("editor")), "editor")
     entries = sync_entries(team.workspace, seq)
     assert [(entry.entity_id, entry.operation) for entry in entries][0] == (document_id, "create")

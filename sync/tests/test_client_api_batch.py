@@ -115,6 +115,7 @@ def test_client_api_batch_create_with_the_editor_state_holds_each_block_once(tea
     doc = pycrdt.Doc()
     doc.apply_update(base64.b64decode(detail["yjs_state_b64"]))
     assert fragment_to_markdown(content_fragment(doc)) == document.content
+    assert len(content_fragment(doc).children) == 2  # the client's heading and paragraph, nothing else
 
 
 def test_client_api_batch_update_with_the_editor_state_merges_it(team):
