@@ -93,7 +93,7 @@ class LiveSnapshotView(APIView):
         check_ability(self, document, "update_state")
         update = _decoded(validated(LiveSnapshotSerializer, request.data)["yjs_state"])
         content_hash, state_vector, last_seq = services.collab_post_update(
-            document=document, actor=request.user, update=update
+            document=document, actor=request.user, update=update, field="yjs_state"
         )
         document.refresh_from_db(fields=["updated_at"])
         return Response(

@@ -29,8 +29,8 @@ class InvalidYjsUpdateError(ValidationProblem):
 
     code, title = "invalid-yjs-update", "Invalid Yjs update"
 
-    def __init__(self, detail: str = "The update could not be decoded as a Yjs v1 update."):
-        super().__init__({"update_b64": [detail]}, detail)
+    def __init__(self, detail: str = "The update could not be decoded as a Yjs v1 update.", *, field: str = "update_b64"):
+        super().__init__({field: [detail]}, detail)
 
 
 class SocketError(StrEnum):

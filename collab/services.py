@@ -110,14 +110,15 @@ def collab_state(*, document: Document, state_vector: bytes | None) -> tuple[byt
     return update, doc.get_state(), snapshot.last_seq
 
 
-def collab_post_update(*, document: Document, actor, update: bytes) -> tuple[str, bytes, int]:
-    """Accept a Yjs update over REST as the socket would, then materialize at once (SPEC §3.3)."""
+def collab_post_update(*, document: Document, actor, update: bytes, field: str = "update_b64") -> tuple[str, bytes, int]:
+    """Accept a Yjs update over REST as the socket would, then materialize at once (SPEC §3.3); an undecodable
+    update is a 400 naming `field`, the request's name for it."""
     if not store.is_collaborative(document):
         raise NotCollaborativeError()
     try:
         pycrdt.get_state(update)
     except ValueError:
-        raise InvalidYjsUpdateError() from None
+        raise InvalidYjsUpdateError(field=field) from None
     # As on the sockets, an update holding nothing the stored document lacks (empty, or sent twice) is no
     # edit: it is neither stored nor broadcast.
     if not update_adds_nothing(store.load_snapshot(document.pk).as_doc(), update):

@@ -133,7 +133,7 @@ def test_client_api_snapshot_post_malformed_body_is_400(team, document, body):
 
 def test_client_api_snapshot_post_undecodable_state_is_400(team, document):
     response = _push(client_for(team.user("editor")), document.pk, b"not an update")
-    assert_problem(response, 400, "invalid-yjs-update")
+    assert set(assert_problem(response, 400, "invalid-yjs-update")["errors"]) == {"yjs_state"}
     assert not CollabUpdate.objects.exists() and Document.objects.get(pk=document.pk).content == TEXT
 
 

@@ -211,7 +211,7 @@ def test_client_api_documents_create_with_an_undecodable_state_creates_nothing(t
     before = state(team.workspace)
     body = {"title": "T", "content": "x\n", "yjs_state_b64": b64(b"\xff\x01 not a yjs update")}
     response = team.client("owner").post(create_url(team.workspace), body, format="json")
-    assert_problem(response, 400, "invalid-yjs-update")
+    assert set(assert_problem(response, 400, "invalid-yjs-update")["errors"]) == {"yjs_state_b64"}
     assert state(team.workspace) == before
 
 
@@ -467,5 +467,6 @@ def test_client_api_documents_patch_bad_client_fields_are_400(team, document, bo
 def test_client_api_documents_patch_an_undecodable_state_is_400_and_changes_nothing(team, document):
     before, seq_before = state(team.workspace), live_seq(document)
     body = {"title": "Not applied", "yjs_state_b64": b64(b"\xff\x00garbage")}
-    assert_problem(team.client("editor").patch(doc_url(document), body, format="json"), 400, "invalid-yjs-update")
+    refused = assert_problem(team.client("editor").patch(doc_url(document), body, format="json"), 400, "invalid-yjs-update")
+    assert set(refused["errors"]) == {"yjs_state_b64"}
     assert state(team.workspace) == before and live_seq(document) == seq_before
