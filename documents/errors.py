@@ -63,3 +63,13 @@ class PasswordRequiredError(ProblemError):
 class InvalidPasswordError(ProblemError):
     status, code, title = 401, "invalid-password", "Invalid password"
     default_detail = "The password of this link is wrong."
+
+
+class StorageQuotaExceededError(ProblemError):
+    status, code, title = 413, "storage-quota-exceeded", "Storage quota exceeded"
+    default_detail = "This upload would exceed the workspace's storage limit."
+
+
+class UploadVerificationFailedError(ProblemError):
+    status, code, title = 400, "upload-verification-failed", "Upload verification failed"
+    default_detail = "The uploaded object does not match what was announced."

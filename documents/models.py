@@ -294,3 +294,63 @@ class Comment(models.Model):
 
     def __str__(self) -> str:
         return f"comment {self.pk} on {self.document_id}"
+
+
+class Attachment(models.Model):
+    """A file uploaded to a workspace, optionally attached to one document (SPEC §1.3, §7).
+
+    Quota is reserved while `pending` and charged to the workspace at confirm; the object lives
+    under `s3_key` in S3 (`s3_bucket`) or under MEDIA_ROOT (`storage_backend` local, empty bucket).
+    """
+
+    class Backend(models.TextChoices):
+        S3 = "s3"
+        LOCAL = "local"
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        PROCESSING = "processing"
+        COMPLETE = "complete"
+        FAILED = "failed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE, related_name="attachments")
+    document = models.ForeignKey(
+        Document, null=True, blank=True, on_delete=models.CASCADE, related_name="attachments"
+    )
+    file_name = models.CharField(max_length=255)
+    original_name = models.CharField(max_length=500)
+    content_type = models.CharField(max_length=100)
+    size_bytes = models.BigIntegerField()
+    storage_backend = models.CharField(max_length=10, choices=Backend.choices)
+    s3_bucket = models.CharField(max_length=255, blank=True, default="")
+    s3_key = models.CharField(max_length=1000)
+    s3_region = models.CharField(max_length=50, blank=True, default="")
+    cdn_url = models.TextField(null=True, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    processing_status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    failure_reason = models.TextField(blank=True, default="")
+    thumbnail_s3_key = models.CharField(max_length=1000, blank=True, default="")
+    thumbnail_url = models.TextField(blank=True, default="")
+    uploaded_by = models.ForeignKey(django_settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    download_count = models.IntegerField(default=0)
+    last_accessed_at = models.DateTimeField(null=True, blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["s3_bucket", "s3_key"], name="attachment_object_unique"),
+            null_not_empty("cdn_url", name="attachment_cdn_url_not_empty"),
+        ]
+        indexes = [
+            models.Index(fields=["document"], condition=Q(deleted_at__isnull=True), name="attachment_document_live_idx"),
+            models.Index(fields=["workspace"], name="attachment_workspace_idx"),
+            models.Index(fields=["uploaded_by"], name="attachment_uploader_idx"),
+            models.Index(fields=["processing_status"], condition=~Q(processing_status="complete"),
+                         name="attachment_unfinished_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.file_name

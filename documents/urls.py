@@ -1,6 +1,6 @@
 from django.urls import path
 
-from documents import views, views_comments, views_sharing
+from documents import views, views_comments, views_sharing, views_uploads
 
 document = views.DocumentViewSet.as_view
 
@@ -62,4 +62,14 @@ urlpatterns = [
         views_sharing.DocumentSharesViewSet.as_view({"patch": "partial_update", "delete": "destroy"}),
         name="document-share",
     ),
+    path("uploads/presign", views_uploads.PresignView.as_view(), name="upload-presign"),
+    path("uploads/local/<str:signed>", views_uploads.LocalUploadView.as_view(), name="upload-local"),
+    path("uploads/<str:pk>/confirm", views_uploads.ConfirmView.as_view(), name="upload-confirm"),
+    path("files/<str:signed>", views_uploads.LocalFileView.as_view(), name="file-download"),
+    path(
+        "documents/<str:pk>/attachments",
+        views_uploads.DocumentAttachmentsView.as_view(),
+        name="document-attachments",
+    ),
+    path("attachments/<str:pk>", views_uploads.AttachmentView.as_view(), name="attachment"),
 ]

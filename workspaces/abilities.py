@@ -80,6 +80,10 @@ ABILITIES: dict[Kind, dict[str, Rule]] = {
         "create_document": Rule(flag=CAN_CREATE, sources=MEMBERS),
         "list_folders": Rule(sources=MEMBERS),
         "create_folder": Rule(flag=CAN_CREATE, sources=MEMBERS),
+        # Attachments kept in the workspace itself, on no document (SPEC §3.6).
+        "upload_attachment": Rule(flag=CAN_EDIT, sources=MEMBERS),
+        "delete_attachment": Rule(min_role=Role.ADMIN, sources=MEMBERS),  # anyone's
+        "delete_own_attachment": Rule(flag=CAN_EDIT, sources=MEMBERS),
     },
     Kind.DOCUMENT: {
         "retrieve": READ,
@@ -105,6 +109,10 @@ ABILITIES: dict[Kind, dict[str, Rule]] = {
         "destroy": Rule(flag=CAN_DELETE, sources=MEMBERS),
         "undelete": Rule(flag=CAN_DELETE, sources=MEMBERS),
         "share": Rule(flag=CAN_INVITE, sources=MEMBERS),  # manage grants and share links
+        "list_attachments": READ,
+        "upload_attachment": Rule(flag=CAN_EDIT, sources=PEOPLE),
+        "delete_attachment": Rule(min_role=Role.ADMIN, sources=MEMBERS),  # anyone's
+        "delete_own_attachment": Rule(flag=CAN_EDIT, sources=PEOPLE),  # the uploader's own (§2.3)
     },
     Kind.FOLDER: {
         "partial_update": Rule(flag=CAN_EDIT, sources=MEMBERS),

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import socket
+import uuid
+
+import boto3
 import pytest
 
 from accounts.tests.factories import UserFactory
@@ -37,3 +41,45 @@ def outsider(document):
         return person, client_for(person), {"HTTP_X_SHARE_TOKEN": session}
 
     return make
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint():
+    """A moto S3 server on a free loopback port, for the whole session: the real HTTP protocol, no patching."""
+    from moto.server import ThreadedMotoServer
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+@pytest.fixture(params=["local", "s3"])
+def store_mode(request, settings, tmp_path):
+    """Run a test against both stores: local disk under a fresh MEDIA_ROOT, and S3 (moto) with a fresh bucket.
+
+    Changing STORAGES makes Django rebuild its storage objects, so the S3 storage reads the bucket below.
+    """
+    settings.MEDIA_ROOT = tmp_path / "media"
+    if request.param == "local":
+        settings.STORAGE_IS_S3 = False
+        settings.STORAGES = {**settings.STORAGES, "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"}}
+        return "local"
+    endpoint = request.getfixturevalue("s3_endpoint")
+    bucket = f"attachments-{uuid.uuid4().hex[:12]}"
+    boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="testing",
+                 aws_secret_access_key="testing").create_bucket(Bucket=bucket)
+    settings.AWS_STORAGE_BUCKET_NAME = bucket
+    settings.AWS_S3_ENDPOINT_URL = endpoint
+    settings.AWS_S3_REGION_NAME = "us-east-1"
+    settings.AWS_ACCESS_KEY_ID = settings.AWS_SECRET_ACCESS_KEY = "testing"
+    settings.AWS_DEFAULT_ACL = None
+    settings.AWS_QUERYSTRING_AUTH = True
+    settings.AWS_S3_SIGNATURE_VERSION = "s3v4"
+    settings.AWS_S3_FILE_OVERWRITE = False
+    settings.STORAGE_IS_S3 = True
+    settings.STORAGES = {**settings.STORAGES, "default": {"BACKEND": "storages.backends.s3.S3Storage"}}
+    return "s3"

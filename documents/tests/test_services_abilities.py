@@ -21,6 +21,7 @@ EDIT_ABILITIES = ("update", "partial_update", "create_version", "restore_version
 DOCUMENT_ACTIONS = {
     *READ_ONLY_ABILITIES, *EDIT_ABILITIES, "list_comments", "comment", "resolve_comments", "resolve_own_thread",
     "moderate_comments", "destroy", "undelete", "share",
+    "list_attachments", "upload_attachment", "delete_attachment", "delete_own_attachment",
 }
 
 

@@ -1,0 +1,159 @@
+"""Where attachment bytes live (SPEC §7): S3 through django-storages' client, or local disk under MEDIA_ROOT.
+
+`backend()` picks the implementation from `settings.STORAGE_IS_S3`. Both answer the same calls:
+a presigned POST form binding key, exact size and type; HEAD; read; put; delete; a 15-minute
+download URL. The local one signs its forms and links with Django signing instead of S3 policies.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+from django.conf import settings
+from django.core import signing
+from django.core.files.storage import storages
+
+UPLOAD_EXPIRES = 300
+DOWNLOAD_EXPIRES = 900
+UPLOAD_SALT = "documents.storage.upload"
+DOWNLOAD_SALT = "documents.storage.download"
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    """What HEAD says about an object; `content_type` is None where the store keeps none (local disk)."""
+
+    size: int
+    content_type: str | None
+
+
+def _disposition(file_name: str, as_attachment: bool) -> str:
+    kind = "attachment" if as_attachment else "inline"
+    return f"{kind}; filename*=UTF-8''{quote(file_name)}"
+
+
+class S3Backend:
+    """Objects in the configured bucket, through the boto3 client of django-storages' S3 storage."""
+
+    name = "s3"
+
+    def __init__(self) -> None:
+        storage = storages["default"]  # rebuilt by Django whenever STORAGES changes
+        self.client = storage.connection.meta.client
+        self.bucket = storage.bucket_name
+        self.region = getattr(settings, "AWS_S3_REGION_NAME", "") or ""
+
+    def presigned_post(self, *, key: str, content_type: str, size: int) -> tuple[str, dict]:
+        """A form that may store exactly `size` bytes of `content_type` at `key`, for 5 minutes."""
+        post = self.client.generate_presigned_post(
+            Bucket=self.bucket,
+            Key=key,
+            Fields={"Content-Type": content_type, "x-amz-server-side-encryption": "AES256"},
+            Conditions=[
+                {"key": key},
+                {"Content-Type": content_type},
+                ["content-length-range", size, size],
+                {"x-amz-server-side-encryption": "AES256"},
+            ],
+            ExpiresIn=UPLOAD_EXPIRES,
+        )
+        return post["url"], post["fields"]
+
+    def head(self, key: str) -> StoredObject | None:
+        """Size and type of the object, or None when it does not exist."""
+        try:
+            answer = self.client.head_object(Bucket=self.bucket, Key=key)
+        except self.client.exceptions.ClientError as error:
+            if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise
+        return StoredObject(size=answer["ContentLength"], content_type=answer.get("ContentType"))
+
+    def read(self, key: str) -> bytes:
+        return self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+
+    def put(self, key: str, data: bytes, content_type: str) -> None:
+        self.client.put_object(
+            Bucket=self.bucket, Key=key, Body=data, ContentType=content_type, ServerSideEncryption="AES256"
+        )
+
+    def delete(self, key: str) -> None:
+        self.client.delete_object(Bucket=self.bucket, Key=key)
+
+    def download_url(self, key: str, *, file_name: str, content_type: str, as_attachment: bool) -> str:
+        """A presigned GET valid 15 minutes; non-images download as attachments."""
+        params = {"Bucket": self.bucket, "Key": key, "ResponseContentType": content_type}
+        if as_attachment:
+            params["ResponseContentDisposition"] = _disposition(file_name, True)
+        return self.client.generate_presigned_url("get_object", Params=params, ExpiresIn=DOWNLOAD_EXPIRES)
+
+
+class LocalBackend:
+    """Objects as files under MEDIA_ROOT; forms and links are signed values (Django signing)."""
+
+    name = "local"
+    bucket = ""
+    region = ""
+
+    def path(self, key: str) -> Path:
+        """The file of `key`; keys are built by the server from sanitized names, never from the path."""
+        root = Path(settings.MEDIA_ROOT).resolve()
+        path = (root / key).resolve()
+        if root not in path.parents:
+            raise ValueError("key escapes MEDIA_ROOT")
+        return path
+
+    def presigned_post(self, *, key: str, content_type: str, size: int) -> tuple[str, dict]:
+        """`uploads/local/{signed}` and fields mirroring S3's; the signed value binds key, size and type."""
+        signed = signing.dumps({"k": key, "s": size, "t": content_type}, salt=UPLOAD_SALT, compress=True)
+        payload, _, signature = signed.rpartition(":")
+        fields = {"key": key, "Content-Type": content_type, "policy": payload, "signature": signature}
+        return f"/api/v1/uploads/local/{signed}", fields
+
+    def head(self, key: str) -> StoredObject | None:
+        path = self.path(key)
+        if not path.is_file():
+            return None
+        return StoredObject(size=path.stat().st_size, content_type=None)
+
+    def read(self, key: str) -> bytes:
+        return self.path(key).read_bytes()
+
+    def put(self, key: str, data: bytes, content_type: str) -> None:
+        path = self.path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+
+    def store_file(self, key: str, source: str) -> None:
+        """Move an uploaded temporary file into place (no copy through memory)."""
+        path = self.path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(source, path)
+        os.chmod(path, 0o640)
+
+    def delete(self, key: str) -> None:
+        self.path(key).unlink(missing_ok=True)
+
+    def download_url(self, key: str, *, file_name: str, content_type: str, as_attachment: bool) -> str:
+        """`files/{signed}`, valid 15 minutes."""
+        value = {"k": key, "n": file_name, "t": content_type, "a": as_attachment}
+        return f"/api/v1/files/{signing.dumps(value, salt=DOWNLOAD_SALT, compress=True)}"
+
+
+def backend() -> S3Backend | LocalBackend:
+    """The store chosen by the settings (S3 when a bucket is configured)."""
+    return S3Backend() if settings.STORAGE_IS_S3 else LocalBackend()
+
+
+def local_upload_grant(signed: str) -> dict:
+    """`{k: key, s: size, t: type}` of a local upload URL; `signing.BadSignature` when tampered or expired."""
+    return signing.loads(signed, salt=UPLOAD_SALT, max_age=UPLOAD_EXPIRES)
+
+
+def local_download_grant(signed: str) -> dict:
+    """`{k, n, t, a}` of a local download URL; `signing.BadSignature` when tampered or expired."""
+    return signing.loads(signed, salt=DOWNLOAD_SALT, max_age=DOWNLOAD_EXPIRES)
