@@ -77,6 +77,11 @@ bench-sharing: install-dev services
 bench-sync: install-dev services
 	$(RUN_KEYS) DATABASE_URL=postgres://postgres@127.0.0.1:5432/mdcreator_bench_sync REDIS_URL=redis://127.0.0.1:6379/12 $(BIN)/python bench/sync_bootstrap.py $(BENCH_ARGS)
 
+## make bench-uploads: local-disk uploads: 25 MiB throughput and daphne memory, presign latency, confirm of a large JPEG
+.PHONY: bench-uploads
+bench-uploads: install-dev services
+	$(RUN_KEYS) DATABASE_URL=postgres://postgres@127.0.0.1:5432/mdcreator_bench_uploads REDIS_URL=redis://127.0.0.1:6379/13 $(BIN)/python bench/uploads_local.py $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) $(NODE_DIR)/node_modules var
 

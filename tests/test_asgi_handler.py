@@ -129,3 +129,15 @@ def test_asgi_handler_api_login_reads_the_body(handler):
     status, headers, content, _ = _run(handler, scope, body)
     assert status == 401, content
     assert json.loads(content)["type"].endswith("invalid-credentials")
+
+
+def test_asgi_daphne_requests_never_parse_form_bodies_themselves():
+    """Twisted would parse every multipart POST into memory before daphne hands the body to Django; the
+    application turns that off for every daphne request (Django parses uploads itself, streamed)."""
+    from daphne.http_protocol import WebRequest
+
+    import mdcreator.asgi  # noqa: F401  (building the application switches it off)
+
+    request = WebRequest.__new__(WebRequest)
+    request._parsePOSTFormSubmission = True  # what Twisted's Request.__init__ assigns
+    assert request._parsePOSTFormSubmission is False
