@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
 
 from accounts.admin_base import ReadOnlyAdmin, SupportActionsMixin, report_action
 from documents.models import (
+    Attachment,
     Comment,
     Document,
     DocumentShare,
@@ -16,12 +17,14 @@ from documents.models import (
     Mindmap,
     ShareLink,
 )
+from documents.services.attachments import attachment_delete
 from documents.services.comments import comment_delete, comment_restore
 from documents.services.documents import document_tags, document_undelete
 from documents.services.links import link_revoke
 from documents.services.maintenance import document_purge
 from documents.services.search_index import search_index_refresh
 from documents.services.shares import share_revoke
+from documents.services.storage_ops import attachment_reverify
 from sync.origin import ADMIN
 
 
@@ -64,7 +67,7 @@ class DocumentAdmin(SupportActionsMixin, admin.ModelAdmin):
     def purge_now(self, request, queryset) -> None:
         trashed = list(queryset.filter(deleted=True))
         for document in trashed:
-            document_purge(document=document)
+            document_purge(document=document, actor=request.user)
         report_action(self, request, done=f"Purged {len(trashed)} document(s).", selected=queryset, acted=len(trashed),
                 why="only documents in the trash are purged")
 
@@ -178,3 +181,38 @@ class ShareLinkAdmin(ReadOnlyAdmin):
             link_revoke(link=link)
         report_action(self, request, done=f"Revoked {len(live)} link(s).", selected=queryset, acted=len(live),
                       why="already revoked")
+
+
+@admin.register(Attachment)
+class AttachmentAdmin(ReadOnlyAdmin):
+    """Attachments: search by file name, key or workspace; re-verify the object, delete it."""
+
+    list_display = ("file_name", "workspace", "document", "content_type", "size_bytes", "processing_status",
+                    "storage_backend", "uploaded_at", "deleted_at")
+    list_filter = ("processing_status", "storage_backend", ("deleted_at", admin.EmptyFieldListFilter))
+    list_select_related = ("workspace", "document")
+    search_fields = ("file_name", "original_name", "s3_key", "workspace__name", "workspace__slug", "=workspace__id",
+                     "=id")
+    ordering = ("-uploaded_at",)
+    actions = ("reverify_object", "delete_object")
+
+    @admin.action(description="Re-verify object (HEAD and size; mark failed when missing or wrong)",
+                  permissions=["support"])
+    def reverify_object(self, request, queryset) -> None:
+        confirmed = list(queryset.filter(processing_status=Attachment.Status.COMPLETE, deleted_at__isnull=True))
+        failures = [(a, attachment_reverify(attachment=a, actor=request.user, origin=ADMIN)) for a in confirmed]
+        failures = [(a, reason) for a, reason in failures if reason is not None]
+        report_action(self, request, done=f"Re-verified {len(confirmed)} attachment(s); {len(failures)} failed.",
+                      selected=queryset, acted=len(confirmed), why="not complete, or deleted")
+        for attachment, reason in failures:
+            self.message_user(request, f"{attachment.file_name} ({attachment.pk}) marked failed: {reason}",
+                              messages.WARNING)
+
+    @admin.action(description="Delete object (and thumbnail; soft-deletes the row, gives quota back)",
+                  permissions=["support"])
+    def delete_object(self, request, queryset) -> None:
+        live = list(queryset.filter(deleted_at__isnull=True))
+        for attachment in live:
+            attachment_delete(actor=request.user, attachment=attachment, origin=ADMIN)
+        report_action(self, request, done=f"Deleted {len(live)} attachment(s) and their objects.",
+                      selected=queryset, acted=len(live), why="already deleted")

@@ -354,3 +354,68 @@ class Attachment(models.Model):
 
     def __str__(self) -> str:
         return self.file_name
+
+
+class ContextFile(models.Model):
+    """A file a document keeps as AI context (SPEC §1.3, §7); the server never sees the device's local path.
+
+    `local` rows are metadata only. `s3`/`hybrid` rows keep their bytes at `s3_key`
+    (`context-files/{workspace_id}/{content_hash}`), shared by every row with the same hash in
+    the workspace: the object and its quota exist once, however many rows name them.
+    """
+
+    class FileType(models.TextChoices):
+        MD = "md"
+        TXT = "txt"
+        CSV = "csv"
+        JSON = "json"
+        PDF = "pdf"
+        DOCX = "docx"
+        XLSX = "xlsx"
+
+    class StorageMode(models.TextChoices):
+        LOCAL = "local"
+        S3 = "s3"
+        HYBRID = "hybrid"
+
+    class SyncStatus(models.TextChoices):
+        PENDING = "pending"
+        UPLOADING = "uploading"
+        SYNCED = "synced"
+        LOCAL_ONLY = "local_only"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE, related_name="context_files")
+    document = models.ForeignKey(
+        Document, null=True, blank=True, on_delete=models.CASCADE, related_name="context_files"
+    )
+    file_name = models.CharField(max_length=500)
+    file_type = models.CharField(max_length=10, choices=FileType.choices)
+    size_bytes = models.BigIntegerField()
+    storage_mode = models.CharField(max_length=10, choices=StorageMode.choices)
+    s3_key = models.CharField(max_length=1000, null=True, blank=True)
+    s3_etag = models.CharField(max_length=255, null=True, blank=True)
+    content_hash = models.CharField(max_length=64)
+    metadata = models.JSONField(default=dict, blank=True)
+    sync_status = models.CharField(max_length=20, choices=SyncStatus.choices, default=SyncStatus.PENDING)
+    last_synced_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(django_settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    last_accessed_at = models.DateTimeField(null=True, blank=True)
+    access_count = models.IntegerField(default=0)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            null_not_empty("s3_key", name="context_file_s3_key_not_empty"),
+            null_not_empty("s3_etag", name="context_file_s3_etag_not_empty"),
+        ]
+        indexes = [
+            models.Index(fields=["document"], name="context_file_document_idx"),
+            models.Index(fields=["workspace", "content_hash"], name="context_file_ws_hash_idx"),
+            models.Index(fields=["sync_status"], condition=~Q(sync_status="synced"), name="context_file_unsynced_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.file_name

@@ -17,15 +17,21 @@ def attachment_get(*, user, attachment_id, share_token: str | None = None) -> At
         .select_related("uploaded_by", "document", "workspace")
         .first()
     )
-    access = None
-    if attachment is not None:
-        scope = attachment.document if attachment.document_id else attachment.workspace
-        hidden = scope.deleted if attachment.document_id else scope.deleted_at is not None
-        access = None if hidden else resolve(user, scope, share_token)
+    access = None if attachment is None else file_access(attachment, user=user, share_token=share_token)
     if access is None:
         raise NotFoundError("No attachment with this id.")
     attachment.access = access
     return attachment
+
+
+def file_access(row, *, user, share_token: str | None):
+    """The caller's access to a stored file (attachment, context file): on its document, else its workspace.
+
+    None when the caller has none or that document or workspace is deleted; `row` has both loaded.
+    """
+    scope = row.document if row.document_id else row.workspace
+    hidden = scope.deleted if row.document_id else scope.deleted_at is not None
+    return None if hidden else resolve(user, scope, share_token)
 
 
 def attachment_list(*, document: Document) -> QuerySet[Attachment]:

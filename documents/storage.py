@@ -1,14 +1,15 @@
 """Where attachment bytes live (SPEC §7): S3 through django-storages' client, or local disk under MEDIA_ROOT.
 
 `backend()` picks the implementation from `settings.STORAGE_IS_S3`. Both answer the same calls:
-a presigned POST form binding key, exact size and type; HEAD; read; put; delete; a 15-minute
-download URL. The local one signs its forms and links with Django signing instead of S3 policies.
+a presigned POST form binding key, exact size and type; HEAD; read; put; delete; listing keys
+under a prefix; a 15-minute download URL. The local one signs its forms and links with Django signing instead of S3 policies.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -25,10 +26,11 @@ DOWNLOAD_SALT = "documents.storage.download"
 
 @dataclass(frozen=True)
 class StoredObject:
-    """What HEAD says about an object; `content_type` is None where the store keeps none (local disk)."""
+    """What HEAD says about an object; `content_type` and `etag` are None where the store keeps none (local disk)."""
 
     size: int
     content_type: str | None
+    etag: str | None = None
 
 
 def _disposition(file_name: str, as_attachment: bool) -> str:
@@ -71,7 +73,8 @@ class S3Backend:
             if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
                 return None
             raise
-        return StoredObject(size=answer["ContentLength"], content_type=answer.get("ContentType"))
+        etag = (answer.get("ETag") or "").strip('"') or None
+        return StoredObject(size=answer["ContentLength"], content_type=answer.get("ContentType"), etag=etag)
 
     def read(self, key: str) -> bytes:
         return self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
@@ -83,6 +86,12 @@ class S3Backend:
 
     def delete(self, key: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=key)
+
+    def list_keys(self, prefix: str) -> Iterator[str]:
+        """Every key under `prefix`, page by page (list_objects_v2, 1000 a page)."""
+        for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
+            for item in page.get("Contents", ()):
+                yield item["Key"]
 
     def download_url(self, key: str, *, file_name: str, content_type: str, as_attachment: bool) -> str:
         """A presigned GET valid 15 minutes; non-images download as attachments."""
@@ -137,6 +146,13 @@ class LocalBackend:
 
     def delete(self, key: str) -> None:
         self.path(key).unlink(missing_ok=True)
+
+    def list_keys(self, prefix: str) -> Iterator[str]:
+        """Every file's key under `prefix` (a folder of MEDIA_ROOT), walking the tree."""
+        root = Path(settings.MEDIA_ROOT).resolve()
+        for folder, _, files in os.walk(root / prefix):
+            for name in files:
+                yield (Path(folder) / name).relative_to(root).as_posix()
 
     def download_url(self, key: str, *, file_name: str, content_type: str, as_attachment: bool) -> str:
         """`files/{signed}`, valid 15 minutes."""

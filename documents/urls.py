@@ -1,6 +1,6 @@
 from django.urls import path
 
-from documents import views, views_comments, views_sharing, views_uploads
+from documents import views, views_comments, views_context_files, views_sharing, views_uploads
 
 document = views.DocumentViewSet.as_view
 
@@ -72,4 +72,15 @@ urlpatterns = [
         name="document-attachments",
     ),
     path("attachments/<str:pk>", views_uploads.AttachmentView.as_view(), name="attachment"),
+    path(
+        "documents/<str:pk>/context-files",
+        views_context_files.DocumentContextFilesView.as_view(),
+        name="document-context-files",
+    ),
+    path(
+        "context-files/<str:pk>/confirm",
+        views_context_files.ContextFileConfirmView.as_view(),
+        name="context-file-confirm",
+    ),
+    path("context-files/<str:pk>", views_context_files.ContextFileView.as_view(), name="context-file"),
 ]

@@ -84,6 +84,9 @@ ABILITIES: dict[Kind, dict[str, Rule]] = {
         "upload_attachment": Rule(flag=CAN_EDIT, sources=MEMBERS),
         "delete_attachment": Rule(min_role=Role.ADMIN, sources=MEMBERS),  # anyone's
         "delete_own_attachment": Rule(flag=CAN_EDIT, sources=MEMBERS),
+        # Context files left on no document (the API always names one; the model allows none).
+        "delete_context_file": Rule(min_role=Role.ADMIN, sources=MEMBERS),  # anyone's
+        "delete_own_context_file": Rule(flag=CAN_EDIT, sources=MEMBERS),
     },
     Kind.DOCUMENT: {
         "retrieve": READ,
@@ -113,6 +116,10 @@ ABILITIES: dict[Kind, dict[str, Rule]] = {
         "upload_attachment": Rule(flag=CAN_EDIT, sources=PEOPLE),
         "delete_attachment": Rule(min_role=Role.ADMIN, sources=MEMBERS),  # anyone's
         "delete_own_attachment": Rule(flag=CAN_EDIT, sources=PEOPLE),  # the uploader's own (§2.3)
+        "list_context_files": READ,  # list and read one
+        "add_context_file": Rule(flag=CAN_EDIT, sources=PEOPLE),
+        "delete_context_file": Rule(min_role=Role.ADMIN, sources=MEMBERS),  # anyone's
+        "delete_own_context_file": Rule(flag=CAN_EDIT, sources=PEOPLE),  # the creator's own (§2.3)
     },
     Kind.FOLDER: {
         "partial_update": Rule(flag=CAN_EDIT, sources=MEMBERS),

@@ -14,6 +14,7 @@ from workspaces.services.operators import (
     membership_deactivate,
     workspace_restore,
     workspace_soft_delete,
+    workspace_storage_recalc,
 )
 
 
@@ -41,7 +42,7 @@ class MemberInline(admin.TabularInline):
 
 @admin.register(Workspace)
 class WorkspaceAdmin(SupportActionsMixin, admin.ModelAdmin):
-    """Workspaces: search by name, slug or owner; soft delete and restore."""
+    """Workspaces: search by name, slug or owner; soft delete, restore, recalculate storage."""
 
     list_display = ("name", "slug", "owner", "is_personal", "member_limit", "storage_used_bytes", "created_at", "deleted_at")
     list_filter = ("is_personal", "is_team", DeletedFilter)
@@ -58,7 +59,7 @@ class WorkspaceAdmin(SupportActionsMixin, admin.ModelAdmin):
         "created_at", "updated_at", "deleted_at",
     )
     inlines = (MemberInline,)
-    actions = ("soft_delete", "restore")
+    actions = ("soft_delete", "restore", "recalculate_storage")
 
     def has_add_permission(self, request) -> bool:
         # Workspaces are created with their owner membership by `create_workspace` or the API.
@@ -84,6 +85,14 @@ class WorkspaceAdmin(SupportActionsMixin, admin.ModelAdmin):
             self, request, done=f"Restored {restored} workspace(s).", selected=queryset,
             acted=queryset.count() - refused, why="their owner's account was erased",
         )
+
+
+    @admin.action(description="Recalculate storage used", permissions=["support"])
+    def recalculate_storage(self, request, queryset) -> None:
+        changes = [c for c in (workspace_storage_recalc(workspace=w) for w in queryset) if c is not None]
+        self.message_user(request, f"Recalculated {queryset.count()} workspace(s); {len(changes)} corrected.")
+        for change in changes:
+            self.message_user(request, f"{change.name}: {change.before} -> {change.after} bytes")
 
 
 @admin.register(WorkspaceMember)

@@ -27,6 +27,8 @@ class WorkspaceContents:
       workspace whose id `outer_ref` names (an OuterRef path), for the Workspace body.
     - `accept_invitation(invitation, user) -> role`: an invitation to one of the app's objects
       (`invitation.document`) was accepted; gives what it promised (a document grant).
+    - `storage_used(workspace_id) -> bytes`: what the app's stored objects of the workspace should
+      charge to its quota (`recalc_storage` sets `storage_used_bytes` to the sum over apps).
     """
 
     name: str
@@ -34,6 +36,7 @@ class WorkspaceContents:
     restore: Callable[..., None] | None = None
     counts: Callable[[str], dict[str, Expression]] | None = None
     accept_invitation: Callable[..., str] | None = None
+    storage_used: Callable[..., int] | None = None
 
 
 _contents: dict[str, WorkspaceContents] = {}
@@ -65,6 +68,15 @@ def count_annotations(outer_ref: str) -> dict[str, Expression]:
         if contents.counts is not None:
             annotations.update(contents.counts(outer_ref))
     return annotations
+
+
+def storage_used(*, workspace_id) -> int:
+    """Bytes every app's stored objects of the workspace should charge to its quota."""
+    return sum(
+        contents.storage_used(workspace_id=workspace_id)
+        for contents in _contents.values()
+        if contents.storage_used is not None
+    )
 
 
 def accept_object_invitation(invitation, user) -> str:

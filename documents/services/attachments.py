@@ -13,17 +13,18 @@ import uuid
 import warnings
 
 from django.db import transaction
-from django.db.models import F, Sum
+from django.db.models import F
 from django.utils import timezone
 from PIL import Image
 
 from documents import storage
 from documents.errors import StorageQuotaExceededError, UploadVerificationFailedError
 from documents.models import Attachment
+from documents.services.quota import reserved_bytes
 from mdcreator.errors import PayloadTooLargeError, UnsupportedMediaTypeError
 from mdcreator.timestamps import utc_timestamp, utc_timestamp_or_none
 from sync.models import SyncLog
-from sync.origin import REST
+from sync.origin import REST, Origin
 from sync.services import record_change
 from workspaces.models import Workspace
 
@@ -93,10 +94,7 @@ def attachment_presign(
     """
     _check_announced(content_type=content_type, size_bytes=size_bytes)
     locked = Workspace.objects.select_for_update().get(pk=workspace.pk)
-    reserved = Attachment.objects.filter(
-        workspace=locked, processing_status__in=RESERVING, deleted_at__isnull=True
-    ).aggregate(total=Sum("size_bytes"))["total"] or 0
-    if locked.storage_used_bytes + reserved + size_bytes > locked.storage_limit_bytes:
+    if locked.storage_used_bytes + reserved_bytes(locked.pk) + size_bytes > locked.storage_limit_bytes:
         raise StorageQuotaExceededError()
     store = storage.backend()
     attachment_id = uuid.uuid4()
@@ -216,7 +214,7 @@ def _thumbnail(image: Image.Image) -> bytes:
 
 
 @transaction.atomic
-def attachment_delete(*, actor, attachment: Attachment) -> None:
+def attachment_delete(*, actor, attachment: Attachment, origin: Origin = REST) -> None:
     """Soft-delete, give the quota back when it was charged, delete object and thumbnail after commit."""
     attachment = Attachment.objects.select_for_update().get(pk=attachment.pk, deleted_at__isnull=True)
     old = attachment_sync_data(attachment)
@@ -229,7 +227,7 @@ def attachment_delete(*, actor, attachment: Attachment) -> None:
         record_change(
             entity_type=SyncLog.EntityType.ATTACHMENT, entity_id=attachment.pk, workspace_id=attachment.workspace_id,
             operation=SyncLog.Operation.DELETE, old=old, new=attachment_sync_data(attachment), actor=actor,
-            origin=REST,
+            origin=origin,
         )
     store = storage.backend()
     keys = [key for key in (attachment.s3_key, attachment.thumbnail_s3_key) if key]

@@ -10,29 +10,40 @@ from django.db.models import Max, OuterRef, Subquery
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from documents.models import Document, DocumentTag, DocumentVersion, Folder
+from documents.models import Attachment, Document, DocumentTag, DocumentVersion, Folder
 from documents.services.search_index import search_index_refresh
+from documents.services.storage_ops import attachments_purge, attachments_purge_trashed
+from sync.origin import ADMIN, Origin
 
 BATCH = 500
 
 
 @transaction.atomic
-def document_purge(*, document: Document) -> None:
-    """Hard-delete a tombstoned document with its versions and tags; its sync entries stay."""
-    Document.objects.filter(pk=document.pk, deleted=True).delete()
+def document_purge(*, document: Document, actor=None, origin: Origin = ADMIN) -> None:
+    """Hard-delete a tombstoned document with its versions, tags and attachments (objects included);
+    its sync entries stay."""
+    doomed = Document.objects.filter(pk=document.pk, deleted=True)
+    # The rows would cascade anyway; purging them first deletes their objects and gives quota back.
+    attachments_purge(rows=Attachment.objects.filter(document__in=doomed), actor=actor, origin=origin)
+    doomed.delete()
 
 
 def tombstones_purge(*, older_than_days: int, dry_run: bool = False) -> dict[str, int]:
-    """Hard-delete documents and folders tombstoned more than `older_than_days` ago."""
+    """Hard-delete documents, folders and attachments tombstoned more than `older_than_days` ago,
+    with the stored objects of those attachments and of the purged documents' attachments."""
     cutoff = timezone.now() - timedelta(days=older_than_days)
     documents = Document.objects.filter(deleted=True, deleted_at__lt=cutoff)
     folders = Folder.objects.filter(deleted_at__lt=cutoff)
     counts = {"documents": documents.count(), "folders": folders.count()}
-    if not dry_run:
-        with transaction.atomic():
-            documents.delete()
-            # Children first is not needed: parent links cascade within the doomed set.
-            folders.delete()
+    if dry_run:
+        counts["attachments"] = attachments_purge_trashed(cutoff=cutoff, dry_run=True)
+        return counts
+    with transaction.atomic():
+        counts["attachments"] = attachments_purge_trashed(cutoff=cutoff)
+        attachments_purge(rows=Attachment.objects.filter(document__in=documents))
+        documents.delete()
+        # Children first is not needed: parent links cascade within the doomed set.
+        folders.delete()
     return counts
 
 

@@ -43,7 +43,7 @@ def test_purge_tombstones_removes_only_old_trash_and_keeps_sync_entries(owner, w
         document_delete(actor=owner, document=old)
         folder_delete(actor=owner, folder=folder, cascade=False)
     document_delete(actor=owner, document=recent)
-    assert "Would purge 1 document(s) and 1 folder(s)" in _run("purge_tombstones", "--dry-run")
+    assert "Would purge 1 document(s), 1 folder(s)" in _run("purge_tombstones", "--dry-run")
     assert Document.objects.count() == 3
     _run("purge_tombstones")
     assert set(Document.objects.values_list("title", flat=True)) == {"b", "c"}

@@ -22,6 +22,7 @@ DOCUMENT_ACTIONS = {
     *READ_ONLY_ABILITIES, *EDIT_ABILITIES, "list_comments", "comment", "resolve_comments", "resolve_own_thread",
     "moderate_comments", "destroy", "undelete", "share",
     "list_attachments", "upload_attachment", "delete_attachment", "delete_own_attachment",
+    "list_context_files", "add_context_file", "delete_context_file", "delete_own_context_file",
 }
 
 
@@ -36,6 +37,10 @@ def test_abilities_document_follow_the_matrix_for_each_role(team, document, role
     assert access.can("comment") is (role in COMMENTERS)
     assert access.can("destroy") is access.can("undelete") is (role in DELETERS)
     assert access.can("share") is (role in DELETERS)  # flag invite: owner and admin by default
+    assert access.can("list_attachments") and access.can("list_context_files")
+    assert access.can("upload_attachment") is access.can("add_context_file") is (role in EDITORS)
+    assert access.can("delete_own_context_file") is (role in EDITORS)
+    assert access.can("delete_context_file") is (role in DELETERS)  # anyone's: admins and the owner
     assert set(access.abilities) == DOCUMENT_ACTIONS
 
 
@@ -71,8 +76,11 @@ def test_abilities_of_other_sources_only_where_the_table_lets_them():
     editor_grant = Access(role="editor", flags=effective_flags("editor"), source=Source.GRANT, kind=Kind.DOCUMENT)
     assert editor_grant.can("partial_update") and editor_grant.can("star") and editor_grant.can("comment")
     assert not editor_grant.can("destroy") and not editor_grant.can("share")
+    assert editor_grant.can("add_context_file") and editor_grant.can("delete_own_context_file")
+    assert not editor_grant.can("delete_context_file")
     link = Access(role="commenter", flags=effective_flags("commenter"), source=Source.LINK, kind=Kind.DOCUMENT)
     assert link.can("retrieve") and link.can("comment") and not link.can("star")
+    assert link.can("list_context_files") and not link.can("add_context_file")
     on_workspace = Access(role="editor", flags=effective_flags("editor"), source=Source.GRANT)
     assert not any(on_workspace.abilities.values())  # a grantee sees nothing of the workspace itself
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from django.db import transaction
 from django.utils import timezone
 
 from mdcreator.errors import ConflictError
 from sync.models import SyncLog
 from sync.origin import ADMIN, Origin
-from workspaces.contents import restore_contents
+from workspaces.contents import restore_contents, storage_used
 from workspaces.errors import CannotRemoveOwnerError
 from workspaces.models import Invitation, Workspace, WorkspaceMember
 from workspaces.roles import Role
@@ -84,3 +87,43 @@ def invitation_resend(*, invitation: Invitation) -> bool:
     invitation.save(update_fields=["token_hash", "expires_at"])
     mail_invitation(invitation, token)
     return True
+
+
+@dataclass(frozen=True)
+class StorageChange:
+    """A workspace whose `storage_used_bytes` was (or would be) corrected."""
+
+    workspace_id: object
+    name: str
+    before: int
+    after: int
+
+
+@transaction.atomic
+def workspace_storage_recalc(*, workspace: Workspace, dry_run: bool = False) -> StorageChange | None:
+    """Set `storage_used_bytes` to what the apps' stored objects charge, under the workspace row lock
+    (so no confirm or delete moves it meanwhile); the change, or None when it was right."""
+    locked = Workspace.objects.select_for_update().get(pk=workspace.pk)
+    after = storage_used(workspace_id=locked.pk)
+    if after == locked.storage_used_bytes:
+        return None
+    if not dry_run:
+        Workspace.objects.filter(pk=locked.pk).update(storage_used_bytes=after)
+    return StorageChange(locked.pk, locked.name, locked.storage_used_bytes, after)
+
+
+def workspaces_storage_recalc(
+    *, workspace_id=None, dry_run: bool = False, progress: Callable[[str], None] = lambda _: None
+) -> list[StorageChange]:
+    """Recalculate every workspace (or one), one transaction each; the changes, progress every 500."""
+    workspaces = Workspace.objects.order_by("pk")
+    if workspace_id is not None:
+        workspaces = workspaces.filter(pk=workspace_id)
+    changes = []
+    for done, workspace in enumerate(workspaces.iterator(chunk_size=500), start=1):
+        change = workspace_storage_recalc(workspace=workspace, dry_run=dry_run)
+        if change is not None:
+            changes.append(change)
+        if done % 500 == 0:
+            progress(f"… {done} workspace(s) checked")
+    return changes

@@ -1,4 +1,5 @@
-"""Clear what has expired: presence, invitations, grants' permissions, email codes and refresh tokens (SPEC §8)."""
+"""Clear what has expired: presence, invitations, grants' permissions, email codes, refresh tokens and
+uploads never confirmed (SPEC §8)."""
 
 from __future__ import annotations
 
@@ -7,13 +8,15 @@ from django.core.management.base import BaseCommand
 from accounts.services.maintenance import credentials_purge_expired
 from collab.sessions import presence_purge_stale
 from documents.services.shares import shares_purge_expired
+from documents.services.storage_ops import attachments_purge_pending
 from workspaces.services.invitations import invitations_expire_stale
 
 
 class Command(BaseCommand):
     help = (
         "Delete stale presence rows, expired email codes and refresh tokens; mark overdue invitations expired; "
-        "remove the permissions of expired document grants. Idempotent; --dry-run only counts."
+        "remove the permissions of expired document grants; delete uploads left unconfirmed for over an hour "
+        "with their objects. Idempotent; --dry-run only counts."
     )
 
     def add_arguments(self, parser):
@@ -24,6 +27,7 @@ class Command(BaseCommand):
         counts["invitations"] = invitations_expire_stale(dry_run=dry_run)
         counts["expired grants"] = shares_purge_expired(dry_run=dry_run)
         counts.update(credentials_purge_expired(dry_run=dry_run))
+        counts["unconfirmed uploads"] = attachments_purge_pending(dry_run=dry_run)
         verb = "Would clear" if dry_run else "Cleared"
         for name, count in counts.items():
             self.stdout.write(f"{verb} {count} {name}.")

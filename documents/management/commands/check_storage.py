@@ -1,0 +1,37 @@
+"""Compare stored objects with attachment rows; --fix repairs what it finds (SPEC §8)."""
+
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand
+
+from documents.services.storage_ops import storage_check
+
+
+class Command(BaseCommand):
+    help = (
+        "Report complete attachments whose object is missing, objects under attachments/ and thumbnails/ that "
+        "no row references, and objects that deleted attachments left behind. Nothing changes without --fix, "
+        "which marks the first failed (giving their quota back) and deletes the others' objects."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--fix", action="store_true", help="Repair what is found.")
+
+    def handle(self, *args, fix: bool, **options):
+        report = storage_check(fix=fix, progress=self.stdout.write)
+        for row, reason in report.missing:
+            self.stdout.write(f"missing: attachment {row.pk} ({row.s3_key}): {reason}")
+        for key in report.orphans:
+            self.stdout.write(f"orphan: {key}")
+        for key in report.leftovers:
+            self.stdout.write(f"left after deletion: {key}")
+        summary = (
+            f"{len(report.missing)} attachment(s) without their object, {len(report.orphans)} orphan object(s), "
+            f"{len(report.leftovers)} object(s) of deleted attachments"
+        )
+        if not (report.missing or report.orphans or report.leftovers):
+            self.stdout.write("Storage and attachment rows agree.")
+        elif fix:
+            self.stdout.write(f"Fixed: {summary}.")
+        else:
+            self.stdout.write(f"Found: {summary}. Run with --fix to repair.")
