@@ -8,6 +8,7 @@ from accounts.admin_base import ReadOnlyAdmin, SupportActionsMixin, report_actio
 from documents.models import (
     Attachment,
     Comment,
+    ContextFile,
     Document,
     DocumentShare,
     DocumentStar,
@@ -19,6 +20,8 @@ from documents.models import (
 )
 from documents.services.attachments import attachment_delete
 from documents.services.comments import comment_delete, comment_restore
+from documents.services.context_file_ops import context_file_reverify
+from documents.services.context_files import context_file_delete
 from documents.services.documents import document_tags, document_undelete
 from documents.services.links import link_revoke
 from documents.services.maintenance import document_purge
@@ -216,3 +219,38 @@ class AttachmentAdmin(ReadOnlyAdmin):
             attachment_delete(actor=request.user, attachment=attachment, origin=ADMIN)
         report_action(self, request, done=f"Deleted {len(live)} attachment(s) and their objects.",
                       selected=queryset, acted=len(live), why="already deleted")
+
+
+@admin.register(ContextFile)
+class ContextFileAdmin(ReadOnlyAdmin):
+    """Context files: search by file name, hash or workspace; re-verify the object, delete it."""
+
+    list_display = ("file_name", "workspace", "document", "file_type", "size_bytes", "storage_mode", "sync_status",
+                    "created_by", "created_at", "deleted_at")
+    list_filter = ("sync_status", "storage_mode", ("deleted_at", admin.EmptyFieldListFilter))
+    list_select_related = ("workspace", "document", "created_by")
+    search_fields = ("file_name", "=content_hash", "s3_key", "workspace__name", "workspace__slug",
+                     "=workspace__id", "=id")
+    ordering = ("-created_at",)
+    actions = ("reverify_object", "delete_object")
+
+    @admin.action(description="Re-verify object (size and sha256; back to pending when missing or wrong)",
+                  permissions=["support"])
+    def reverify_object(self, request, queryset) -> None:
+        synced = list(queryset.filter(sync_status=ContextFile.SyncStatus.SYNCED, deleted_at__isnull=True,
+                                      s3_key__isnull=False))
+        failures = [(row, context_file_reverify(context_file=row, actor=request.user, origin=ADMIN)) for row in synced]
+        failures = [(row, reason) for row, reason in failures if reason is not None]
+        report_action(self, request, done=f"Re-verified {len(synced)} context file(s); {len(failures)} failed.",
+                      selected=queryset, acted=len(synced), why="not synced to the store, or deleted")
+        for row, reason in failures:
+            self.message_user(request, f"{row.file_name} ({row.pk}) back to pending: {reason}", messages.WARNING)
+
+    @admin.action(description="Delete object (soft-deletes the row; the object goes with its last row)",
+                  permissions=["support"])
+    def delete_object(self, request, queryset) -> None:
+        live = list(queryset.filter(deleted_at__isnull=True))
+        for row in live:
+            context_file_delete(actor=request.user, context_file=row, origin=ADMIN)
+        report_action(self, request, done=f"Deleted {len(live)} context file(s).", selected=queryset,
+                      acted=len(live), why="already deleted")

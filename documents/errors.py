@@ -1,6 +1,6 @@
 """Problems specific to documents, folders and versions (SPEC §3.3)."""
 
-from mdcreator.errors import ConflictError, ProblemError
+from mdcreator.errors import ConflictError, ProblemError, ServiceUnavailableError
 
 
 class IdExistsError(ConflictError):
@@ -73,3 +73,13 @@ class StorageQuotaExceededError(ProblemError):
 class UploadVerificationFailedError(ProblemError):
     status, code, title = 400, "upload-verification-failed", "Upload verification failed"
     default_detail = "The uploaded object does not match what was announced."
+
+
+class StorageUnavailableError(ServiceUnavailableError):
+    """The object store failed for another reason than a missing object: retry later (nothing was changed)."""
+
+    RETRY_AFTER = 30
+    default_detail = "The file store is unavailable; try again shortly."
+
+    def __init__(self, detail: str = "", **extra):
+        super().__init__(detail, headers={"Retry-After": str(self.RETRY_AFTER)}, **extra)

@@ -2,24 +2,32 @@
 
 `backend()` picks the implementation from `settings.STORAGE_IS_S3`. Both answer the same calls:
 a presigned POST form binding key, exact size and type; HEAD; read; put; delete; listing keys
-under a prefix; a 15-minute download URL. The local one signs its forms and links with Django signing instead of S3 policies.
+under a prefix; a download URL (15 minutes unless asked otherwise). The local one signs its forms and links with
+Django signing instead of S3 policies. S3 failures other than "no such object" on HEAD, GET and PUT become
+`StorageUnavailableError` (503, Retry-After): the caller's transaction rolls back and the client can retry.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
+from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from django.core import signing
 from django.core.files.storage import storages
 
+from documents.errors import StorageUnavailableError
+
 UPLOAD_EXPIRES = 300
 DOWNLOAD_EXPIRES = 900
+EXPORT_DOWNLOAD_EXPIRES = 3600  # the account export's links (SPEC §3.1)
+NOT_FOUND_CODES = ("404", "NoSuchKey", "NotFound")
 UPLOAD_SALT = "documents.storage.upload"
 DOWNLOAD_SALT = "documents.storage.download"
 
@@ -36,6 +44,10 @@ class StoredObject:
 def _disposition(file_name: str, as_attachment: bool) -> str:
     kind = "attachment" if as_attachment else "inline"
     return f"{kind}; filename*=UTF-8''{quote(file_name)}"
+
+
+def _is_not_found(error: BotoCoreError | ClientError) -> bool:
+    return isinstance(error, ClientError) and error.response.get("Error", {}).get("Code") in NOT_FOUND_CODES
 
 
 class S3Backend:
@@ -69,20 +81,29 @@ class S3Backend:
         """Size and type of the object, or None when it does not exist."""
         try:
             answer = self.client.head_object(Bucket=self.bucket, Key=key)
-        except self.client.exceptions.ClientError as error:
-            if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+        except (BotoCoreError, ClientError) as error:
+            if _is_not_found(error):
                 return None
-            raise
+            raise StorageUnavailableError() from error
         etag = (answer.get("ETag") or "").strip('"') or None
         return StoredObject(size=answer["ContentLength"], content_type=answer.get("ContentType"), etag=etag)
 
     def read(self, key: str) -> bytes:
-        return self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        """The object's bytes; FileNotFoundError when it does not exist (as on local disk)."""
+        try:
+            return self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        except (BotoCoreError, ClientError) as error:
+            if _is_not_found(error):
+                raise FileNotFoundError(key) from error
+            raise StorageUnavailableError() from error
 
     def put(self, key: str, data: bytes, content_type: str) -> None:
-        self.client.put_object(
-            Bucket=self.bucket, Key=key, Body=data, ContentType=content_type, ServerSideEncryption="AES256"
-        )
+        try:
+            self.client.put_object(
+                Bucket=self.bucket, Key=key, Body=data, ContentType=content_type, ServerSideEncryption="AES256"
+            )
+        except (BotoCoreError, ClientError) as error:
+            raise StorageUnavailableError() from error
 
     def delete(self, key: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=key)
@@ -93,12 +114,14 @@ class S3Backend:
             for item in page.get("Contents", ()):
                 yield item["Key"]
 
-    def download_url(self, key: str, *, file_name: str, content_type: str, as_attachment: bool) -> str:
-        """A presigned GET valid 15 minutes; non-images download as attachments."""
+    def download_url(
+        self, key: str, *, file_name: str, content_type: str, as_attachment: bool, expires: int = DOWNLOAD_EXPIRES
+    ) -> str:
+        """A presigned GET valid `expires` seconds (15 minutes by default); non-images download as attachments."""
         params = {"Bucket": self.bucket, "Key": key, "ResponseContentType": content_type}
         if as_attachment:
             params["ResponseContentDisposition"] = _disposition(file_name, True)
-        return self.client.generate_presigned_url("get_object", Params=params, ExpiresIn=DOWNLOAD_EXPIRES)
+        return self.client.generate_presigned_url("get_object", Params=params, ExpiresIn=expires)
 
 
 class LocalBackend:
@@ -154,9 +177,12 @@ class LocalBackend:
             for name in files:
                 yield (Path(folder) / name).relative_to(root).as_posix()
 
-    def download_url(self, key: str, *, file_name: str, content_type: str, as_attachment: bool) -> str:
-        """`files/{signed}`, valid 15 minutes."""
-        value = {"k": key, "n": file_name, "t": content_type, "a": as_attachment}
+    def download_url(
+        self, key: str, *, file_name: str, content_type: str, as_attachment: bool, expires: int = DOWNLOAD_EXPIRES
+    ) -> str:
+        """`files/{signed}`, valid `expires` seconds (15 minutes by default, at most an hour)."""
+        expires = min(expires, EXPORT_DOWNLOAD_EXPIRES)
+        value = {"k": key, "n": file_name, "t": content_type, "a": as_attachment, "x": int(time.time()) + expires}
         return f"/api/v1/files/{signing.dumps(value, salt=DOWNLOAD_SALT, compress=True)}"
 
 
@@ -171,5 +197,14 @@ def local_upload_grant(signed: str) -> dict:
 
 
 def local_download_grant(signed: str) -> dict:
-    """`{k, n, t, a}` of a local download URL; `signing.BadSignature` when tampered or expired."""
-    return signing.loads(signed, salt=DOWNLOAD_SALT, max_age=DOWNLOAD_EXPIRES)
+    """`{k, n, t, a, x}` of a local download URL; `signing.BadSignature` when tampered or expired.
+
+    The signed value carries its own expiry `x` (15 minutes, or an hour for the account export); the
+    signature's age is capped at the longest of them, and links without `x` keep the 15-minute limit.
+    """
+    grant = signing.loads(signed, salt=DOWNLOAD_SALT, max_age=EXPORT_DOWNLOAD_EXPIRES)
+    if "x" not in grant:
+        return signing.loads(signed, salt=DOWNLOAD_SALT, max_age=DOWNLOAD_EXPIRES)
+    if grant["x"] < time.time():
+        raise signing.SignatureExpired("The download URL has expired.")
+    return grant

@@ -132,6 +132,7 @@ class ContextFileView(APIView):
     @extend_schema(tags=["context files"], responses=CONTEXT_FILE)
     def get(self, request, pk=None):
         row = self.get_object()
+        context_files.context_file_record_access(context_file=row)
         return Response({**context_file_payload(row), "download_url": download_url(row)})
 
     @extend_schema(tags=["context files"], responses=NO_CONTENT)

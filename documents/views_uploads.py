@@ -179,7 +179,9 @@ class AttachmentView(APIView):
 
     @extend_schema(tags=["attachments"], responses=ATTACHMENT)
     def get(self, request, pk=None):
-        return Response(attachment_payload(self.get_object("read"), storage.backend()))
+        attachment = self.get_object("read")
+        attachments.attachment_record_access(attachment=attachment)
+        return Response(attachment_payload(attachment, storage.backend()))
 
     @extend_schema(tags=["attachments"], responses=NO_CONTENT)
     def delete(self, request, pk=None):

@@ -1,6 +1,7 @@
 """Presence, cursors, pings and awareness over both dialects (SPEC §5.5)."""
 
 import json
+import time
 from datetime import timedelta
 
 import pytest
@@ -100,9 +101,15 @@ def test_consumers_presence_rest_endpoint_lists_connected_users(daphne, steps, t
         await two.close()
 
     steps(leave())
-    wait_servers_idle()
-    response = client_for(team.user("editor")).get(f"/api/v1/documents/{live_doc.pk}/presence")
-    assert response.json() == {"users": []}
+    # The server handles the closes on its own time (a loaded machine may start after a short quiet spell).
+    deadline, body = time.monotonic() + 10, None
+    while time.monotonic() < deadline:
+        wait_servers_idle()
+        body = client_for(team.user("editor")).get(f"/api/v1/documents/{live_doc.pk}/presence").json()
+        if body == {"users": []}:
+            break
+        time.sleep(0.1)
+    assert body == {"users": []}
 
 
 def _rows_of_a_killed_server(document, users: list) -> None:

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 from django.db.models import Prefetch
 
+from documents import storage
 from documents.models import (
+    Attachment,
     Comment,
+    ContextFile,
     Document,
     DocumentShare,
     DocumentTag,
     DocumentUserObjectPermission,
     DocumentVersion,
 )
+from documents.services.attachments import attachment_sync_data
 from documents.services.comments import comment_sync_data
+from documents.services.context_files import CONTENT_TYPES, context_file_sync_data
 from documents.services.documents import document_sync_data
 from mdcreator.timestamps import utc_timestamp_or_none
 
@@ -58,6 +63,7 @@ def account_export(user) -> dict:
         "documents": [_document(document) for document in documents.iterator(chunk_size=EXPORT_CHUNK)],
         "versions": [_version(version) for version in versions.iterator(chunk_size=EXPORT_CHUNK)],
         **account_export_discussions(user),
+        **account_export_files(user),
     }
 
 
@@ -89,6 +95,52 @@ def account_export_discussions(user) -> dict:
     return {
         "comments": [_comment(comment) for comment in comments.iterator(chunk_size=EXPORT_CHUNK)],
         "grants": [_grant(share) for share in grants],
+    }
+
+
+def _attachment(attachment: Attachment, store) -> dict:
+    """The attachment's sync form, its original name and dates, and a 1-hour link while its object is kept."""
+    url = None
+    if attachment.processing_status == Attachment.Status.COMPLETE and attachment.deleted_at is None:
+        url = store.download_url(
+            attachment.s3_key, file_name=attachment.file_name, content_type=attachment.content_type,
+            as_attachment=not attachment.content_type.startswith("image/"), expires=storage.EXPORT_DOWNLOAD_EXPIRES,
+        )
+    return {
+        **attachment_sync_data(attachment),
+        "original_name": attachment.original_name,
+        "confirmed_at": utc_timestamp_or_none(attachment.confirmed_at),
+        "download_count": attachment.download_count,
+        "last_accessed_at": utc_timestamp_or_none(attachment.last_accessed_at),
+        "download_url": url,
+    }
+
+
+def _context_file(row: ContextFile, store) -> dict:
+    """The context file's sync form and a 1-hour link while its verified object is kept (none for local files)."""
+    url = None
+    if row.sync_status == ContextFile.SyncStatus.SYNCED and row.s3_key and row.deleted_at is None:
+        url = store.download_url(
+            row.s3_key, file_name=row.file_name, content_type=CONTENT_TYPES[row.file_type], as_attachment=True,
+            expires=storage.EXPORT_DOWNLOAD_EXPIRES,
+        )
+    return {
+        **context_file_sync_data(row),
+        "access_count": row.access_count,
+        "last_accessed_at": utc_timestamp_or_none(row.last_accessed_at),
+        "download_url": url,
+    }
+
+
+def account_export_files(user) -> dict:
+    """Metadata of the `attachments` the person uploaded and the `context_files` they added (deleted ones
+    included, without a link), each stored one with a download URL valid 1 hour (SPEC §3.1)."""
+    store = storage.backend()
+    attachments = Attachment.objects.filter(uploaded_by=user).order_by("uploaded_at", "pk")
+    context_files = ContextFile.objects.filter(created_by=user).order_by("created_at", "pk")
+    return {
+        "attachments": [_attachment(row, store) for row in attachments.iterator(chunk_size=EXPORT_CHUNK)],
+        "context_files": [_context_file(row, store) for row in context_files.iterator(chunk_size=EXPORT_CHUNK)],
     }
 
 

@@ -169,7 +169,11 @@ def _verify(store, attachment: Attachment) -> tuple[dict, bytes | None]:
         raise UploadVerificationFailedError("The object's content type differs from the announced one.")
     if attachment.content_type not in IMAGE_MAGIC:
         return {}, None
-    return _inspect_image(store.read(attachment.s3_key), attachment.content_type)
+    try:
+        data = store.read(attachment.s3_key)
+    except FileNotFoundError:  # deleted between HEAD and GET
+        raise UploadVerificationFailedError("No object was uploaded.") from None
+    return _inspect_image(data, attachment.content_type)
 
 
 def _has_magic(data: bytes, content_type: str) -> bool:
@@ -232,6 +236,13 @@ def attachment_delete(*, actor, attachment: Attachment, origin: Origin = REST) -
     store = storage.backend()
     keys = [key for key in (attachment.s3_key, attachment.thumbnail_s3_key) if key]
     transaction.on_commit(lambda: [store.delete(key) for key in keys])
+
+
+def attachment_record_access(*, attachment: Attachment) -> None:
+    """Count a read of the attachment: one UPDATE (F-expression, no read-modify-write); no sync entry."""
+    Attachment.objects.filter(pk=attachment.pk).update(
+        download_count=F("download_count") + 1, last_accessed_at=timezone.now()
+    )
 
 
 def local_upload_store(*, key: str, temporary_path: str) -> None:

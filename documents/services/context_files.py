@@ -23,7 +23,7 @@ from documents.services.quota import reserved_bytes
 from mdcreator.errors import PayloadTooLargeError, UnsupportedMediaTypeError
 from mdcreator.timestamps import utc_timestamp, utc_timestamp_or_none
 from sync.models import SyncLog
-from sync.origin import REST
+from sync.origin import REST, Origin
 from sync.services import record_change
 from workspaces.models import Workspace
 
@@ -68,10 +68,10 @@ def context_file_sync_data(context_file: ContextFile) -> dict:
     }
 
 
-def _record(context_file: ContextFile, operation: str, *, old: dict | None, actor) -> None:
+def _record(context_file: ContextFile, operation: str, *, old: dict | None, actor, origin: Origin = REST) -> None:
     record_change(
         entity_type=SyncLog.EntityType.CONTEXT_FILE, entity_id=context_file.pk, workspace_id=context_file.workspace_id,
-        operation=operation, old=old, new=context_file_sync_data(context_file), actor=actor, origin=REST,
+        operation=operation, old=old, new=context_file_sync_data(context_file), actor=actor, origin=origin,
     )
 
 
@@ -193,13 +193,17 @@ def _verify(store, row: ContextFile) -> tuple[storage.StoredObject | None, str]:
         return None, "No object was uploaded."
     if found.size != row.size_bytes:
         return found, f"The object has {found.size} bytes, {row.size_bytes} were announced."
-    if hashlib.sha256(store.read(row.s3_key)).hexdigest() != row.content_hash:
+    try:
+        data = store.read(row.s3_key)
+    except FileNotFoundError:  # deleted between HEAD and GET
+        return None, "No object was uploaded."
+    if hashlib.sha256(data).hexdigest() != row.content_hash:
         return found, "The object's sha256 differs from the announced content_hash."
     return found, ""
 
 
 @transaction.atomic
-def context_file_delete(*, actor, context_file: ContextFile) -> None:
+def context_file_delete(*, actor, context_file: ContextFile, origin: Origin = REST) -> None:
     """Soft-delete; the quota goes back with the object's last synced row, the object with its last row.
 
     The caller has checked the delete ability (§2.3).
@@ -216,4 +220,11 @@ def context_file_delete(*, actor, context_file: ContextFile) -> None:
         if not others.exists():
             store, key = storage.backend(), row.s3_key
             transaction.on_commit(lambda: store.delete(key))
-    _record(row, SyncLog.Operation.DELETE, old=old, actor=actor)
+    _record(row, SyncLog.Operation.DELETE, old=old, actor=actor, origin=origin)
+
+
+def context_file_record_access(*, context_file: ContextFile) -> None:
+    """Count a read of the context file: one UPDATE (F-expression, `updated_at` untouched); no sync entry."""
+    ContextFile.objects.filter(pk=context_file.pk).update(
+        access_count=F("access_count") + 1, last_accessed_at=timezone.now()
+    )

@@ -1,4 +1,4 @@
-"""Operator work on stored attachments (SPEC §7, §8): count quota use, re-verify and check objects, purge.
+"""Operator work on stored attachments (SPEC §7, §8; context files' part in context_file_ops): count quota use, re-verify and check objects, purge.
 
 The store is the one the settings choose; rows stored under another backend or bucket are left alone.
 Objects are deleted after commit, as the API does, so a rolled-back change never loses a referenced file.
@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from documents import storage
 from documents.models import Attachment, ContextFile
+from documents.services import context_file_ops
 from documents.services.attachments import RESERVING, attachment_sync_data
 from sync.models import SyncLog
 from sync.origin import COMMAND, Origin
@@ -121,11 +122,12 @@ class StorageCheck:
     missing: list[tuple[Attachment, str]] = field(default_factory=list)
     orphans: list[str] = field(default_factory=list)
     leftovers: list[str] = field(default_factory=list)
+    missing_context_files: list[tuple[ContextFile, str]] = field(default_factory=list)
 
 
-def _listed_keys(progress: Progress) -> set[str]:
+def _listed_keys(progress: Progress, prefixes: Iterable[str] = PREFIXES) -> set[str]:
     store, keys = storage.backend(), set()
-    for prefix in PREFIXES:
+    for prefix in prefixes:
         for key in store.list_keys(prefix):
             keys.add(key)
             if len(keys) % PROGRESS_EVERY == 0:
@@ -134,7 +136,7 @@ def _listed_keys(progress: Progress) -> set[str]:
 
 
 def storage_check(*, fix: bool = False, progress: Progress = _quiet) -> StorageCheck:
-    """Compare the store with the attachment rows; with `fix`, repair what was found.
+    """Compare the store with the attachment and context-file rows; with `fix`, repair what was found.
 
     Objects are listed before rows are read: a row always exists before its object is uploaded, so a
     listed object without a row is truly orphaned. A complete row missing from the listing may have been
@@ -142,6 +144,7 @@ def storage_check(*, fix: bool = False, progress: Progress = _quiet) -> StorageC
     id, as confirm writes it before the row says so.
     """
     listed = _listed_keys(progress)
+    listed_context = _listed_keys(progress, (context_file_ops.PREFIX,))
     report, referenced = StorageCheck(), set()
     rows = Attachment.objects.filter(_in_this_store()).order_by("pk")
     for done, row in enumerate(rows.iterator(chunk_size=PROGRESS_EVERY), start=1):
@@ -155,7 +158,10 @@ def storage_check(*, fix: bool = False, progress: Progress = _quiet) -> StorageC
                 report.missing.append((row, reason))
         if done % PROGRESS_EVERY == 0:
             progress(f"… {done} attachment row(s) checked")
-    report.orphans = sorted(listed - referenced)
+    report.missing_context_files, context_orphans = context_file_ops.context_files_check(
+        listed=listed_context, fix=fix
+    )
+    report.orphans = sorted(listed - referenced) + context_orphans
     if fix:
         store = storage.backend()
         for key in [*report.orphans, *report.leftovers]:
