@@ -60,10 +60,15 @@ class S3Backend:
         self.client = storage.connection.meta.client
         self.bucket = storage.bucket_name
         self.region = getattr(settings, "AWS_S3_REGION_NAME", "") or ""
+        self.signer = _public_signer(self.client)
 
+    # Presigning is local computation: a client for the address browsers reach signs the same requests.
     def presigned_post(self, *, key: str, content_type: str, size: int) -> tuple[str, dict]:
         """A form that may store exactly `size` bytes of `content_type` at `key`, for 5 minutes."""
-        post = self.client.generate_presigned_post(
+        return self._presigned_post(self.signer, key=key, content_type=content_type, size=size)
+
+    def _presigned_post(self, client, *, key: str, content_type: str, size: int) -> tuple[str, dict]:
+        post = client.generate_presigned_post(
             Bucket=self.bucket,
             Key=key,
             Fields={"Content-Type": content_type, "x-amz-server-side-encryption": "AES256"},
@@ -121,7 +126,24 @@ class S3Backend:
         params = {"Bucket": self.bucket, "Key": key, "ResponseContentType": content_type}
         if as_attachment:
             params["ResponseContentDisposition"] = _disposition(file_name, True)
-        return self.client.generate_presigned_url("get_object", Params=params, ExpiresIn=expires)
+        return self.signer.generate_presigned_url("get_object", Params=params, ExpiresIn=expires)
+
+
+def _public_signer(client):
+    """The client that signs the URLs handed to browsers: `client` itself, or one for
+    `AWS_S3_PUBLIC_ENDPOINT_URL` when the server reaches the store at an address browsers cannot
+    (docker compose: the app at http://minio:9000, browsers at http://localhost:9000)."""
+    public = getattr(settings, "AWS_S3_PUBLIC_ENDPOINT_URL", None)
+    if not public:
+        return client
+    import boto3
+
+    # The same credentials django-storages uses: the settings' keys, else boto3's own chain (environment, role).
+    session = boto3.session.Session(
+        aws_access_key_id=getattr(settings, "AWS_ACCESS_KEY_ID", None) or None,
+        aws_secret_access_key=getattr(settings, "AWS_SECRET_ACCESS_KEY", None) or None,
+    )
+    return session.client("s3", endpoint_url=public, region_name=client.meta.region_name, config=client.meta.config)
 
 
 class LocalBackend:
