@@ -40,11 +40,16 @@ DEVICE = "web-client-batch"
 
 
 class BatchOperationSerializer(serializers.Serializer):
-    operation = serializers.ChoiceField(choices=["create", "update", "delete"])
-    clientId = StrictCharField(max_length=255)  # noqa: N815  (the client's name)
-    documentId = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=255)  # noqa: N815
-    data = serializers.JSONField(required=False, default=dict)
-    expectedVersion = serializers.IntegerField(required=False, allow_null=True, min_value=0)  # noqa: N815
+    """One operation, under the client's camelCase names (declared here, as Python names cannot be)."""
+
+    def get_fields(self) -> dict:
+        return {
+            "operation": serializers.ChoiceField(choices=["create", "update", "delete"]),
+            "clientId": StrictCharField(max_length=255),
+            "documentId": serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=255),
+            "data": serializers.JSONField(required=False, default=dict),
+            "expectedVersion": serializers.IntegerField(required=False, allow_null=True, min_value=0),
+        }
 
 
 class BatchSerializer(serializers.Serializer):
@@ -54,12 +59,15 @@ class BatchSerializer(serializers.Serializer):
 
 
 class BatchResultSerializer(serializers.Serializer):
-    clientId = serializers.CharField()  # noqa: N815
-    status = serializers.ChoiceField(choices=["success", "conflict", "error"])
-    documentId = serializers.CharField(allow_null=True)  # noqa: N815
-    version = serializers.IntegerField(required=False)
-    error = serializers.CharField(required=False)
-    conflictData = serializers.JSONField(required=False)  # noqa: N815
+    def get_fields(self) -> dict:
+        return {
+            "clientId": serializers.CharField(),
+            "status": serializers.ChoiceField(choices=["success", "conflict", "error"]),
+            "documentId": serializers.CharField(allow_null=True),
+            "version": serializers.IntegerField(required=False),
+            "error": serializers.CharField(required=False),
+            "conflictData": serializers.JSONField(required=False),
+        }
 
 
 class BatchResponseSerializer(serializers.Serializer):

@@ -104,15 +104,12 @@ _LOGGED = [field for field in SyncLog._meta.concrete_fields if field.name not in
 def _insert_with_next_seq(entry: SyncLog) -> None:
     """Take the workspace's next cursor and insert the entry under it, in one statement (PostgreSQL)."""
     workspace_model = _workspaces().model
-    # Column names from the model's own metadata, quoted by the engine; every value is a parameter.
-    columns = ", ".join(connection.ops.quote_name(field.column) for field in _LOGGED)
-    slots = ", ".join(["%s"] * len(_LOGGED))
-    take = "WITH next AS (UPDATE {workspace} SET sync_seq = sync_seq + 1 WHERE id = %s RETURNING sync_seq) "
-    insert = f"INSERT INTO {{log}} (seq, {columns}) SELECT next.sync_seq, {slots} FROM next RETURNING id, seq"  # noqa: S608
     sql = with_tables(
-        take + insert,
+        "WITH next AS (UPDATE {workspace} SET sync_seq = sync_seq + 1 WHERE id = %s RETURNING sync_seq) "
+        "INSERT INTO {log} (seq, {logged}) SELECT next.sync_seq, {logged_values} FROM next RETURNING id, seq",
         workspace=workspace_model,
         log=SyncLog,
+        columns={"logged": _LOGGED},
     )
     workspace_key = workspace_model._meta.pk.get_db_prep_value(
         workspace_model._meta.pk.to_python(entry.workspace_id), connection

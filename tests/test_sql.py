@@ -11,3 +11,9 @@ def test_sql_with_tables_quotes_each_model_table_and_leaves_parameters_alone():
     )
     # PostgreSQL and SQLite both quote identifiers with double quotes.
     assert statement == 'SELECT seq FROM "sync_synclog" JOIN "workspaces_workspace" w ON w.id = %s WHERE seq > %(n)s'
+
+
+def test_sql_with_tables_fills_column_lists_and_one_placeholder_each():
+    fields = [SyncLog._meta.get_field("seq"), SyncLog._meta.get_field("workspace")]
+    statement = with_tables("INSERT INTO {log} ({cols}) VALUES ({cols_values})", log=SyncLog, columns={"cols": fields})
+    assert statement == 'INSERT INTO "sync_synclog" ("seq", "workspace_id") VALUES (%s, %s)'

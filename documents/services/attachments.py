@@ -8,6 +8,7 @@ transaction never loses a file it still references.
 from __future__ import annotations
 
 import io
+import struct
 import unicodedata
 import uuid
 import warnings
@@ -30,6 +31,11 @@ from workspaces.models import Workspace
 
 MAX_SIZE = 25 * 1024 * 1024
 MAX_PIXELS = 40_000_000
+# What Pillow raises on hostile or broken input (UnidentifiedImageError is an OSError): each means "not a
+# usable image", a 400, never a 500. Anything else is a bug and surfaces as one.
+UNREADABLE_IMAGE = (
+    OSError, SyntaxError, ValueError, EOFError, struct.error, Image.DecompressionBombError, Image.DecompressionBombWarning,
+)
 THUMBNAIL_EDGE = 320
 IMAGE_MAGIC = {
     "image/png": (b"\x89PNG\r\n\x1a\n",),
@@ -186,8 +192,6 @@ def _inspect_image(data: bytes, content_type: str) -> tuple[dict, bytes]:
     """Width, height and format of an image, and its 320 px WebP thumbnail; bombs and broken files fail."""
     if not _has_magic(data, content_type):
         raise UploadVerificationFailedError("The file's content does not match its declared type.")
-    # Pillow raises many exception types on hostile input (OSError, SyntaxError, ValueError, struct.error,
-    # its DecompressionBomb*): every one of them means "not a usable image", never a 500.
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -199,9 +203,7 @@ def _inspect_image(data: bytes, content_type: str) -> tuple[dict, bytes]:
             with Image.open(io.BytesIO(data)) as image:
                 image.load()
                 thumbnail = _thumbnail(image)
-    except UploadVerificationFailedError:
-        raise
-    except Exception as error:  # noqa: BLE001  (see above)
+    except UNREADABLE_IMAGE as error:
         raise UploadVerificationFailedError(f"The image cannot be read ({type(error).__name__}).") from None
     if image_format != PILLOW_FORMAT[content_type]:
         raise UploadVerificationFailedError("The file's content does not match its declared type.")
