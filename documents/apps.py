@@ -9,7 +9,7 @@ class DocumentsConfig(AppConfig):
         from accounts.parts import AccountPart
         from accounts.parts import register as register_account_part
         from documents import sharing
-        from documents.services import accounts, shares, storage_ops, workspace_contents
+        from documents.services import accounts, quota, shares, workspace_contents
         from workspaces.access import register_document_source
         from workspaces.contents import WorkspaceContents
         from workspaces.contents import register as register_workspace_contents
@@ -26,6 +26,6 @@ class DocumentsConfig(AppConfig):
                 restore=workspace_contents.documents_restore_with_workspace,
                 counts=workspace_contents.workspace_document_counts,
                 accept_invitation=shares.share_accept_invitation,
-                storage_used=storage_ops.storage_used,
+                storage_used=quota.storage_used,
             )
         )

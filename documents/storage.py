@@ -9,6 +9,7 @@ Django signing instead of S3 policies. S3 failures other than "no such object" o
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import time
@@ -21,6 +22,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from django.core import signing
 from django.core.files.storage import storages
+from django.db import transaction
 
 from documents.errors import StorageUnavailableError
 
@@ -206,6 +208,27 @@ class LocalBackend:
         expires = min(expires, EXPORT_DOWNLOAD_EXPIRES)
         value = {"k": key, "n": file_name, "t": content_type, "a": as_attachment, "x": int(time.time()) + expires}
         return f"/api/v1/files/{signing.dumps(value, salt=DOWNLOAD_SALT, compress=True)}"
+
+
+logger = logging.getLogger(__name__)
+
+
+def delete_after_commit(keys, store: S3Backend | LocalBackend | None = None) -> None:
+    """Delete these objects (empty keys skipped) once the transaction commits. A failure is logged, never
+    raised: the rows are committed already, and `check_storage --fix` deletes what stays behind (SPEC §7)."""
+    keys = sorted({key for key in keys if key})
+    if not keys:
+        return
+    store = store or backend()
+
+    def delete() -> None:
+        for key in keys:
+            try:
+                store.delete(key)
+            except (BotoCoreError, ClientError, OSError) as error:
+                logger.warning("Object %s was not deleted (check_storage --fix will): %s", key, error)
+
+    transaction.on_commit(delete)
 
 
 def backend() -> S3Backend | LocalBackend:

@@ -13,8 +13,6 @@ operation is its own transaction (SPEC §4).
 
 from __future__ import annotations
 
-import base64
-import binascii
 import uuid
 
 import pycrdt
@@ -26,9 +24,9 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from collab import bridge
 from documents.models import Document
-from documents.services import documents
+from documents.serializers import YjsStateField
+from documents.services import client_sync, documents
 from mdcreator.fields import StrictCharField, StrictUUIDField
 from mdcreator.validation import validated
 from sync.push import push_one, pusher_for
@@ -94,16 +92,12 @@ class _Refused(Exception):
 
 
 def _state_of(data: dict) -> bytes | None:
-    """The client's Yjs state, checked to decode before anything is written."""
-    raw = data.pop("yjs_state_b64", None)
-    if raw in (None, ""):
-        return None
+    """The client's Yjs state (the documents' `YjsStateField`), checked to decode before anything is written."""
     try:
-        update = base64.b64decode(raw, validate=True) if isinstance(raw, str) else None
-        if update is None:
-            raise ValueError
-        pycrdt.get_state(update)
-    except (binascii.Error, ValueError):
+        update = YjsStateField().run_validation(data.pop("yjs_state_b64", None))
+        if update is not None:
+            pycrdt.get_state(update)
+    except (serializers.ValidationError, ValueError):
         raise _Refused("error", error="data.yjs_state_b64 is not a base64 Yjs update.") from None
     return update
 
@@ -128,6 +122,8 @@ def _change(user, workspace_id, operation: dict) -> tuple[dict, bytes | None, bo
         "base_content_hash": None,
         "data": data,
     }
+    if state is not None and _type_of(workspace_id, operation["operation"], data, document_id) != Document.Type.MARKDOWN:
+        raise _Refused("error", error="Only markdown documents have a Yjs state.")
     if operation["operation"] == "create" and state is not None:
         data["content"] = ""  # the state carries the content: seeding the markdown too would hold it twice
     if operation["operation"] == "update":
@@ -136,6 +132,17 @@ def _change(user, workspace_id, operation: dict) -> tuple[dict, bytes | None, bo
         elif "content" in data and operation.get("expectedVersion") is not None:
             change["base_content_hash"] = _current_hash(workspace_id, document_id, operation["expectedVersion"])
     return change, state, starred
+
+
+def _type_of(workspace_id, operation: str, data: dict, document_id: str) -> str | None:
+    """The type of the document an operation creates or changes (None when there is no such document)."""
+    if operation == "create":
+        return data.get("type", Document.Type.MARKDOWN)
+    try:
+        key = uuid.UUID(document_id)
+    except ValueError:
+        return None
+    return Document.objects.filter(pk=key, workspace_id=workspace_id).values_list("type", flat=True).first()
 
 
 def _current_hash(workspace_id, document_id: str, expected_version: int) -> str | None:
@@ -170,11 +177,9 @@ def _after(user, document_id, state: bytes | None, starred: bool | None, markdow
     if starred is not None:
         documents.document_star(document=document, user=user, starred=bool(starred))
     if state is not None:
-        merge = bridge.adopt_update if created else bridge.merge_update
-        merge(document=document, actor=user, update=state)
-        document.refresh_from_db()
-        if not document.content and markdown:  # a state without readable content: keep what was sent
-            documents.document_update(actor=user, document=document, data={"content": markdown}, if_match="*")
+        client_sync.document_apply_client_state(
+            actor=user, document=document, update=state, markdown=markdown, created=created
+        )
 
 
 def _outcome(operation: dict, pushed: dict) -> dict:

@@ -21,7 +21,7 @@ from PIL import Image
 from documents import storage
 from documents.errors import StorageQuotaExceededError, UploadVerificationFailedError
 from documents.models import Attachment
-from documents.services.quota import reserved_bytes
+from documents.services.quota import RESERVING, reserved_bytes
 from mdcreator.errors import PayloadTooLargeError, UnsupportedMediaTypeError
 from mdcreator.timestamps import utc_timestamp, utc_timestamp_or_none
 from sync.models import SyncLog
@@ -50,7 +50,6 @@ ALLOWED_TYPES = frozenset({
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "application/vnd.openxmlformats-officedocument.presentationml.presentation",
 })
-RESERVING = (Attachment.Status.PENDING, Attachment.Status.PROCESSING)
 
 
 def sanitize_file_name(name: str) -> str:
@@ -159,8 +158,7 @@ def _fail(store, attachment: Attachment, reason: str) -> Attachment:
     attachment.processing_status = Attachment.Status.FAILED
     attachment.failure_reason = reason
     attachment.save(update_fields=["processing_status", "failure_reason"])
-    key = attachment.s3_key
-    transaction.on_commit(lambda: store.delete(key))
+    storage.delete_after_commit([attachment.s3_key], store)
     return attachment
 
 
@@ -235,9 +233,7 @@ def attachment_delete(*, actor, attachment: Attachment, origin: Origin = REST) -
             operation=SyncLog.Operation.DELETE, old=old, new=attachment_sync_data(attachment), actor=actor,
             origin=origin,
         )
-    store = storage.backend()
-    keys = [key for key in (attachment.s3_key, attachment.thumbnail_s3_key) if key]
-    transaction.on_commit(lambda: [store.delete(key) for key in keys])
+    storage.delete_after_commit([attachment.s3_key, attachment.thumbnail_s3_key])
 
 
 def attachment_record_access(*, attachment: Attachment) -> None:

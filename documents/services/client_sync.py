@@ -44,11 +44,17 @@ def document_create_from_client(*, actor, workspace, data: dict, starred: bool, 
     if starred:
         document_star(document=document, user=actor, starred=True)
     if yjs_update is not None:
-        bridge.adopt_update(document=document, actor=actor, update=yjs_update)
-        document.refresh_from_db()
-        if not document.content and content:
-            document_update(actor=actor, document=document, data={"content": content}, if_match="*")
+        document_apply_client_state(actor=actor, document=document, update=yjs_update, markdown=content, created=True)
     return document
+
+
+def document_apply_client_state(*, actor, document: Document, update: bytes, markdown: str, created: bool) -> None:
+    """Merge the client's Yjs state as a CRDT update (a new document's live state starts as exactly that
+    state); when the result holds no readable content, the markdown the client sent is written instead."""
+    (bridge.adopt_update if created else bridge.merge_update)(document=document, actor=actor, update=update)
+    document.refresh_from_db()
+    if not document.content and markdown:
+        document_update(actor=actor, document=document, data={"content": markdown}, if_match="*")
 
 
 @transaction.atomic

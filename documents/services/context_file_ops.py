@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from datetime import timedelta
 
 from django.db import transaction
 from django.db.models import F, Q
@@ -18,27 +17,15 @@ from django.utils import timezone
 
 from documents import storage
 from documents.models import ContextFile
-from documents.services.context_files import context_file_sync_data
+from documents.services.context_files import context_file_sync_data, live_with_key, record
+from documents.services.quota import PENDING_TTL
 from sync.models import SyncLog
 from sync.origin import COMMAND, Origin
-from sync.services import record_change
 from workspaces.models import Workspace
 
 PREFIX = "context-files/"
-PENDING_TTL = timedelta(hours=1)
 MISSING = "The stored object is missing."
 Status = ContextFile.SyncStatus
-
-
-def _live_with_key(workspace_id, key: str):
-    return ContextFile.objects.filter(workspace_id=workspace_id, s3_key=key, deleted_at__isnull=True)
-
-
-def _record(row: ContextFile, operation: str, *, old: dict, actor, origin: Origin) -> None:
-    record_change(
-        entity_type=SyncLog.EntityType.CONTEXT_FILE, entity_id=row.pk, workspace_id=row.workspace_id,
-        operation=operation, old=old, new=context_file_sync_data(row), actor=actor, origin=origin,
-    )
 
 
 def _object_problem(store, row: ContextFile) -> str | None:
@@ -78,7 +65,7 @@ def context_file_reverify(*, context_file: ContextFile, actor=None, origin: Orig
     if reason is None:
         return None
     synced = list(
-        _live_with_key(row.workspace_id, row.s3_key).filter(sync_status=Status.SYNCED)
+        live_with_key(row.workspace_id, row.s3_key).filter(sync_status=Status.SYNCED)
         .select_for_update().order_by("pk")
     )
     if synced:
@@ -89,11 +76,10 @@ def context_file_reverify(*, context_file: ContextFile, actor=None, origin: Orig
         old = context_file_sync_data(stale)
         stale.sync_status = Status.PENDING
         stale.save(update_fields=["sync_status", "updated_at"])
-        _record(stale, SyncLog.Operation.UPDATE, old=old, actor=actor, origin=origin)
-    in_flight = _live_with_key(row.workspace_id, row.s3_key).filter(sync_status=Status.UPLOADING).exists()
+        record(stale, SyncLog.Operation.UPDATE, old=old, actor=actor, origin=origin)
+    in_flight = live_with_key(row.workspace_id, row.s3_key).filter(sync_status=Status.UPLOADING).exists()
     if reason != MISSING and not in_flight:
-        key = row.s3_key
-        transaction.on_commit(lambda: store.delete(key))
+        storage.delete_after_commit([row.s3_key], store)
     return reason
 
 
@@ -144,11 +130,11 @@ def _purge_workspace(workspace_id, *, actor, origin: Origin) -> int:
     for row in rows:
         old = context_file_sync_data(row)
         row.deleted_at = now
-        _record(row, SyncLog.Operation.DELETE, old=old, actor=actor, origin=origin)
+        record(row, SyncLog.Operation.DELETE, old=old, actor=actor, origin=origin)
     ContextFile.objects.filter(pk__in=[row.pk for row in rows]).delete()
     keys = {row.s3_key for row in rows if row.s3_key}
     named = set(_live_with_key_in(workspace_id, keys))
-    _delete_after_commit(keys - named)
+    storage.delete_after_commit(keys - named)
     return len(rows)
 
 
@@ -156,12 +142,6 @@ def _live_with_key_in(workspace_id, keys: Iterable[str]):
     return ContextFile.objects.filter(
         workspace_id=workspace_id, s3_key__in=list(keys), deleted_at__isnull=True
     ).values_list("s3_key", flat=True)
-
-
-def _delete_after_commit(keys: Iterable[str]) -> None:
-    store, keys = storage.backend(), sorted(keys)
-    if keys:
-        transaction.on_commit(lambda: [store.delete(key) for key in keys])
 
 
 def context_files_purge_pending(*, dry_run: bool = False, actor=None, origin: Origin = COMMAND) -> int:

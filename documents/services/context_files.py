@@ -68,14 +68,16 @@ def context_file_sync_data(context_file: ContextFile) -> dict:
     }
 
 
-def _record(context_file: ContextFile, operation: str, *, old: dict | None, actor, origin: Origin = REST) -> None:
+def record(context_file: ContextFile, operation: str, *, old: dict | None, actor, origin: Origin = REST) -> None:
+    """The sync entry of a context-file change."""
     record_change(
         entity_type=SyncLog.EntityType.CONTEXT_FILE, entity_id=context_file.pk, workspace_id=context_file.workspace_id,
         operation=operation, old=old, new=context_file_sync_data(context_file), actor=actor, origin=origin,
     )
 
 
-def _live_with_key(workspace_id, key: str):
+def live_with_key(workspace_id, key: str):
+    """The live rows of a workspace naming one stored object."""
     return ContextFile.objects.filter(workspace_id=workspace_id, s3_key=key, deleted_at__isnull=True)
 
 
@@ -124,7 +126,7 @@ def context_file_create(
         row.sync_status = Status.LOCAL_ONLY
     else:
         row.s3_key = f"context-files/{workspace.pk}/{content_hash}"
-        stored = _live_with_key(workspace.pk, row.s3_key).filter(sync_status=Status.SYNCED).first()
+        stored = live_with_key(workspace.pk, row.s3_key).filter(sync_status=Status.SYNCED).first()
         if stored is not None:
             # The object exists and is charged already: this row only names it.
             row.size_bytes, row.s3_etag = stored.size_bytes, stored.s3_etag
@@ -138,7 +140,7 @@ def context_file_create(
             )
             upload = Upload(url=url, fields=fields)
     row.save()
-    _record(row, SyncLog.Operation.CREATE, old=None, actor=actor)
+    record(row, SyncLog.Operation.CREATE, old=None, actor=actor)
     return row, deduplicated, upload
 
 
@@ -165,7 +167,7 @@ def _confirm(*, context_file_id, actor) -> tuple[ContextFile, str]:
     store = storage.backend()
     old = context_file_sync_data(row)
     found, failure = _verify(store, row)
-    others = _live_with_key(workspace.pk, row.s3_key).exclude(pk=row.pk)
+    others = live_with_key(workspace.pk, row.s3_key).exclude(pk=row.pk)
     is_charged = others.filter(sync_status=Status.SYNCED).exists()
     if not failure and not is_charged and (
         workspace.storage_used_bytes + row.size_bytes > workspace.storage_limit_bytes
@@ -175,14 +177,13 @@ def _confirm(*, context_file_id, actor) -> tuple[ContextFile, str]:
         # No object was stored for this row: it reserves nothing; the bytes go unless another row names them.
         row.sync_status = Status.PENDING
         if not others.exists():
-            key = row.s3_key
-            transaction.on_commit(lambda: store.delete(key))
+            storage.delete_after_commit([row.s3_key], store)
     else:
         if not is_charged:  # the first confirmed row of this object pays for it
             Workspace.objects.filter(pk=workspace.pk).update(storage_used_bytes=F("storage_used_bytes") + row.size_bytes)
         row.sync_status, row.last_synced_at, row.s3_etag = Status.SYNCED, timezone.now(), found.etag
     row.save(update_fields=["sync_status", "last_synced_at", "s3_etag", "updated_at"])
-    _record(row, SyncLog.Operation.UPDATE, old=old, actor=actor)
+    record(row, SyncLog.Operation.UPDATE, old=old, actor=actor)
     return row, failure
 
 
@@ -214,13 +215,12 @@ def context_file_delete(*, actor, context_file: ContextFile, origin: Origin = RE
     row.deleted_at = timezone.now()
     row.save(update_fields=["deleted_at", "updated_at"])
     if row.s3_key:
-        others = _live_with_key(workspace.pk, row.s3_key)
+        others = live_with_key(workspace.pk, row.s3_key)
         if row.sync_status == Status.SYNCED and not others.filter(sync_status=Status.SYNCED).exists():
             Workspace.objects.filter(pk=workspace.pk).update(storage_used_bytes=F("storage_used_bytes") - row.size_bytes)
         if not others.exists():
-            store, key = storage.backend(), row.s3_key
-            transaction.on_commit(lambda: store.delete(key))
-    _record(row, SyncLog.Operation.DELETE, old=old, actor=actor, origin=origin)
+            storage.delete_after_commit([row.s3_key])
+    record(row, SyncLog.Operation.DELETE, old=old, actor=actor, origin=origin)
 
 
 def context_file_record_access(*, context_file: ContextFile) -> None:

@@ -8,23 +8,22 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import timedelta
 
 from django.db import transaction
-from django.db.models import F, Max, Q, QuerySet, Sum
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from documents import storage
 from documents.models import Attachment, ContextFile
 from documents.services import context_file_ops
-from documents.services.attachments import RESERVING, attachment_sync_data
+from documents.services.attachments import attachment_sync_data
+from documents.services.quota import PENDING_TTL, RESERVING
 from sync.models import SyncLog
 from sync.origin import COMMAND, Origin
 from sync.services import record_change
 from workspaces.models import Workspace
 
 PREFIXES = ("attachments/", "thumbnails/")
-PENDING_TTL = timedelta(hours=1)
 PROGRESS_EVERY = 500
 Progress = Callable[[str], None]
 
@@ -33,36 +32,12 @@ def _quiet(_: str) -> None:
     """The default progress reporter: says nothing."""
 
 
-def _delete_after_commit(keys: Iterable[str]) -> None:
-    store, keys = storage.backend(), [key for key in keys if key]
-    transaction.on_commit(lambda: [store.delete(key) for key in keys])
-
-
 def _in_this_store() -> Q:
     store = storage.backend()
     return Q(storage_backend=store.name, s3_bucket=store.bucket)
 
 
 # --- quota ---------------------------------------------------------------------------------------------
-
-def storage_used(*, workspace_id) -> int:
-    """What the workspace's stored objects charge to its quota (registered with workspaces.contents):
-    complete, live attachments, and each object of live synced context files once (as their confirm
-    and delete charge it)."""
-    attachments = Attachment.objects.filter(
-        workspace_id=workspace_id, processing_status=Attachment.Status.COMPLETE, deleted_at__isnull=True
-    ).aggregate(total=Sum("size_bytes"))["total"] or 0
-    context_objects = (
-        ContextFile.objects.filter(
-            workspace_id=workspace_id, sync_status=ContextFile.SyncStatus.SYNCED, deleted_at__isnull=True,
-            s3_key__isnull=False,
-        )
-        .values("s3_key")
-        .annotate(size=Max("size_bytes"))
-        .values_list("size", flat=True)
-    )
-    return attachments + sum(context_objects)
-
 
 # --- verification ---------------------------------------------------------------------------------------
 
@@ -93,7 +68,7 @@ def _fail_complete(attachment: Attachment, *, reason: str, actor, origin: Origin
         operation=SyncLog.Operation.UPDATE, old=old, new=attachment_sync_data(attachment), actor=actor,
         origin=origin,
     )
-    _delete_after_commit([attachment.s3_key, attachment.thumbnail_s3_key])
+    storage.delete_after_commit([attachment.s3_key, attachment.thumbnail_s3_key])
 
 
 @transaction.atomic
@@ -194,7 +169,7 @@ def attachments_purge(*, rows: QuerySet[Attachment], actor=None, origin: Origin 
             new=attachment_sync_data(attachment), actor=actor, origin=origin,
         )
     Attachment.objects.filter(pk__in=[attachment.pk for attachment in locked]).delete()
-    _delete_after_commit(key for a in locked for key in (a.s3_key, a.thumbnail_s3_key))
+    storage.delete_after_commit(key for a in locked for key in (a.s3_key, a.thumbnail_s3_key))
     return len(locked)
 
 

@@ -187,3 +187,20 @@ def test_client_api_batch_unreadable_operation_data_is_its_own_error(team):
     body = _batch(team.client("editor"), team.workspace, operations).json()
     assert [result["status"] for result in body["results"]] == ["error", "error", "error", "success"]
     assert Document.objects.filter(workspace=team.workspace, title="Offline").count() == 1
+
+
+def test_client_api_batch_a_state_for_a_document_without_one_is_its_own_error(team):
+    """Only markdown documents are edited live: a Yjs state sent for a mindmap refuses that operation alone."""
+    mindmap = document_create(actor=team.user("owner"), workspace=team.workspace,
+                              data={"title": "Map", "type": "mindmap", "content": '{"nodes": [], "edges": []}'})
+    state = _state_of("Typed offline.")
+    operations = [
+        _create("map-1", content_type="mindmap", content='{"nodes": [], "edges": []}', yjs_state_b64=state),
+        _update("map-2", str(mindmap.pk), None, yjs_state_b64=state, title="Renamed"),
+        _create("plain"),
+    ]
+    body = _batch(team.client("owner"), team.workspace, operations).json()
+    assert [result["status"] for result in body["results"]] == ["error", "error", "success"], body
+    assert "markdown" in body["results"][0]["error"]
+    assert not Document.objects.filter(pk=stable_uuid(team.user("owner"), "map-1", "document")).exists()
+    assert Document.objects.get(pk=mindmap.pk).title == "Map"
