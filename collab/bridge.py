@@ -74,21 +74,21 @@ def live_state(document) -> tuple[bytes, int] | None:
     return snapshot.as_doc().get_update(), snapshot.last_seq
 
 
-def merge_update(*, document, actor, update: bytes, field: str = "yjs_state_b64") -> None:
+def merge_update(*, document, actor, update: bytes) -> None:
     """A Yjs update sent with a REST write of the existing client (`yjs_state_b64`): merged and materialized
     exactly as `POST documents/{id}/yjs-state` does (400 `invalid-yjs-update`, 409 `not-collaborative`)."""
     # Imported here: collab.services writes the materialized markdown through the documents services,
     # which import this module.
     from collab.services import collab_post_update
 
-    collab_post_update(document=document, actor=actor, update=update, field=field)
+    collab_post_update(document=document, actor=actor, update=update, field="yjs_state_b64")
 
 
-def adopt_update(*, document, actor, update: bytes, field: str = "yjs_state_b64") -> None:
+def adopt_update(*, document, actor, update: bytes) -> None:
     """A document created empty with its creator's whole Yjs state: the live document becomes exactly that
     state (nothing hydrated from the empty content first), merged and materialized as `merge_update` does."""
     store.start_empty(document)
-    merge_update(document=document, actor=actor, update=update, field=field)
+    merge_update(document=document, actor=actor, update=update)
 
 
 def lifecycle_changed(*, document, action: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
 from documents.models import Comment
+from workspaces.selectors import workspace_get
 
 
 def share_token(request) -> str | None:
@@ -39,6 +40,15 @@ def check_ability(view, obj, action: str) -> None:
     """
     view.action = action
     view.check_object_permissions(view.request, obj)
+
+
+def workspace_for(view, workspace_id, action: str):
+    """The workspace a view lists in or adds to, with the caller's access, once `action` is allowed on it
+    (404 for non-members, 403 without the ability)."""
+    workspace, access = workspace_get(user=view.request.user, workspace_id=workspace_id, with_counts=False)
+    workspace.access = access
+    check_ability(view, workspace, action)
+    return workspace
 
 
 def comment_can(comment, user, action: str) -> bool:

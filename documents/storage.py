@@ -9,6 +9,7 @@ Django signing instead of S3 policies. S3 failures other than "no such object" o
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import shutil
@@ -138,14 +139,20 @@ def _public_signer(client):
     public = getattr(settings, "AWS_S3_PUBLIC_ENDPOINT_URL", None)
     if not public:
         return client
+    # The same credentials django-storages uses: the settings' keys, else boto3's own chain (environment, role).
+    return _signer_for(
+        public, client.meta.region_name, client.meta.config,
+        getattr(settings, "AWS_ACCESS_KEY_ID", None) or None, getattr(settings, "AWS_SECRET_ACCESS_KEY", None) or None,
+    )
+
+
+@functools.cache
+def _signer_for(endpoint: str, region: str, config, access_key: str | None, secret_key: str | None):
+    """One signing client per endpoint and credentials, built once per process (a client costs milliseconds)."""
     import boto3
 
-    # The same credentials django-storages uses: the settings' keys, else boto3's own chain (environment, role).
-    session = boto3.session.Session(
-        aws_access_key_id=getattr(settings, "AWS_ACCESS_KEY_ID", None) or None,
-        aws_secret_access_key=getattr(settings, "AWS_SECRET_ACCESS_KEY", None) or None,
-    )
-    return session.client("s3", endpoint_url=public, region_name=client.meta.region_name, config=client.meta.config)
+    session = boto3.session.Session(aws_access_key_id=access_key, aws_secret_access_key=secret_key)
+    return session.client("s3", endpoint_url=endpoint, region_name=region, config=config)
 
 
 class LocalBackend:
@@ -245,11 +252,9 @@ def local_download_grant(signed: str) -> dict:
     """`{k, n, t, a, x}` of a local download URL; `signing.BadSignature` when tampered or expired.
 
     The signed value carries its own expiry `x` (15 minutes, or an hour for the account export); the
-    signature's age is capped at the longest of them, and links without `x` keep the 15-minute limit.
+    signature's age is capped at the longest of them; a value without `x` is refused.
     """
     grant = signing.loads(signed, salt=DOWNLOAD_SALT, max_age=EXPORT_DOWNLOAD_EXPIRES)
-    if "x" not in grant:
-        return signing.loads(signed, salt=DOWNLOAD_SALT, max_age=DOWNLOAD_EXPIRES)
-    if grant["x"] < time.time():
+    if grant.get("x", 0) < time.time():
         raise signing.SignatureExpired("The download URL has expired.")
     return grant

@@ -15,13 +15,12 @@ from documents import selectors
 from documents import serializers as s
 from documents.etags import etag, etag_matches
 from documents.models import Document
-from documents.permissions import DocumentAbility, SignedInOrShareToken, check_ability, share_token
+from documents.permissions import DocumentAbility, SignedInOrShareToken, check_ability, share_token, workspace_for
 from documents.search import ranking_cache_key, search_documents
 from documents.services import client_sync, documents, folders, restore, versions
 from mdcreator.errors import NotFoundError, ValidationProblem
 from mdcreator.pagination import page_from
 from mdcreator.validation import validated
-from workspaces.selectors import workspace_get
 
 NO_CONTENT = {204: OpenApiResponse(description="Done")}
 IF_MATCH = OpenApiParameter("If-Match", str, OpenApiParameter.HEADER, description="ETag last seen, or *")
@@ -34,14 +33,6 @@ def document_response(document: Document, *, status_code: int = 200, headers: di
     return response
 
 
-def _workspace(view, wid, action: str):
-    """The workspace whose documents or folders a view lists or adds to, once `action` is allowed on it."""
-    workspace, access = workspace_get(user=view.request.user, workspace_id=wid, with_counts=False)
-    workspace.access = access
-    check_ability(view, workspace, action)
-    return workspace
-
-
 class WorkspaceDocumentsView(APIView):
     """`workspaces/{wid}/documents`: list (with filters, sorts and the trash) and create."""
 
@@ -49,7 +40,7 @@ class WorkspaceDocumentsView(APIView):
 
     @extend_schema(tags=["documents"], parameters=[s.DocumentListQuerySerializer], responses=s.DocumentListSerializer)
     def get(self, request, wid):
-        workspace = _workspace(self, wid, "list_documents")
+        workspace = workspace_for(self, wid, "list_documents")
         query = validated(s.DocumentListQuerySerializer, request.query_params)
         if query["deleted"]:
             check_ability(self, workspace, "list_trash")
@@ -71,7 +62,7 @@ class WorkspaceDocumentsView(APIView):
 
     @extend_schema(tags=["documents"], request=s.DocumentCreateSerializer, responses={201: s.DocumentSerializer})
     def post(self, request, wid):
-        workspace = _workspace(self, wid, "create_document")
+        workspace = workspace_for(self, wid, "create_document")
         data = validated(s.DocumentCreateSerializer, request.data)
         created = documents.document_create(actor=request.user, workspace=workspace, data=data)
         document = selectors.document_get(user=request.user, document_id=created.pk)
@@ -136,7 +127,7 @@ class DocumentViewSet(ViewSet):
     def _write(self, document, data: dict):
         starred = data.pop("is_starred", None)
         # The existing client's dialect (SPEC §3.9): the state version it saw instead of If-Match, its Yjs state.
-        expected, update = data.pop("expected_yjs_version", None), data.pop("yjs_state_b64", None) or None
+        expected, update = data.pop("expected_yjs_version", None), data.pop("yjs_state_b64", None)
         in_client_dialect = expected is not None or update is not None
         if_match = self.request.headers.get("If-Match")
         if in_client_dialect:
@@ -261,7 +252,7 @@ class WorkspaceFoldersView(APIView):
         tags=["folders"], parameters=[OpenApiParameter("tree", bool)], responses=s.FolderSerializer(many=True)
     )
     def get(self, request, wid):
-        workspace = _workspace(self, wid, "list_folders")
+        workspace = workspace_for(self, wid, "list_folders")
         rows = selectors.folder_list(workspace=workspace)
         tree = request.query_params.get("tree", "false").lower()
         if tree not in ("true", "false", "1", "0"):
@@ -272,7 +263,7 @@ class WorkspaceFoldersView(APIView):
 
     @extend_schema(tags=["folders"], request=s.FolderWriteSerializer, responses={201: s.FolderSerializer})
     def post(self, request, wid):
-        workspace = _workspace(self, wid, "create_folder")
+        workspace = workspace_for(self, wid, "create_folder")
         data = validated(s.FolderWriteSerializer, request.data)
         folder = folders.folder_create(actor=request.user, workspace=workspace, data=data)
         return Response(s.FolderSerializer(folder).data, status=201)

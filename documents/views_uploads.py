@@ -230,7 +230,7 @@ class LocalUploadView(APIView):
             raise ValidationProblem({"file": ["A file part is required."]})
         if upload.size != grant["s"]:
             raise ValidationProblem({"file": [f"This upload accepts exactly {grant['s']} bytes."]})
-        attachments.local_upload_store(key=grant["k"], temporary_path=upload.temporary_file_path())
+        storage.LocalBackend().store_file(grant["k"], upload.temporary_file_path())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -19,13 +19,12 @@ from documents import selectors
 from documents import serializers as s
 from documents.etags import etag
 from documents.models import Document
-from documents.permissions import DocumentAbility, check_ability
+from documents.permissions import DocumentAbility, workspace_for
 from documents.services import client_sync, documents
 from mdcreator.fields import StrictBooleanField
 from mdcreator.validation import validated
 from workspaces.abilities import Kind
 from workspaces.access import access_from_membership
-from workspaces.selectors import workspace_get
 
 # The client's names for a document's type; its plain `text` is markdown without markup.
 CONTENT_TYPES = {"markdown": Document.Type.MARKDOWN, "text": Document.Type.MARKDOWN,
@@ -36,14 +35,6 @@ class WorkspaceQuerySerializer(serializers.Serializer):
     """`?workspace_id=`: the workspace a client path creates in."""
 
     workspace_id = serializers.UUIDField()
-
-
-def workspace_for(view, workspace_id, action: str):
-    """The workspace a view lists or adds to, once `action` is allowed on it (404 for non-members, else 403)."""
-    workspace, access = workspace_get(user=view.request.user, workspace_id=workspace_id, with_counts=False)
-    workspace.access = access
-    check_ability(view, workspace, action)
-    return workspace
 
 
 def workspace_from_query(view, action: str):
@@ -92,7 +83,7 @@ class ClientDocumentsView(APIView):
     def post(self, request):
         workspace = workspace_from_query(self, "create_document")
         data = validated(ClientDocumentCreateSerializer, request.data)
-        starred, update = bool(data.pop("is_starred", False)), data.pop("yjs_state_b64", None) or None
+        starred, update = bool(data.pop("is_starred", False)), data.pop("yjs_state_b64", None)
         created = client_sync.document_create_from_client(
             actor=request.user, workspace=workspace, data=data, starred=starred, yjs_update=update
         )

@@ -14,8 +14,8 @@ from rest_framework.views import APIView
 
 from documents import selectors
 from documents import serializers as s
-from documents.client_api.documents import WorkspaceQuerySerializer, workspace_for, workspace_from_query
-from documents.permissions import DocumentAbility, check_ability
+from documents.client_api.documents import WorkspaceQuerySerializer, workspace_from_query
+from documents.permissions import DocumentAbility, check_ability, workspace_for
 from documents.services import folders
 from mdcreator.fields import StrictUUIDField
 from mdcreator.validation import validated

@@ -19,7 +19,7 @@ from rest_framework.views import APIView
 
 from documents import selectors
 from documents.models import Document, DocumentVersion
-from documents.permissions import DocumentAbility, check_ability
+from documents.permissions import DocumentAbility, check_ability, workspace_for
 from documents.serializers import TitleField
 from documents.services import restore
 from documents.services.snapshots import snapshot_copy_as_document, snapshot_html, snapshot_save_point
@@ -29,7 +29,6 @@ from mdcreator.pagination import page_from
 from mdcreator.timestamps import utc_timestamp
 from mdcreator.validation import validated
 from workspaces.abilities import Source
-from workspaces.selectors import workspace_get
 
 # The client's automatic save point, posted after each push of its state; `manual` and `restore-backup` add
 # a manual version. A snapshot's `type` is its version's source (`auto`, `manual`, `restore`).
@@ -175,9 +174,7 @@ class SnapshotRestoreView(APIView):
             return Response({"success": True, "action": "overwrite", "new_document_id": None, "message": message})
         if document.access.source != Source.MEMBER:
             raise PermissionDeniedError("Only workspace members can restore a version as a new document.")
-        workspace, access = workspace_get(user=request.user, workspace_id=document.workspace_id, with_counts=False)
-        workspace.access = access
-        check_ability(self, workspace, "create_document")
+        workspace = workspace_for(self, document.workspace_id, "create_document")
         created = snapshot_copy_as_document(
             actor=request.user, workspace=workspace, source=document, version=version, title=data["title"]
         )

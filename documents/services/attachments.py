@@ -241,8 +241,3 @@ def attachment_record_access(*, attachment: Attachment) -> None:
     Attachment.objects.filter(pk=attachment.pk).update(
         download_count=F("download_count") + 1, last_accessed_at=timezone.now()
     )
-
-
-def local_upload_store(*, key: str, temporary_path: str) -> None:
-    """Place a file posted to the local upload target, after the view checked it against its grant."""
-    storage.LocalBackend().store_file(key, temporary_path)

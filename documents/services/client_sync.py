@@ -18,9 +18,9 @@ from documents.services.documents import (
     document_create,
     document_star,
     document_update,
+    locked_live,
     server_version,
 )
-from mdcreator.errors import NotFoundError
 
 
 def document_yjs_version(document_id) -> int:
@@ -69,14 +69,7 @@ def document_update_from_client(
     the content sent is not written: the state is merged and the content materialized from it, so
     it needs no precondition; the other fields then apply as a metadata-only PATCH.
     """
-    locked = (
-        Document.objects.select_for_update(of=("self",), no_key=True)
-        .select_related("updated_by")
-        .filter(pk=document.pk, deleted=False)
-        .first()
-    )
-    if locked is None:
-        raise NotFoundError("No document with this id.")
+    locked = locked_live(document.pk)
     if if_match is None and expected_yjs_version is not None:
         current = document_yjs_version(locked.pk)
         if current != expected_yjs_version:

@@ -197,7 +197,8 @@ def check_precondition(document: Document, if_match: str | None, *, required: bo
         raise EditConflictError(document, server_version=server_version(document))
 
 
-def _locked_live(document_id, workspace_id=None) -> Document:
+def locked_live(document_id, workspace_id=None) -> Document:
+    """The live document under its row lock (no key update), with its last editor; 404 when missing or trashed."""
     documents = Document.objects.select_for_update(of=("self",), no_key=True).select_related("updated_by")
     if workspace_id is not None:
         documents = documents.filter(workspace_id=workspace_id)
@@ -252,7 +253,7 @@ def document_update(
     version brought back; content written from any origin but `live` is merged into the live
     document (collab.bridge).
     """
-    document = _locked_live(document.pk, workspace_id)
+    document = locked_live(document.pk, workspace_id)
     check_precondition(document, if_match, required="content" in data)
     old_tags = document_tags(document)
     old = document_sync_data(document, old_tags)

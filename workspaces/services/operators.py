@@ -116,7 +116,7 @@ def workspaces_storage_recalc(
     *, workspace_id=None, dry_run: bool = False, progress: Callable[[str], None] = lambda _: None
 ) -> list[StorageChange]:
     """Recalculate every workspace (or one), one transaction each; the changes, progress every 500."""
-    workspaces = Workspace.objects.order_by("pk")
+    workspaces = Workspace.objects.only("pk").order_by("pk")  # each is read again under its lock
     if workspace_id is not None:
         workspaces = workspaces.filter(pk=workspace_id)
     changes = []
