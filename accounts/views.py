@@ -78,16 +78,15 @@ class SignupView(PublicAPIView):
             "email": user.email,
             "display_name": user.display_name,
             "email_verified": user.email_verified,
-            "full_name": user.display_name,
-            "is_verified": user.email_verified,
-            "is_active": user.is_active,
             "confirmation_required": tokens is None,
             "message": "Check your inbox for a 6-digit confirmation code."
             if tokens is None
             else "Your account is ready.",
         }
+        profile = s.MeSerializer(user).data
+        body.update({name: profile[name] for name in ("full_name", "is_verified", "is_active")})  # the client's names
         if tokens is not None:  # signed in at once: the profile too, as login answers
-            body.update(tokens.as_dict(), user=s.MeSerializer(user).data)
+            body.update(tokens.as_dict(), user=profile)
         return Response(body, status=status.HTTP_201_CREATED)
 
 

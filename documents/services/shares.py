@@ -90,15 +90,15 @@ def share_create(
     share = DocumentShare.objects.select_for_update().filter(document=document, user=user).first()
     if share is not None and _in_force(share):
         raise AlreadyHasAccessError()
-    share = _grant(share or DocumentShare(document=document, user=user), role=role, granted_by=actor,
+    share = _grant(share or DocumentShare(document=document, user=user), role=role, granted_by_id=actor.pk,
                    expires_at=expires_at)
     _access_changed(share)
     return share
 
 
-def _grant(share: DocumentShare, *, role: str, granted_by, expires_at) -> DocumentShare:
+def _grant(share: DocumentShare, *, role: str, granted_by_id, expires_at) -> DocumentShare:
     """(Re)activate a grant, new or revoked or run out, with its role and expiry; guardian follows."""
-    share.role, share.status, share.expires_at, share.granted_by = role, Status.ACTIVE, expires_at, granted_by
+    share.role, share.status, share.expires_at, share.granted_by_id = role, Status.ACTIVE, expires_at, granted_by_id
     share.granted_at = timezone.now()
     share.save()
     _mirror(share)
@@ -169,7 +169,7 @@ def share_accept_invitation(invitation: Invitation, user) -> str:
         # grant again (accepting twice is idempotent only while the grant it gave is in force).
         raise InvitationGoneError()
     share = _grant(share or DocumentShare(document=document, user=user), role=invitation.role,
-                   granted_by=invitation.invited_by, expires_at=invitation.grant_expires_at)
+                   granted_by_id=invitation.invited_by_id, expires_at=invitation.grant_expires_at)
     return share.role
 
 
