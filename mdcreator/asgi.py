@@ -2,6 +2,7 @@
 
 import asyncio
 import gc
+import io
 import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mdcreator.settings")
@@ -29,6 +30,33 @@ def _no_form_parsing_in_daphne() -> None:
     WebRequest._parsePOSTFormSubmission = _Off()
 
 
+def _bodies_handed_over_in_daphne() -> None:
+    """Twisted writes a request body of 100 kB or more to a temporary file as it arrives; daphne then read that
+    file back in 8 KiB chunks and queued every chunk at once for the application, which copied them into a
+    file of its own: a 25 MiB upload held 25 MiB of small strings in memory before the view saw a byte. Here
+    daphne hands the file Twisted wrote to the application in the scope (`BODY_FILE_EXTENSION`) and sends
+    only the end-of-body message; `OneHopASGIHandler` reads the request from that file, with no copy."""
+    try:
+        from daphne.server import Server
+    except ImportError:  # served by another ASGI server
+        return
+    from mdcreator.handlers import BODY_FILE_EXTENSION
+
+    create_application = Server.create_application
+    if getattr(create_application, "hands_over_bodies", False):
+        return
+
+    def handing_over(self, protocol, scope):
+        body = getattr(protocol, "content", None)
+        if scope.get("type") == "http" and body is not None:
+            scope.setdefault("extensions", {})[BODY_FILE_EXTENSION] = body
+            protocol.content = io.BytesIO()  # what daphne reads and queues: nothing, then the end of the body
+        return create_application(self, protocol, scope)
+
+    handing_over.hands_over_bodies = True
+    Server.create_application = handing_over
+
+
 def _build():
     """Configure Django, then build the application (everything it imports needs the settings)."""
     import django
@@ -45,6 +73,7 @@ def _build():
 
     allow_protocol_close_codes()  # consumers close with 1009 and 1011 under daphne (SPEC §5.4)
     _no_form_parsing_in_daphne()
+    _bodies_handed_over_in_daphne()
     router = ProtocolTypeRouter({"http": OneHopASGIHandler(), "websocket": URLRouter(websocket_urlpatterns)})
 
     async def built(scope, receive, send):

@@ -28,6 +28,8 @@ from django.core.handlers.asgi import ASGIHandler, get_script_prefix
 from django.db import close_old_connections
 from django.urls import set_script_prefix
 
+BODY_FILE_EXTENSION = "mdcreator.body_file"  # a scope extension: the request body, already in a file of its own
+
 
 class OneHopASGIHandler(ASGIHandler):
     """`django.core.handlers.asgi.ASGIHandler` with the sync middleware chain run in one worker-thread call."""
@@ -46,7 +48,7 @@ class OneHopASGIHandler(ASGIHandler):
 
     async def handle(self, scope, receive, send):
         try:
-            body_file = await self.read_body(receive)
+            body_file = await self.body(scope, receive)
         except RequestAborted:
             return
         try:
@@ -62,6 +64,18 @@ class OneHopASGIHandler(ASGIHandler):
                     await sync_to_async(response.close, thread_sensitive=False, executor=self.executor)()
         finally:
             body_file.close()
+
+    async def body(self, scope, receive):
+        """The request body as a file: the server's own when it handed one over (then the only message left
+        is the end of the body, or the client's disconnect), else read from the messages as Django does."""
+        body_file = scope.get("extensions", {}).get(BODY_FILE_EXTENSION)
+        if body_file is None:
+            return await self.read_body(receive)
+        if (await receive())["type"] == "http.disconnect":
+            body_file.close()
+            raise RequestAborted
+        body_file.seek(0)
+        return body_file
 
     def respond(self, scope, body_file):
         """Everything between the body and the answer, in one worker thread.

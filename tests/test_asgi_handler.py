@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import threading
 
@@ -11,7 +12,7 @@ from asgiref.testing import ApplicationCommunicator
 from django.core import signals
 from django.test import override_settings
 
-from mdcreator.handlers import OneHopASGIHandler
+from mdcreator.handlers import BODY_FILE_EXTENSION, OneHopASGIHandler
 from tests import asgi_urls
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -141,3 +142,70 @@ def test_asgi_daphne_requests_never_parse_form_bodies_themselves():
     request = WebRequest.__new__(WebRequest)
     request._parsePOSTFormSubmission = True  # what Twisted's Request.__init__ assigns
     assert request._parsePOSTFormSubmission is False
+
+
+class _Body(io.BytesIO):
+    """A request body the server already wrote to a file, as daphne hands it over; remembers being closed."""
+
+    closed_once = False
+
+    def close(self):
+        self.closed_once = True
+        super().close()
+
+
+@override_settings(ROOT_URLCONF="tests.asgi_urls")
+def test_asgi_handler_reads_a_handed_over_body_file_and_closes_it(handler):
+    body = _Body(b'{"from": "the file"}')
+    body.seek(7)  # wherever the server left it
+    scope = _scope("/where", "POST")
+    scope["extensions"] = {BODY_FILE_EXTENSION: body}
+    status, _, content, _ = _run(handler, scope, b"")  # the only message: the end of the body
+    assert status == 200 and json.loads(content)["body"] == '{"from": "the file"}'
+    assert body.closed_once
+
+
+@override_settings(ROOT_URLCONF="tests.asgi_urls")
+def test_asgi_handler_handed_over_body_of_a_client_gone_is_closed_unanswered(handler):
+    body = _Body(b"partial")
+
+    async def gone():
+        scope = _scope("/where", "POST")
+        scope["extensions"] = {BODY_FILE_EXTENSION: body}
+        app = ApplicationCommunicator(handler, scope)
+        await app.send_input({"type": "http.disconnect"})
+        await app.wait(5)
+        return await app.output_queue.get() if not app.output_queue.empty() else None
+
+    assert asyncio.run(gone()) is None
+    assert body.closed_once
+
+
+def test_asgi_daphne_hands_the_body_file_to_the_application():
+    """daphne queues only the end of the body; the file Twisted wrote reaches the application in the scope."""
+    from daphne.server import Server
+
+    import mdcreator.asgi  # noqa: F401  (building the application installs the hand-over)
+
+    seen = {}
+
+    class Protocol:
+        content = io.BytesIO(b"x" * 200_000)
+
+    async def application(scope, receive, send):
+        seen["scope"], seen["message"] = scope, await receive()
+
+    protocol = Protocol()
+    original = protocol.content
+    server = Server.__new__(Server)
+    server.connections, server.application = {protocol: {}}, application
+
+    async def request():
+        queue = server.create_application(protocol, {"type": "http"})
+        # daphne's own loop: it reads the request's content and queues what it read
+        queue.put_nowait({"type": "http.request", "body": protocol.content.read(8192), "more_body": False})
+        await server.connections[protocol]["application_instance"]
+
+    asyncio.run(request())
+    assert seen["message"]["body"] == b"", "daphne reads nothing of the body itself"
+    assert seen["scope"]["extensions"][BODY_FILE_EXTENSION] is original
