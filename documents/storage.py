@@ -9,6 +9,7 @@ Django signing instead of S3 policies. S3 failures other than "no such object" o
 
 from __future__ import annotations
 
+import datetime
 import functools
 import logging
 import os
@@ -132,6 +133,40 @@ class S3Backend:
         return self.signer.generate_presigned_url("get_object", Params=params, ExpiresIn=expires)
 
 
+    def cdn_address(self, key: str) -> str | None:
+        """Where the signed CloudFront distribution serves `key` (unsigned), or None when none is configured."""
+        domain = getattr(settings, "AWS_CLOUDFRONT_DOMAIN", "")
+        return f"https://{domain}/{quote(key)}" if domain else None
+
+
+def signed_cdn_url(address: str | None, expires: int = DOWNLOAD_EXPIRES) -> str | None:
+    """A CloudFront URL signed with a canned policy valid `expires` seconds (SPEC §7: no public CDN URLs), or
+    None without an address or without a configured distribution."""
+    if not address or not getattr(settings, "AWS_CLOUDFRONT_DOMAIN", ""):
+        return None
+    from botocore.signers import CloudFrontSigner
+
+    key = _cloudfront_key(settings.AWS_CLOUDFRONT_KEY)
+    signer = CloudFrontSigner(settings.AWS_CLOUDFRONT_KEY_ID, lambda message: _rsa_sha1(key, message))
+    expiry = datetime.datetime.fromtimestamp(int(time.time()) + expires, tz=datetime.UTC)
+    return signer.generate_presigned_url(address, date_less_than=expiry)
+
+
+@functools.cache
+def _cloudfront_key(pem: str):
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    return load_pem_private_key(pem.encode(), password=None)
+
+
+def _rsa_sha1(key, message: bytes) -> bytes:
+    """CloudFront's signature scheme: RSA PKCS#1 v1.5 over SHA-1 of the policy."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    return key.sign(message, padding.PKCS1v15(), hashes.SHA1())  # noqa: S303  (the algorithm CloudFront verifies)
+
+
 def _public_signer(client):
     """The client that signs the URLs handed to browsers: `client` itself, or one for
     `AWS_S3_PUBLIC_ENDPOINT_URL` when the server reaches the store at an address browsers cannot
@@ -207,6 +242,10 @@ class LocalBackend:
         for folder, _, files in os.walk(root / prefix):
             for name in files:
                 yield (Path(folder) / name).relative_to(root).as_posix()
+
+    def cdn_address(self, key: str) -> None:
+        """Local files are never on a CDN."""
+        return None
 
     def download_url(
         self, key: str, *, file_name: str, content_type: str, as_attachment: bool, expires: int = DOWNLOAD_EXPIRES

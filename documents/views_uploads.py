@@ -86,7 +86,7 @@ def attachment_payload(attachment: Attachment, store) -> dict:
         "size_bytes": attachment.size_bytes,
         "processing_status": attachment.processing_status,
         "metadata": attachment.metadata,
-        "cdn_url": attachment.cdn_url,
+        "cdn_url": storage.signed_cdn_url(attachment.cdn_url) if complete else None,
         "download_url": download,
         "thumbnail_url": thumbnail,
         "uploaded_by": user_summary(attachment.uploaded_by),

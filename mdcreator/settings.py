@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 from mdcreator import keys
 
@@ -249,6 +250,15 @@ if STORAGE_IS_S3:
     AWS_QUERYSTRING_AUTH = True
     AWS_S3_SIGNATURE_VERSION = "s3v4"
     AWS_S3_FILE_OVERWRITE = False
+    # A signed CloudFront distribution in front of the bucket (SPEC §7): attachments get a `cdn_url` signed
+    # with this key pair (the private key as PEM); unset, `cdn_url` stays null.
+    AWS_CLOUDFRONT_DOMAIN = env.str("AWS_CLOUDFRONT_DOMAIN", default="")
+    AWS_CLOUDFRONT_KEY_ID = env.str("AWS_CLOUDFRONT_KEY_ID", default="")
+    AWS_CLOUDFRONT_KEY = env.str("AWS_CLOUDFRONT_KEY", default="", multiline=True)
+    if AWS_CLOUDFRONT_DOMAIN and not (AWS_CLOUDFRONT_KEY_ID and AWS_CLOUDFRONT_KEY):
+        raise ImproperlyConfigured(
+            "AWS_CLOUDFRONT_DOMAIN is set: AWS_CLOUDFRONT_KEY_ID and AWS_CLOUDFRONT_KEY (PEM) must be set too."
+        )
     _default_storage = {"BACKEND": "storages.backends.s3.S3Storage"}
 else:
     _default_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}

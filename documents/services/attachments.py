@@ -135,17 +135,18 @@ def _confirm(*, attachment_id, actor) -> Attachment:
         metadata, thumbnail = _verify(store, attachment)
     except UploadVerificationFailedError as failure:
         return _fail(store, attachment, failure.detail)
+    if thumbnail is not None:  # written before the workspace is locked: no store I/O holds up its other writers
+        attachment.thumbnail_s3_key = f"thumbnails/{attachment.workspace_id}/{attachment.pk}.webp"
+        store.put(attachment.thumbnail_s3_key, thumbnail, "image/webp")
     workspace = Workspace.objects.select_for_update().get(pk=attachment.workspace_id)
     if workspace.storage_used_bytes + attachment.size_bytes > workspace.storage_limit_bytes:
         return _fail(store, attachment, "The workspace's storage limit was reached before this upload was confirmed.")
-    if thumbnail is not None:
-        attachment.thumbnail_s3_key = f"thumbnails/{attachment.workspace_id}/{attachment.pk}.webp"
-        store.put(attachment.thumbnail_s3_key, thumbnail, "image/webp")
     Workspace.objects.filter(pk=workspace.pk).update(storage_used_bytes=F("storage_used_bytes") + attachment.size_bytes)
     attachment.metadata = metadata
     attachment.processing_status = Attachment.Status.COMPLETE
     attachment.confirmed_at = timezone.now()
-    attachment.save(update_fields=["metadata", "processing_status", "confirmed_at", "thumbnail_s3_key"])
+    attachment.cdn_url = store.cdn_address(attachment.s3_key)
+    attachment.save(update_fields=["metadata", "processing_status", "confirmed_at", "thumbnail_s3_key", "cdn_url"])
     record_change(
         entity_type=SyncLog.EntityType.ATTACHMENT, entity_id=attachment.pk, workspace_id=attachment.workspace_id,
         operation=SyncLog.Operation.CREATE, old=None, new=attachment_sync_data(attachment), actor=actor, origin=REST,
@@ -158,7 +159,7 @@ def _fail(store, attachment: Attachment, reason: str) -> Attachment:
     attachment.processing_status = Attachment.Status.FAILED
     attachment.failure_reason = reason
     attachment.save(update_fields=["processing_status", "failure_reason"])
-    storage.delete_after_commit([attachment.s3_key], store)
+    storage.delete_after_commit([key for key in (attachment.s3_key, attachment.thumbnail_s3_key) if key], store)
     return attachment
 
 
