@@ -199,3 +199,71 @@ class EmailCode(models.Model):
     @property
     def is_usable(self) -> bool:
         return self.used_at is None and self.expires_at > timezone.now() and self.attempts < self.MAX_ATTEMPTS
+
+
+class ApiKey(models.Model):
+    """A user's own key for an AI provider (SPEC §1.1, §6): only its Fernet ciphertext, hash and last four
+    characters are stored; the plaintext exists in memory for one provider call at a time."""
+
+    class Provider(models.TextChoices):
+        OPENAI = "openai", "OpenAI"
+        ANTHROPIC = "anthropic", "Anthropic"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_keys")
+    provider = models.CharField(max_length=20, choices=Provider.choices)
+    encrypted_key = models.TextField()
+    key_hash = models.CharField(max_length=64)
+    last4 = models.CharField(max_length=4)
+    name = models.CharField(max_length=100, blank=True, default="")
+    description = models.TextField(blank=True, default="")
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    usage_count = models.PositiveIntegerField(default=0)
+    is_active = models.BooleanField(default=True)
+    is_valid = models.BooleanField(default=True)
+    validation_error = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "provider", "key_hash"], name="accounts_apikey_unique"),
+        ]
+        indexes = [models.Index(fields=["user", "provider", "is_active"], name="accounts_apikey_active_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.provider} key …{self.last4} of {self.user_id}"
+
+
+class UsageMetric(models.Model):
+    """One metered amount: an AI call's tokens (with the call's metadata), or a storage or bandwidth reading."""
+
+    class MetricType(models.TextChoices):
+        API_REQUEST = "api_request", "API request"
+        AI_TOKEN = "ai_token", "AI tokens"
+        STORAGE = "storage", "Storage"
+        BANDWIDTH = "bandwidth", "Bandwidth"
+
+    id = models.BigAutoField(primary_key=True)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="usage_metrics")
+    workspace = models.ForeignKey(
+        "workspaces.Workspace", null=True, blank=True, on_delete=models.SET_NULL, related_name="usage_metrics"
+    )
+    metric_type = models.CharField(max_length=20, choices=MetricType.choices)
+    value = models.BigIntegerField()
+    metadata = models.JSONField(default=dict, blank=True)
+    recorded_at = models.DateTimeField(default=timezone.now)
+    period_start = models.DateTimeField()
+    period_end = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            models.Index("user", "metric_type", models.F("period_start").desc(), name="accounts_usage_user_idx"),
+            models.Index(
+                "workspace", "metric_type", models.F("period_start").desc(), name="accounts_usage_workspace_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.metric_type} {self.value} of {self.user_id}"

@@ -17,6 +17,9 @@ worker threads one at a time, sent by the event loop, and the response is closed
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from asgiref.sync import sync_to_async
@@ -26,9 +29,59 @@ from django.core.exceptions import RequestAborted
 from django.core.handlers import base
 from django.core.handlers.asgi import ASGIHandler, get_script_prefix
 from django.db import close_old_connections
+from django.http import HttpResponse, HttpResponseBase
 from django.urls import set_script_prefix
 
+from mdcreator.errors import InternalError
+from mdcreator.problems import problem_response
+
+logger = logging.getLogger(__name__)
+
 BODY_FILE_EXTENSION = "mdcreator.body_file"  # a scope extension: the request body, already in a file of its own
+
+
+class AwaitedResponse(HttpResponse):
+    """A response finished on the event loop.
+
+    The view, in a worker thread, does the checks and the database work and returns this with `produce`, a
+    coroutine function; after the middleware chain ran, the handler awaits it on the event loop and sends its
+    response with the headers the middleware added (request id, CORS). Waiting on the network this way holds
+    no worker thread; if the client disconnects first, `produce` is cancelled.
+    """
+
+    def __init__(self, produce: Callable[[], Awaitable[HttpResponseBase]]):
+        super().__init__()
+        self.produce = produce
+
+    async def resolve(self) -> HttpResponseBase:
+        try:
+            final = await self.produce()
+        except Exception:  # a bug in `produce`: the client gets a problem, as from a view
+            logger.exception("awaited response failed")
+            final = problem_response(InternalError())
+        for header, value in self.items():
+            if header.lower() not in ("content-type", "content-length") and header not in final:
+                final[header] = value
+        return final
+
+
+async def _unless_disconnected(work: Awaitable, receive):
+    """`work`'s result, or None when the client disconnected first (then `work` is cancelled at once)."""
+
+    async def disconnected() -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+
+    task, gone = asyncio.ensure_future(work), asyncio.ensure_future(disconnected())
+    try:
+        await asyncio.wait({task, gone}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        gone.cancel()
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+    return None if task.cancelled() else task.result()
 
 
 class OneHopASGIHandler(ASGIHandler):
@@ -55,10 +108,17 @@ class OneHopASGIHandler(ASGIHandler):
             response = await sync_to_async(self.respond, thread_sensitive=False, executor=self.executor)(
                 scope, body_file
             )
+            if isinstance(response, AwaitedResponse):
+                response = await _unless_disconnected(response.resolve(), receive)
+                if response is None:
+                    return
             if response.streaming and not response.is_async:
                 response.streaming_content = self._chunks_in_workers(response.streaming_content)
             try:
-                await self.send_response(response, send)
+                if response.streaming and response.is_async:  # produced on the loop: stopped when the client goes
+                    await _unless_disconnected(self.send_response(response, send), receive)
+                else:
+                    await self.send_response(response, send)
             finally:
                 if response.streaming:
                     await sync_to_async(response.close, thread_sensitive=False, executor=self.executor)()

@@ -231,6 +231,32 @@ RATE_LIMIT_API = env.str("RATE_LIMIT_API", default="300/minute")
 RATE_LIMIT_LOGIN = env.str("RATE_LIMIT_LOGIN", default="10/minute")
 RATE_LIMIT_SIGNUP = env.str("RATE_LIMIT_SIGNUP", default="5/hour")
 RATE_LIMIT_AI = env.str("RATE_LIMIT_AI", default="20/minute")
+RATE_LIMIT_AI_HOURLY = env.str("RATE_LIMIT_AI_HOURLY", default="100/hour")
+
+# --- AI proxy (SPEC §6) -----------------------------------------------------
+# Server keys and base URLs under the official SDKs' own names; a provider without a server key serves only
+# users who added their own.
+OPENAI_API_KEY = env.str("OPENAI_API_KEY", default="")
+OPENAI_BASE_URL = env.str("OPENAI_BASE_URL", default="") or None
+ANTHROPIC_API_KEY = env.str("ANTHROPIC_API_KEY", default="")
+ANTHROPIC_BASE_URL = env.str("ANTHROPIC_BASE_URL", default="") or None
+# Allow-lists, the first model of each being the provider's default.
+AI_MODELS_OPENAI = env.list("AI_MODELS_OPENAI", default=["gpt-4o-mini", "gpt-4o", "gpt-4.1-mini", "gpt-4.1"])
+AI_MODELS_ANTHROPIC = env.list(
+    "AI_MODELS_ANTHROPIC", default=["claude-haiku-4-5", "claude-sonnet-4-5", "claude-opus-4-1"]
+)
+# USD per million tokens, (prompt, completion); a model missing here is costed at 0.
+AI_PRICES = env.json("AI_PRICES", default={
+    "gpt-4o-mini": [0.15, 0.60], "gpt-4o": [2.50, 10.00], "gpt-4.1-mini": [0.40, 1.60], "gpt-4.1": [2.00, 8.00],
+    "claude-haiku-4-5": [1.00, 5.00], "claude-sonnet-4-5": [3.00, 15.00], "claude-opus-4-1": [15.00, 75.00],
+})
+# Monthly tokens on the server's keys per subscription tier; None is unlimited. Users' own keys have no quota.
+AI_MONTHLY_TOKEN_QUOTA = env.json("AI_MONTHLY_TOKEN_QUOTA", default={
+    "free": 50_000, "pro": 1_000_000, "team": 5_000_000, "enterprise": None,
+})
+AI_TIMEOUT_SECONDS = env.float("AI_TIMEOUT_SECONDS", default=120.0)
+AI_KEY_VALIDATION_TIMEOUT_SECONDS = env.float("AI_KEY_VALIDATION_TIMEOUT_SECONDS", default=5.0)
+AI_STREAM_KEEPALIVE_SECONDS = env.float("AI_STREAM_KEEPALIVE_SECONDS", default=15.0)
 
 # --- storage ----------------------------------------------------------------
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))

@@ -16,6 +16,7 @@ api_v1 = [
     # `documents/batch` (the existing client's offline batch) is no document id: before documents/{id}.
     path("", include("sync.client_api")),
     path("", include("documents.urls")),
+    path("", include("documents.ai.urls")),
     path("", include("sync.urls")),
     # The existing web client's own paths (SPEC §3.9), after the SPEC paths they must not shadow.
     path("", include("workspaces.client_api")),
