@@ -10,7 +10,8 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts"
 
     def ready(self) -> None:
-        from accounts.checks import signing_keys_check
+        from accounts.checks import field_encryption_check, signing_keys_check
 
         register(signing_keys_check, Tags.security, deploy=True)
+        register(field_encryption_check, Tags.security)
         import_module("accounts.schema")  # its OpenAPI auth extension registers itself when defined

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from django.conf import settings
-from django.core.checks import Warning
+from django.core.checks import Error, Warning
 
 from mdcreator import keys
 
@@ -36,3 +36,16 @@ def signing_keys_check(app_configs, **kwargs) -> list[Warning]:
             Warning("JWT_SIGNING_KEY is shorter than 32 characters.", hint="Use a long random value.", id="accounts.W003")
         )
     return found
+
+
+def field_encryption_check(app_configs, **kwargs) -> list[Error]:
+    """Refuse malformed `FIELD_ENCRYPTION_KEYS` at start-up, before a user's key is stored under them."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    from accounts import encryption
+
+    try:
+        encryption.check_keys()
+    except ImproperlyConfigured as error:
+        return [Error(str(error), hint="Generate keys with cryptography's Fernet.generate_key().", id="accounts.E001")]
+    return []
