@@ -2,11 +2,12 @@
 
 Support staff (`is_staff` in the `support` group) get view permissions from the
 group and may run the actions marked `permissions=["support"]`; superusers may
-also edit users. Tokens and codes are read-only for everybody.
+also edit users. Tokens, codes, AI keys and usage rows are read-only for everybody.
 """
 
 from __future__ import annotations
 
+import csv
 import json
 
 from django import forms
@@ -15,14 +16,15 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminPasswordChangeForm, AdminUserCreationForm
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.core.exceptions import ValidationError
-from django.db.models import Q
+from django.db.models import Q, Value
+from django.db.models.functions import Coalesce
 from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.html import format_html
 
 from accounts.admin_base import NOT_YOURS, ReadOnlyAdmin, SupportActionsMixin, YesNoFilter, report_action
 from accounts.exports import user_export
-from accounts.models import EmailCode, RefreshToken, User
+from accounts.models import ApiKey, EmailCode, RefreshToken, UsageMetric, User
 from accounts.services.codes import email_code_issue, email_code_revoke
 from accounts.services.sessions import session_family_revoke, sessions_revoke_all
 from accounts.services.users import (
@@ -33,6 +35,7 @@ from accounts.services.users import (
     user_password_set,
     user_reactivate,
 )
+from mdcreator.timestamps import utc_timestamp, utc_timestamp_or_none
 
 ADMIN_REASON = RefreshToken.RevokeReason.ADMIN
 
@@ -75,7 +78,7 @@ class AuthSourceFilter(admin.SimpleListFilter):
 
 
 class RevokedFilter(YesNoFilter):
-    """Tokens whose family was revoked."""
+    """Revoked rows: tokens whose family was revoked, API keys revoked by their owner or an operator."""
 
     title, parameter_name = "revoked", "revoked"
 
@@ -380,3 +383,174 @@ class EmailCodeAdmin(ReadOnlyAdmin):
     def revoke_codes(self, request, queryset) -> None:
         revoked = sum(email_code_revoke(code=code) for code in queryset)
         self.message_user(request, f"Revoked {revoked} code(s).", messages.SUCCESS)
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(ReadOnlyAdmin):
+    """Users' AI provider keys: `last4` only; the ciphertext and the hash are never displayed nor searched."""
+
+    list_display = (
+        "user",
+        "provider",
+        "name",
+        "last4",
+        "is_active",
+        "is_valid",
+        "usage_count",
+        "last_used_at",
+        "created_at",
+        "revoked_at",
+    )
+    list_filter = ("provider", "is_active", "is_valid", RevokedFilter)
+    list_select_related = ("user",)
+    search_fields = ("user__email", "name", "last4")
+    ordering = ("-created_at",)
+    fields = (
+        "id",
+        "user",
+        "provider",
+        "name",
+        "description",
+        "last4",
+        "is_active",
+        "is_valid",
+        "validation_error",
+        "usage_count",
+        "last_used_at",
+        "created_at",
+        "updated_at",
+        "revoked_at",
+    )
+    actions = ("revoke_keys",)
+
+    @admin.action(description="Revoke (deactivate and erase the stored key)", permissions=["support"])
+    def revoke_keys(self, request, queryset) -> None:
+        keys = queryset if request.user.is_superuser else queryset.exclude(user__is_superuser=True)
+        # Already revoked keys keep their revocation time; any ciphertext left on them goes too.
+        pending = keys.filter(Q(revoked_at__isnull=True) | ~Q(encrypted_key="") | Q(is_active=True))
+        revoked = pending.update(
+            is_active=False, encrypted_key="", revoked_at=Coalesce("revoked_at", Value(timezone.now()))
+        )
+        done = f"Revoked {revoked} API key(s)."
+        report_action(self, request, done=done, selected=queryset, acted=keys.count(), why="keys of superusers")
+
+
+class MetadataFilter(admin.SimpleListFilter):
+    """Usage rows whose `metadata[key]` has the chosen value."""
+
+    key = ""
+    options: tuple[tuple[str, str], ...] = ()
+
+    def lookups(self, request, model_admin):
+        return self.options
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(**{f"metadata__{self.key}": self.value()})
+        return queryset
+
+
+class UsageProviderFilter(MetadataFilter):
+    title, parameter_name, key = "provider", "provider", "provider"
+    options = tuple(ApiKey.Provider.choices)
+
+
+class UsageKeySourceFilter(MetadataFilter):
+    title, parameter_name, key = "key source", "key_source", "key_source"
+    options = (("user", "User's key"), ("server", "Server key"))
+
+
+class UsageStatusFilter(MetadataFilter):
+    title, parameter_name, key = "status", "status", "status"
+    options = (("success", "Success"), ("error", "Error"), ("timeout", "Timeout"), ("cancelled", "Cancelled"))
+
+
+USAGE_CSV_COLUMNS = (
+    "id", "user_email", "workspace_id", "metric_type", "value", "provider", "model", "endpoint", "prompt_tokens",
+    "completion_tokens", "cost_estimate_usd", "key_source", "streamed", "status", "period_start", "period_end",
+)
+_METADATA_COLUMNS = USAGE_CSV_COLUMNS[5:14]
+
+
+def _csv_cell(value):
+    """A value as a CSV cell; text a spreadsheet would run as a formula is quoted with a leading apostrophe."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(("=", "+", "-", "@", "\t", "\r")):
+        return "'" + value
+    return value
+
+
+def _meta(row: UsageMetric, key: str) -> str:
+    """One value of a usage row's metadata ("" when absent: storage and bandwidth rows carry none)."""
+    value = row.metadata.get(key) if isinstance(row.metadata, dict) else None
+    return "" if value is None else str(value)
+
+
+@admin.register(UsageMetric)
+class UsageMetricAdmin(ReadOnlyAdmin):
+    """Metered usage (AI calls with their metadata, storage, bandwidth): read-only, exported as CSV."""
+
+    list_display = (
+        "user",
+        "workspace",
+        "metric_type",
+        "value",
+        "ai_provider",
+        "ai_model",
+        "ai_key_source",
+        "ai_status",
+        "period_start",
+    )
+    list_filter = ("metric_type", UsageProviderFilter, UsageKeySourceFilter, UsageStatusFilter)
+    list_select_related = ("user", "workspace")
+    search_fields = ("user__email",)
+    date_hierarchy = "period_start"
+    ordering = ("-period_start", "-id")
+    fields = (
+        "id",
+        "user",
+        "workspace",
+        "metric_type",
+        "value",
+        "metadata",
+        "recorded_at",
+        "period_start",
+        "period_end",
+    )
+    actions = ("export_csv",)
+
+    @admin.display(description="provider")
+    def ai_provider(self, obj: UsageMetric) -> str:
+        return _meta(obj, "provider")
+
+    @admin.display(description="model")
+    def ai_model(self, obj: UsageMetric) -> str:
+        return _meta(obj, "model")
+
+    @admin.display(description="key source")
+    def ai_key_source(self, obj: UsageMetric) -> str:
+        return _meta(obj, "key_source")
+
+    @admin.display(description="status")
+    def ai_status(self, obj: UsageMetric) -> str:
+        return _meta(obj, "status")
+
+    @admin.action(description="Export CSV (download the selected rows)", permissions=["support"])
+    def export_csv(self, request, queryset) -> HttpResponse:
+        rows = queryset.order_by("period_start", "id").values_list(
+            "id", "user__email", "workspace_id", "metric_type", "value", "metadata", "period_start", "period_end"
+        )
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        stamp = utc_timestamp().replace(":", "").replace(".", "")
+        response["Content-Disposition"] = f'attachment; filename="mdcreator-usage-{stamp}.csv"'
+        writer = csv.writer(response)
+        writer.writerow(USAGE_CSV_COLUMNS)
+        for pk, email, workspace_id, metric_type, value, metadata, start, end in rows.iterator(chunk_size=2000):
+            meta = metadata if isinstance(metadata, dict) else {}
+            writer.writerow([
+                pk, _csv_cell(email), workspace_id or "", metric_type, value,
+                *(_csv_cell(meta.get(column)) for column in _METADATA_COLUMNS),
+                utc_timestamp_or_none(start), utc_timestamp_or_none(end),
+            ])
+        return response

@@ -3,7 +3,8 @@
 `FIELD_ENCRYPTION_KEYS` lists Fernet keys, newest first: the newest encrypts, every one decrypts, so a key
 can be rotated in (`manage.py rotate_encryption_key` re-encrypts under the newest) and retired once nothing
 uses it. Unset, one key derived from the server's secret (`DJANGO_SECRET_KEY`, itself generated on first start
-in the embedded default) is used: nothing written in the code encrypts anything.
+in the embedded default) is used, and it stays readable once keys are set: nothing written in the code
+encrypts anything.
 """
 
 from __future__ import annotations
@@ -27,12 +28,15 @@ def _derived_key(secret: str) -> bytes:
 
 @functools.cache
 def _fernets(keys: tuple[str, ...], secret: str) -> tuple[MultiFernet, Fernet]:
+    """(every key, the newest). The key derived from the secret always decrypts, last: what was stored before
+    `FIELD_ENCRYPTION_KEYS` was set stays readable, and `rotate_encryption_key` moves it under the newest."""
     try:
-        fernets = [Fernet(key.strip().encode()) for key in keys if key.strip()] or [Fernet(_derived_key(secret))]
+        configured = [Fernet(key.strip().encode()) for key in keys if key.strip()]
     except ValueError as error:
         raise ImproperlyConfigured(
             "FIELD_ENCRYPTION_KEYS holds a value that is not a Fernet key (32 url-safe base64-encoded bytes)."
         ) from error
+    fernets = [*configured, Fernet(_derived_key(secret))]
     return MultiFernet(fernets), fernets[0]
 
 

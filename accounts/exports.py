@@ -6,7 +6,7 @@ from the apps that own them, through `accounts.parts`.
 
 from __future__ import annotations
 
-from accounts.models import RefreshToken, User
+from accounts.models import ApiKey, RefreshToken, UsageMetric, User
 from accounts.parts import export_account
 from mdcreator.timestamps import utc_timestamp, utc_timestamp_or_none
 
@@ -50,6 +50,52 @@ def _sessions(user: User) -> list[dict]:
     ]
 
 
+# What the export says about a stored key; the ciphertext and the hash are never read.
+_API_KEY_FIELDS = (
+    "id", "provider", "name", "description", "last4", "is_active", "is_valid", "usage_count", "last_used_at",
+    "created_at", "revoked_at",
+)
+
+
+def _api_keys(user: User) -> list[dict]:
+    """The person's AI provider keys as metadata: never the ciphertext nor the hash."""
+    rows = ApiKey.objects.filter(user=user).order_by("created_at", "pk")
+    return [
+        {
+            "id": str(key.pk),
+            "provider": key.provider,
+            "name": key.name,
+            "description": key.description,
+            "last4": key.last4,
+            "is_active": key.is_active,
+            "is_valid": key.is_valid,
+            "usage_count": key.usage_count,
+            "last_used_at": utc_timestamp_or_none(key.last_used_at),
+            "created_at": utc_timestamp_or_none(key.created_at),
+            "revoked_at": utc_timestamp_or_none(key.revoked_at),
+        }
+        for key in rows.only(*_API_KEY_FIELDS)
+    ]
+
+
+def _usage(user: User) -> list[dict]:
+    """The person's metered usage (AI calls with their metadata, ...), oldest first."""
+    rows = UsageMetric.objects.filter(user=user).order_by("period_start", "pk").values_list(
+        "metric_type", "value", "metadata", "period_start", "period_end", "workspace_id"
+    )
+    return [
+        {
+            "metric_type": metric_type,
+            "value": value,
+            "metadata": metadata,
+            "period_start": utc_timestamp_or_none(start),
+            "period_end": utc_timestamp_or_none(end),
+            "workspace_id": str(workspace_id) if workspace_id else None,
+        }
+        for metric_type, value, metadata, start, end, workspace_id in rows.iterator(chunk_size=2000)
+    ]
+
+
 def user_export(*, user: User) -> dict:
     """The export document: identity's own sections, then every registered app's (accounts.parts)."""
     return {
@@ -58,4 +104,6 @@ def user_export(*, user: User) -> dict:
         "profile": _profile(user),
         **export_account(user),
         "sessions": _sessions(user),
+        "api_keys": _api_keys(user),
+        "usage": _usage(user),
     }

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import EmailCode, RefreshToken, User, default_user_settings
+from accounts.models import ApiKey, EmailCode, RefreshToken, UsageMetric, User, default_user_settings
 from accounts.parts import check_erasable, erase_account
 
 
@@ -34,11 +34,14 @@ def user_delete(*, user: User) -> None:
     """Erase an account in one transaction; refused (409) while an app says no, e.g. a shared team workspace.
 
     Every app's part goes first (accounts.parts: owned workspaces soft-deleted with their
-    documents, memberships ended, ...), then tokens and codes, then the person is anonymized.
+    documents, memberships ended, ...), then tokens, codes, AI provider keys and usage records, then the
+    person is anonymized.
     """
     user = User.objects.select_for_update().get(pk=user.pk)
     check_erasable(user)
     erase_account(user)
     RefreshToken.objects.filter(user=user).delete()
     EmailCode.objects.filter(user=user).delete()
+    ApiKey.objects.filter(user=user).delete()
+    UsageMetric.objects.filter(user=user).delete()
     _anonymize(user, timezone.now())

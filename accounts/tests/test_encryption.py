@@ -38,3 +38,11 @@ def test_encryption_malformed_keys_fail_the_system_check(settings):
     settings.FIELD_ENCRYPTION_KEYS = ["not-a-fernet-key"]
     with pytest.raises(SystemCheckError, match="accounts.E001"):
         call_command("check")
+
+
+def test_encryption_what_was_stored_before_keys_were_set_stays_readable_and_rotates(settings):
+    settings.FIELD_ENCRYPTION_KEYS = []
+    token = encryption.encrypt("sk-early")
+    settings.FIELD_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
+    assert encryption.decrypt(token) == "sk-early" and not encryption.is_current(token)
+    assert encryption.is_current(encryption.rotate(token))

@@ -60,7 +60,7 @@ def test_api_auth_export_sections_come_from_every_app_in_order(team):
     export = _export(team.user("viewer"))
     assert list(export) == [
         "format_version", "exported_at", "profile", "memberships", "documents", "versions", "comments", "grants",
-        "attachments", "context_files", "sessions",
+        "attachments", "context_files", "sessions", "api_keys", "usage",
     ]
     assert export["documents"] == [] and export["versions"] == []
     assert export["attachments"] == [] and export["context_files"] == []
