@@ -12,8 +12,8 @@ from django.utils import timezone
 
 from accounts import encryption
 from accounts.models import ApiKey, UsageMetric
-from accounts.services.staff import staff_grant
 from accounts.tests.factories import UserFactory
+from accounts.tests.operators import signed_in
 from workspaces.services.workspaces import workspace_create
 
 pytestmark = pytest.mark.django_db
@@ -26,29 +26,6 @@ SECRET = "sk-proj-Zq8vT3nW5yR1pL6aK0dF2hJ4gB7xC9mS"
 @pytest.fixture(autouse=True)
 def _encryption_keys(settings):
     settings.FIELD_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
-
-
-@pytest.fixture
-def superuser():
-    return UserFactory(is_staff=True, is_superuser=True)
-
-
-@pytest.fixture
-def support():
-    member = UserFactory()
-    staff_grant(user=member)
-    return member
-
-
-@pytest.fixture
-def operator(request):
-    """Each actor allowed to view these rows and run the support actions."""
-    return request.getfixturevalue(request.param)
-
-
-def signed_in(client, actor):
-    client.force_login(actor)
-    return client
 
 
 def stored_key(user, secret: str = SECRET, **fields) -> ApiKey:

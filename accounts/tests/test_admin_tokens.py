@@ -10,36 +10,13 @@ from rest_framework.test import APIClient
 from accounts.models import EmailCode, RefreshToken
 from accounts.services.codes import email_code_issue
 from accounts.services.sessions import ClientInfo, session_refresh, session_start
-from accounts.services.staff import staff_grant
 from accounts.tests.factories import UserFactory
+from accounts.tests.operators import signed_in
 
 pytestmark = pytest.mark.django_db
 
 TOKENS = reverse("admin:accounts_refreshtoken_changelist")
 CODES = reverse("admin:accounts_emailcode_changelist")
-
-
-@pytest.fixture
-def superuser():
-    return UserFactory(is_staff=True, is_superuser=True)
-
-
-@pytest.fixture
-def support():
-    member = UserFactory()
-    staff_grant(user=member)
-    return member
-
-
-@pytest.fixture
-def operator(request):
-    """Each actor allowed to run the support actions."""
-    return request.getfixturevalue(request.param)
-
-
-def signed_in(client, actor):
-    client.force_login(actor)
-    return client
 
 
 def token_url(name: str, token) -> str:

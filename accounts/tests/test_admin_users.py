@@ -14,6 +14,7 @@ from accounts.services.sessions import ClientInfo, session_start
 from accounts.services.staff import staff_grant
 from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
 from accounts.tests.helpers import code_from_mail
+from accounts.tests.operators import signed_in
 
 pytestmark = pytest.mark.django_db
 
@@ -28,29 +29,6 @@ def change_url(user) -> str:
 
 def password_url(user) -> str:
     return reverse("admin:auth_user_password_change", args=[user.pk])
-
-
-@pytest.fixture
-def superuser():
-    return UserFactory(is_staff=True, is_superuser=True)
-
-
-@pytest.fixture
-def support():
-    member = UserFactory()
-    staff_grant(user=member)
-    return member
-
-
-@pytest.fixture
-def operator(request):
-    """Each actor allowed to run the support actions."""
-    return request.getfixturevalue(request.param)
-
-
-def signed_in(client, actor):
-    client.force_login(actor)
-    return client
 
 
 def api_session(user) -> APIClient:
