@@ -89,3 +89,8 @@ clean:
 .PHONY: bench-collab
 bench-collab: install-dev node services
 	$(RUN_KEYS) DATABASE_URL=postgres://postgres@127.0.0.1:5432/mdcreator_bench_collab REDIS_URL=redis://127.0.0.1:6379/14 $(BIN)/python bench/collab_fanout.py $(BENCH_ARGS)
+
+## make bench-ai: AI proxy against fake providers: time to first token vs direct, auth/me during 50 open streams, stop on client disconnect (about 35 s)
+.PHONY: bench-ai
+bench-ai: install-dev services
+	$(RUN_KEYS) DATABASE_URL=postgres://postgres@127.0.0.1:5432/mdcreator_bench_ai REDIS_URL=redis://127.0.0.1:6379/15 $(BIN)/python bench/ai_proxy.py $(BENCH_ARGS)
