@@ -8,7 +8,6 @@ lock, as the API's add, confirm and delete take them; objects are deleted after 
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
 
 from django.db import transaction
@@ -17,7 +16,14 @@ from django.utils import timezone
 
 from documents import storage
 from documents.models import ContextFile
-from documents.services.context_files import context_file_sync_data, live_with_key, record
+from documents.services.context_files import (
+    NOT_UPLOADED,
+    context_file_sync_data,
+    live_with_key,
+    record,
+    staging_key,
+    verified_bytes,
+)
 from documents.services.quota import PENDING_TTL
 from sync.models import SyncLog
 from sync.origin import COMMAND, Origin
@@ -30,18 +36,10 @@ Status = ContextFile.SyncStatus
 
 def _object_problem(store, row: ContextFile) -> str | None:
     """Why the object does not hold the row's bytes (missing, other size, other sha256), or None when it does."""
-    found = store.head(row.s3_key)
-    if found is None:
-        return MISSING
-    if found.size != row.size_bytes:
-        return f"The stored object has {found.size} bytes, {row.size_bytes} were confirmed."
-    try:
-        data = store.read(row.s3_key)
-    except FileNotFoundError:
-        return MISSING
-    if hashlib.sha256(data).hexdigest() != row.content_hash:
-        return "The stored object's sha256 differs from the confirmed content_hash."
-    return None
+    data, reason = verified_bytes(store, row.s3_key, size=row.size_bytes, content_hash=row.content_hash)
+    if data is not None:
+        return None
+    return MISSING if reason == NOT_UPLOADED else reason
 
 
 @transaction.atomic
@@ -95,6 +93,8 @@ def context_files_check(*, listed: set[str], fix: bool) -> tuple[list[tuple[Cont
     rows = ContextFile.objects.filter(deleted_at__isnull=True, s3_key__isnull=False).order_by("pk")
     for row in rows.iterator(chunk_size=500):
         referenced.add(row.s3_key)
+        if row.sync_status != Status.SYNCED:
+            referenced.add(staging_key(row))  # an upload under way
         if row.sync_status != Status.SYNCED or row.s3_key in listed:
             continue
         scope = (row.workspace_id, row.s3_key)
@@ -134,7 +134,7 @@ def _purge_workspace(workspace_id, *, actor, origin: Origin) -> int:
     ContextFile.objects.filter(pk__in=[row.pk for row in rows]).delete()
     keys = {row.s3_key for row in rows if row.s3_key}
     named = set(_live_with_key_in(workspace_id, keys))
-    storage.delete_after_commit(keys - named)
+    storage.delete_after_commit((keys - named) | {staging_key(row) for row in rows if row.s3_key})
     return len(rows)
 
 

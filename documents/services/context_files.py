@@ -4,6 +4,11 @@ Rows of `s3`/`hybrid` files with the same sha256 in a workspace share one object
 `context-files/{workspace_id}/{content_hash}`. Whether an object is still named by a row, and
 whether its quota is already charged, is decided under the workspace row lock, so concurrent
 adds, confirms and deletes see each other. Objects are deleted after commit.
+
+Clients never write the shared object: each row's form uploads to a key of its own (`staging_key`), and
+confirm reads those bytes once, checks their size and sha256, and the server writes the shared object from
+the bytes it checked. Another member posting other bytes under the same hash can therefore never replace
+an object others already read.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ CONTENT_TYPES = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
 Status = ContextFile.SyncStatus
+NOT_UPLOADED = "No object was uploaded."
 
 
 @dataclass(frozen=True)
@@ -74,6 +80,27 @@ def record(context_file: ContextFile, operation: str, *, old: dict | None, actor
         entity_type=SyncLog.EntityType.CONTEXT_FILE, entity_id=context_file.pk, workspace_id=context_file.workspace_id,
         operation=operation, old=old, new=context_file_sync_data(context_file), actor=actor, origin=origin,
     )
+
+
+def staging_key(context_file: ContextFile) -> str:
+    """Where the row's own upload form puts its bytes, until confirm checked them."""
+    return f"context-files/{context_file.workspace_id}/uploads/{context_file.pk}"
+
+
+def verified_bytes(store, key: str, *, size: int, content_hash: str) -> tuple[bytes | None, str]:
+    """The object's bytes when they are `size` long with that sha256: `(bytes, "")`, else `(None, reason)`."""
+    found = store.head(key)
+    if found is None:
+        return None, NOT_UPLOADED
+    if found.size != size:
+        return None, f"The object has {found.size} bytes, {size} were announced."
+    try:
+        data = store.read(key)
+    except FileNotFoundError:  # deleted between HEAD and GET
+        return None, NOT_UPLOADED
+    if len(data) != size or hashlib.sha256(data).hexdigest() != content_hash:
+        return None, "The object's sha256 differs from the announced content_hash."
+    return data, ""
 
 
 def live_with_key(workspace_id, key: str):
@@ -136,7 +163,7 @@ def context_file_create(
                 raise StorageQuotaExceededError()
             row.sync_status = Status.UPLOADING
             url, fields = storage.backend().presigned_post(
-                key=row.s3_key, content_type=CONTENT_TYPES[file_type], size=size_bytes
+                key=staging_key(row), content_type=CONTENT_TYPES[file_type], size=size_bytes
             )
             upload = Upload(url=url, fields=fields)
     row.save()
@@ -148,16 +175,25 @@ def context_file_confirm(*, actor, context_file: ContextFile) -> ContextFile:
     """Verify the uploaded bytes (size and sha256) and mark the file synced; 400 `upload-verification-failed` else.
 
     The caller has checked the actor created the row. Rows already synced or local come back unchanged.
+    The upload is read and checked before any lock is taken.
     """
-    context_file, failure = _confirm(context_file_id=context_file.pk, actor=actor)
+    data, failure = None, ""
+    if context_file.sync_status not in (Status.SYNCED, Status.LOCAL_ONLY) and context_file.s3_key:
+        data, failure = verified_bytes(storage.backend(), staging_key(context_file),
+                                       size=context_file.size_bytes, content_hash=context_file.content_hash)
+    context_file, failure = _confirm(context_file_id=context_file.pk, actor=actor, data=data, failure=failure)
     if failure:
         raise UploadVerificationFailedError(failure)
     return context_file
 
 
 @transaction.atomic
-def _confirm(*, context_file_id, actor) -> tuple[ContextFile, str]:
-    """Verify under the row and workspace locks: `(row, failure reason or "")`; a failure commits too."""
+def _confirm(*, context_file_id, actor, data: bytes | None, failure: str) -> tuple[ContextFile, str]:
+    """Record the verdict under the row and workspace locks: `(row, failure reason or "")`; a failure commits too.
+
+    The shared object is written from the checked bytes only when no synced row names it yet (it would hold
+    the same bytes): under the workspace lock, so a concurrent delete of its last row cannot interleave.
+    """
     row = ContextFile.objects.select_for_update().select_related("created_by").get(
         pk=context_file_id, deleted_at__isnull=True
     )
@@ -166,41 +202,25 @@ def _confirm(*, context_file_id, actor) -> tuple[ContextFile, str]:
     workspace = Workspace.objects.select_for_update().get(pk=row.workspace_id)
     store = storage.backend()
     old = context_file_sync_data(row)
-    found, failure = _verify(store, row)
-    others = live_with_key(workspace.pk, row.s3_key).exclude(pk=row.pk)
-    is_charged = others.filter(sync_status=Status.SYNCED).exists()
+    is_charged = live_with_key(workspace.pk, row.s3_key).exclude(pk=row.pk).filter(sync_status=Status.SYNCED).exists()
+    if failure == NOT_UPLOADED and is_charged:
+        failure = ""  # confirmed by another row meanwhile: the shared object already holds these bytes
     if not failure and not is_charged and (
         workspace.storage_used_bytes + row.size_bytes > workspace.storage_limit_bytes
     ):
         failure = "The workspace's storage limit was reached before this upload was confirmed."
     if failure:
-        # No object was stored for this row: it reserves nothing; the bytes go unless another row names them.
-        row.sync_status = Status.PENDING
-        if not others.exists():
-            storage.delete_after_commit([row.s3_key], store)
+        row.sync_status = Status.PENDING  # it reserves nothing now
     else:
-        if not is_charged:  # the first confirmed row of this object pays for it
+        if not is_charged:  # the first confirmed row of this object stores it and pays for it
+            store.put(row.s3_key, data, CONTENT_TYPES[row.file_type])
             Workspace.objects.filter(pk=workspace.pk).update(storage_used_bytes=F("storage_used_bytes") + row.size_bytes)
-        row.sync_status, row.last_synced_at, row.s3_etag = Status.SYNCED, timezone.now(), found.etag
+        row.sync_status, row.last_synced_at = Status.SYNCED, timezone.now()
+        row.s3_etag = (store.head(row.s3_key) or storage.StoredObject(0, None)).etag
+    storage.delete_after_commit([staging_key(row)], store)
     row.save(update_fields=["sync_status", "last_synced_at", "s3_etag", "updated_at"])
     record(row, SyncLog.Operation.UPDATE, old=old, actor=actor)
     return row, failure
-
-
-def _verify(store, row: ContextFile) -> tuple[storage.StoredObject | None, str]:
-    """HEAD the object, then hash its bytes: `(what HEAD said, failure reason or "")`."""
-    found = store.head(row.s3_key)
-    if found is None:
-        return None, "No object was uploaded."
-    if found.size != row.size_bytes:
-        return found, f"The object has {found.size} bytes, {row.size_bytes} were announced."
-    try:
-        data = store.read(row.s3_key)
-    except FileNotFoundError:  # deleted between HEAD and GET
-        return None, "No object was uploaded."
-    if hashlib.sha256(data).hexdigest() != row.content_hash:
-        return found, "The object's sha256 differs from the announced content_hash."
-    return found, ""
 
 
 @transaction.atomic
@@ -218,8 +238,10 @@ def context_file_delete(*, actor, context_file: ContextFile, origin: Origin = RE
         others = live_with_key(workspace.pk, row.s3_key)
         if row.sync_status == Status.SYNCED and not others.filter(sync_status=Status.SYNCED).exists():
             Workspace.objects.filter(pk=workspace.pk).update(storage_used_bytes=F("storage_used_bytes") - row.size_bytes)
-        if not others.exists():
-            storage.delete_after_commit([row.s3_key])
+        keys = [] if others.exists() else [row.s3_key]
+        if row.sync_status != Status.SYNCED:
+            keys.append(staging_key(row))  # an upload never confirmed
+        storage.delete_after_commit(keys)
     record(row, SyncLog.Operation.DELETE, old=old, actor=actor, origin=origin)
 
 

@@ -82,7 +82,8 @@ def test_api_context_files_local_only_stores_metadata_without_upload_or_quota(te
     assert got["download_url"] is None and got["sync_status"] == "local_only"
 
 
-def test_api_context_files_s3_upload_confirm_and_download(team, document, store_mode):
+def test_api_context_files_s3_upload_confirm_and_download(team, document, store_mode,
+                                                         django_capture_on_commit_callbacks):
     client = team.client("editor")
     response = add(client, document, NOTES, file_name="glossary.md")
     assert response.status_code == 201, response.content
@@ -90,7 +91,9 @@ def test_api_context_files_s3_upload_confirm_and_download(team, document, store_
     assert body["deduplicated"] is False and body["context_file"]["sync_status"] == "uploading"
     form = body["upload"]
     assert set(form) == {"upload_url", "upload_fields", "expires_in"} and form["expires_in"] == 300
-    assert form["upload_fields"]["key"] == f"context-files/{team.workspace.pk}/{sha(NOTES)}"
+    # The form writes a key of this row's own; the server stores the shared object from the checked bytes.
+    staging = f"context-files/{team.workspace.pk}/uploads/{body['context_file']['id']}"
+    assert form["upload_fields"]["key"] == staging
     assert form["upload_fields"]["Content-Type"] == "text/markdown"
     if store_mode == "s3":
         policy = json.loads(base64.b64decode(form["upload_fields"]["policy"]))
@@ -98,8 +101,10 @@ def test_api_context_files_s3_upload_confirm_and_download(team, document, store_
     assert used(team.workspace) == 0  # reserved, not charged
 
     assert upload(store_mode, form, NOTES, "text/markdown", "glossary.md") in (200, 201, 204)
-    confirmed = confirm(client, body["context_file"]["id"])
+    with django_capture_on_commit_callbacks(execute=True):
+        confirmed = confirm(client, body["context_file"]["id"])
     assert confirmed.status_code == 200, confirmed.content
+    assert object_exists(sha(NOTES), team.workspace) and storage.backend().head(staging) is None
     assert set(confirmed.json()) == CONTEXT_FILE_FIELDS
     assert confirmed.json()["sync_status"] == "synced" and confirmed.json()["last_synced_at"] is not None
     assert used(team.workspace) == len(NOTES)
@@ -144,7 +149,8 @@ def test_api_context_files_dedup_shares_one_object_and_its_quota(
 
 
 def test_api_context_files_concurrent_uploads_of_one_object_are_charged_once(team, document, store_mode):
-    # Neither row is synced when the other is added: both get a form for the same key.
+    # Neither row is synced when the other is added: both get a form. Once one is confirmed, the other
+    # needs no upload of its own: the shared object holds its bytes.
     editor, admin = team.client("editor"), team.client("admin")
     first, second = add(editor, document).json(), add(admin, document).json()
     assert first["upload"] is not None and second["upload"] is not None
@@ -182,7 +188,7 @@ def test_api_context_files_size_mismatch_fails(team, document, store_mode, djang
     assert not object_exists(sha(NOTES), team.workspace) and used(team.workspace) == 0
 
 
-def test_api_context_files_failed_confirm_keeps_an_object_another_row_names(
+def test_api_context_files_a_failed_confirm_never_touches_the_shared_object(
     team, document, store_mode, django_capture_on_commit_callbacks
 ):
     editor, admin = team.client("editor"), team.client("admin")
@@ -190,10 +196,27 @@ def test_api_context_files_failed_confirm_keeps_an_object_another_row_names(
     assert upload(store_mode, first["upload"], b"x" * len(NOTES), "text/markdown") in (200, 201, 204)
     with django_capture_on_commit_callbacks(execute=True):
         assert_problem(confirm(editor, first["context_file"]["id"]), 400, "upload-verification-failed")
-    assert object_exists(sha(NOTES), team.workspace)  # the second row still names the key
+    assert not object_exists(sha(NOTES), team.workspace)  # the forged bytes never reached the shared key
     assert upload(store_mode, second["upload"], NOTES, "text/markdown") in (200, 201, 204)
     assert confirm(admin, second["context_file"]["id"]).json()["sync_status"] == "synced"
     assert used(team.workspace) == len(NOTES)
+
+
+def test_api_context_files_a_late_upload_under_the_same_hash_cannot_replace_what_others_read(
+    team, document, store_mode, django_capture_on_commit_callbacks
+):
+    """A member holding a form for the same hash posts other bytes after the object was confirmed: the
+    shared object keeps the confirmed bytes, and that member's confirm fails."""
+    editor, admin = team.client("editor"), team.client("admin")
+    honest, late = add(editor, document).json(), add(admin, document).json()
+    assert upload(store_mode, honest["upload"], NOTES, "text/markdown") in (200, 201, 204)
+    assert confirm(editor, honest["context_file"]["id"]).status_code == 200
+    forged = NOTES.replace(b"A context", b"A forged!")
+    assert upload(store_mode, late["upload"], forged, "text/markdown") in (200, 201, 204)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert_problem(confirm(admin, late["context_file"]["id"]), 400, "upload-verification-failed")
+    got = team.client("viewer").get(f"/api/v1/context-files/{honest['context_file']['id']}").json()
+    assert fetch(got["download_url"])[2] == NOTES
 
 
 def test_api_context_files_same_name_other_bytes_on_one_document_is_renamed(team, document):

@@ -42,16 +42,18 @@ def _row(body: dict) -> ContextFile:
 
 
 @pytest.fixture
-def damaged(team, document, store_mode):
+def damaged(team, document, store_mode, django_capture_on_commit_callbacks):
     """A healthy context file; two rows sharing an object that vanished; an object only a deleted row named;
     a stray object; and an upload in flight whose object is there."""
     client, store = team.client("editor"), storage.backend()
-    healthy = _row(stored(client, store_mode, document, GLOSSARY))
-    lost = _row(stored(client, store_mode, document, DATA, file_name="data.csv", file_type="csv"))
+    with django_capture_on_commit_callbacks(execute=True):  # confirmed uploads leave nothing behind
+        healthy = _row(stored(client, store_mode, document, GLOSSARY))
+        lost = _row(stored(client, store_mode, document, DATA, file_name="data.csv", file_type="csv"))
     twin = _row(add(client, DocumentFactory(workspace=team.workspace), DATA, file_name="data.csv",
                     file_type="csv").json())
     store.delete(lost.s3_key)
-    gone = _row(stored(client, store_mode, document, b"gone", file_name="gone.txt", file_type="txt"))
+    with django_capture_on_commit_callbacks(execute=True):
+        gone = _row(stored(client, store_mode, document, b"gone", file_name="gone.txt", file_type="txt"))
     context_file_delete(actor=team.user("owner"), context_file=gone)  # its after-commit deletion never ran
     stray = f"context-files/{team.workspace.pk}/{sha(b'stray')}"
     store.put(stray, b"stray", "text/plain")
@@ -125,7 +127,7 @@ def test_purge_expired_deletes_context_files_stuck_for_an_hour(
     store.put(stale_key, b"stale bytes", "text/plain")  # uploaded, never confirmed
     failed = add(client, document, b"failed", file_name="failed.txt", file_type="txt").json()
     assert confirm(client, failed["context_file"]["id"]).status_code == 400  # nothing uploaded: back to pending
-    shared = add(client, document, GLOSSARY).json()  # stuck, but a fresh upload of the same bytes names its key
+    shared = add(client, document, GLOSSARY).json()  # stuck, while a fresh row of the same bytes is under way
     shared_key = shared["upload"]["upload_fields"]["key"]
     store.put(shared_key, GLOSSARY, "text/markdown")
     fresh = add(client, DocumentFactory(workspace=team.workspace), GLOSSARY).json()
@@ -142,12 +144,13 @@ def test_purge_expired_deletes_context_files_stuck_for_an_hour(
 
     assert list(ContextFile.objects.values_list("pk", flat=True)) == [ContextFile.objects.get().pk]
     assert str(ContextFile.objects.get().pk) == fresh["context_file"]["id"]
-    assert not _exists(stale_key) and _exists(shared_key)
+    assert not _exists(stale_key) and not _exists(shared_key)  # each row's upload went with it
     for body in (stale, failed, shared):
         entry = SyncLog.objects.filter(entity_id=body["context_file"]["id"]).latest("seq")
         assert (entry.operation, entry.origin) == ("delete", "command")
         assert entry.data["deleted_at"] is not None
     assert _used(team.workspace) == 0
     assert "Cleared 0 unconfirmed context files." in _run("purge_expired")
-    # the fresh row still confirms against the kept object
+    # the fresh row's own upload was left alone
+    store.put(fresh["upload"]["upload_fields"]["key"], GLOSSARY, "text/markdown")
     assert confirm(client, fresh["context_file"]["id"]).json()["sync_status"] == "synced"
