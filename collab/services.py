@@ -5,10 +5,15 @@ The other direction, REST → live, is `collab.bridge`.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 import pycrdt
-from django.db import transaction
+from django.db import close_old_connections, transaction
+from django.db.models import F
+from django.utils import timezone
 
 from accounts.models import User
 from collab import store
@@ -95,6 +100,63 @@ def _materialize_once(document_id) -> bool | None:
             materialized_seq=snapshot.last_seq
         )
     return True
+
+
+# Catching up (SPEC §5.4): a process killed with rooms open leaves acknowledged live edits in the update log
+# that no room will materialize, since nobody reopens those documents. Every process catches up once it
+# serves, then every CATCH_UP_INTERVAL seconds on the documents whose log has been still for CATCH_UP_IDLE
+# seconds (an open room materializes its own edits within MATERIALIZE_MAX_WAIT, 10 s).
+CATCH_UP_INTERVAL = 120.0
+CATCH_UP_IDLE = 60.0
+# One thread of its own: a long catch-up never delays the rooms' materialization and compaction.
+_CATCH_UP = ThreadPoolExecutor(max_workers=1, thread_name_prefix="collab-catch-up")
+
+
+def collab_materialize_pending(*, idle_for: float = 0.0) -> int:
+    """Materialize every live document whose update log is ahead of its markdown; how many were written.
+
+    With `idle_for`, documents whose log moved in the last `idle_for` seconds are left to their rooms.
+    Processes running this together share the work: each document is taken under its upkeep lock, and
+    one whose lock another process holds is skipped (that process is materializing it). A failure is
+    logged and the pass goes on with the next document.
+    """
+    pending = CollabState.objects.filter(last_seq__gt=F("materialized_seq"), document__deleted=False)
+    if idle_for:
+        pending = pending.filter(updated_at__lte=timezone.now() - timedelta(seconds=idle_for))
+    written = 0
+    for document_id in list(pending.order_by("updated_at").values_list("document_id", flat=True)):
+        with store.upkeep_lock(document_id) as acquired:
+            if not acquired:
+                continue
+            try:
+                written += collab_materialize(document_id)
+            except Exception:
+                logger.exception("document %s: catching up on its live edits failed", document_id)
+    return written
+
+
+def _catch_up_pass(idle_for: float) -> int:
+    close_old_connections()
+    try:
+        return collab_materialize_pending(idle_for=idle_for)
+    finally:
+        close_old_connections()
+
+
+async def collab_catch_up_forever(*, interval: float = CATCH_UP_INTERVAL, idle_for: float = CATCH_UP_IDLE) -> None:
+    """On a serving process's loop: materialize every pending document now, then every `interval` seconds
+    those still for `idle_for` seconds. The passes run on a thread of their own; the loop never waits."""
+    loop = asyncio.get_running_loop()
+    still_for = 0.0  # the first pass takes everything: the rooms that left these edits are gone
+    while True:
+        try:
+            written = await loop.run_in_executor(_CATCH_UP, _catch_up_pass, still_for)
+            if written:
+                logger.info("materialized the pending live edits of %s document(s)", written)
+        except Exception:
+            logger.exception("catching up on pending live edits failed")
+        still_for = idle_for
+        await asyncio.sleep(interval)
 
 
 def collab_state(*, document: Document, state_vector: bytes | None) -> tuple[bytes, bytes, int]:

@@ -6,12 +6,15 @@ executor; REST services call it inside their own transactions.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pycrdt
 from django.db import connection, transaction
 from django.db.models import Count, Sum
 from django.db.models.functions import Length
+from django.utils import timezone
 
 from collab.errors import DocumentTooLargeError, NotCollaborativeError
 from collab.markdown import markdown_to_update
@@ -22,6 +25,8 @@ from mdcreator.sql import with_tables
 MAX_STATE_BYTES = 32 * 1024 * 1024
 COMPACT_ROWS = 500
 COMPACT_BYTES = 1024 * 1024
+# The first key of the PostgreSQL advisory locks that `upkeep_lock` takes (the second is the document's).
+UPKEEP_LOCK_SPACE = 0x6D6463
 
 
 @dataclass(frozen=True)
@@ -185,7 +190,7 @@ def _append_with_orm(document_id, items: list[tuple[bytes, object]], incoming: i
         ]
     )
     CollabState.objects.filter(document_id=document_id).update(
-        last_seq=seqs[-1], size_bytes=record.size_bytes + incoming
+        last_seq=seqs[-1], size_bytes=record.size_bytes + incoming, updated_at=timezone.now()
     )
     return seqs[-1]
 
@@ -235,3 +240,27 @@ def apply_update(document_id, update: bytes, *, user_id) -> list[int]:
     """Accept one update outside a room (POST yjs-state): persist it; the caller broadcasts after commit."""
     ensure_state(document_id)
     return append_updates(document_id, [(update, user_id)])
+
+
+@contextmanager
+def upkeep_lock(document_id) -> Iterator[bool]:
+    """Yields whether this process now holds the document's upkeep lock, which shares catch-up work between
+    processes: one held elsewhere is not waited for, its holder is doing the job.
+
+    A PostgreSQL advisory lock of the database session, taken without waiting and released on leaving
+    (or when the session ends, a process killed included); no row is locked, so writers never wait for
+    it. SQLite serves one process: always held.
+    """
+    if connection.vendor != "postgresql":
+        yield True
+        return
+    key = [UPKEEP_LOCK_SPACE, str(document_id)]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, hashtext(%s))", key)
+        acquired = cursor.fetchone()[0]
+    try:
+        yield acquired
+    finally:
+        if acquired:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s, hashtext(%s))", key)

@@ -57,6 +57,24 @@ def _bodies_handed_over_in_daphne() -> None:
     Server.create_application = handing_over
 
 
+def _serving_hooks():
+    """A callable that runs, once per event loop, every app config's `serving_started(loop)`: background work
+    of an app (collab catches up on live edits a dead process left) starts once the server serves, never
+    before, so start-up does not wait for it."""
+    from django.apps import apps
+
+    hooks = [config.serving_started for config in apps.get_app_configs() if hasattr(config, "serving_started")]
+    started: list = []
+
+    def serving(loop: asyncio.AbstractEventLoop) -> None:
+        if loop not in started:
+            started.append(loop)
+            for hook in hooks:
+                hook(loop)
+
+    return serving
+
+
 def _build():
     """Configure Django, then build the application (everything it imports needs the settings)."""
     import django
@@ -75,9 +93,12 @@ def _build():
     _no_form_parsing_in_daphne()
     _bodies_handed_over_in_daphne()
     router = ProtocolTypeRouter({"http": OneHopASGIHandler(), "websocket": URLRouter(websocket_urlpatterns)})
+    serving = _serving_hooks()
 
     async def built(scope, receive, send):
-        events.serve_on(asyncio.get_running_loop())  # the loop worker threads hand their messages to
+        loop = asyncio.get_running_loop()
+        events.serve_on(loop)  # the loop worker threads hand their messages to
+        serving(loop)
         return await router(scope, receive, send)
 
     # Everything built so far (settings, apps, models, views, URL patterns) lives as long as the process.

@@ -11,7 +11,7 @@ from pycrdt import Doc
 from collab.markdown.parse import parse_markdown
 from collab.markdown.schema import NODE_ATTRS, node
 from collab.markdown.serialize import serialize_markdown
-from collab.markdown.yxml import content_fragment, read_blocks, write_blocks
+from collab.markdown.yxml import content_fragment, has_foreign_items, read_blocks, remove_foreign_items, write_blocks
 
 
 @dataclass(frozen=True)
@@ -25,12 +25,24 @@ class Edit:
 
 def merge_markdown(doc: Doc, new_text: str, *, origin: str = "server") -> bytes | None:
     """Replace only the changed top-level blocks, in one transaction; the incremental update, or None if equivalent."""
+    edits = plan_edits(read_blocks(content_fragment(doc)), parse_markdown(new_text))
+    return apply_edits(doc, edits, origin=origin)
+
+
+def apply_edits(doc: Doc, edits: list[Edit], *, origin: str) -> bytes | None:
+    """Apply block edits to the root fragment in one transaction; the incremental update, or None if none.
+
+    Items of the root that are not XML nodes go first: the edits' indexes count the XML nodes only, and
+    after a REST write the live document holds exactly the written blocks.
+    """
     fragment = content_fragment(doc)
-    edits = plan_edits(read_blocks(fragment), parse_markdown(new_text))
-    if not edits:
+    foreign = has_foreign_items(fragment)
+    if not edits and not foreign:
         return None
     state_before = doc.get_state()
     with doc.transaction(origin=origin):
+        if foreign:
+            remove_foreign_items(doc)
         # Back to front, so the indexes of earlier edits stay valid.
         for edit in reversed(edits):
             del fragment.children[edit.start : edit.stop]

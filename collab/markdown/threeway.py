@@ -13,9 +13,9 @@ from difflib import SequenceMatcher
 
 from pycrdt import Doc
 
-from collab.markdown.merge import block_keys, plan_edits
+from collab.markdown.merge import apply_edits, block_keys, plan_edits
 from collab.markdown.parse import parse_markdown
-from collab.markdown.yxml import content_fragment, read_blocks, write_blocks
+from collab.markdown.yxml import content_fragment, read_blocks
 
 
 def _live_changes(base_keys: list[str], live_keys: list[str]) -> tuple[dict[int, list[int]], dict[int, list[int]]]:
@@ -61,16 +61,7 @@ def resolve_blocks(base: list[dict], new: list[dict], live: list[dict], *, key=N
 
 def merge_three_way(doc: Doc, base_text: str, new_text: str, *, origin: str = "server") -> bytes | None:
     """Apply a REST write made against `base_text` to the live document; the update, or None."""
-    fragment = content_fragment(doc)
-    live = read_blocks(fragment)
+    live = read_blocks(content_fragment(doc))
     key = block_keys()  # target blocks are live and new blocks: each is serialized once
     target = resolve_blocks(parse_markdown(base_text), parse_markdown(new_text), live, key=key)
-    edits = plan_edits(live, target, key=key)
-    if not edits:
-        return None
-    state_before = doc.get_state()
-    with doc.transaction(origin=origin):
-        for edit in reversed(edits):
-            del fragment.children[edit.start : edit.stop]
-            write_blocks(fragment, edit.start, edit.blocks)
-    return doc.get_update(state_before)
+    return apply_edits(doc, plan_edits(live, target, key=key), origin=origin)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pycrdt import Doc, XmlElement, XmlFragment, XmlText
+from pycrdt import Array, Doc, XmlElement, XmlFragment, XmlText
 
 from collab.markdown.parse import parse_markdown
 from collab.markdown.schema import MARK_ATTRS, MARK_RANK, merge_text, node, text
@@ -57,11 +57,44 @@ def _insert_text(parent: XmlFragment | XmlElement, index: int, run: list[dict]) 
         ytext.insert(len(ytext), item["text"], formatting or None)
 
 
+def xml_children(parent: XmlFragment | XmlElement) -> list[XmlElement | XmlText]:
+    """The XML nodes among `parent`'s children, in order; an `XmlFragment` is the root `content`.
+
+    pycrdt's list of a fragment's children ends at the first item that is not an XML node (a Y.Text,
+    Y.Array, Y.Map or plain value a foreign client put in the root): every later block would be missing,
+    though the editors still show it. The root is then read through an array view of the same type,
+    which lists every item, and the items that are not XML nodes are skipped.
+    """
+    children = list(parent.children)
+    if len(children) == len(parent.children) or not isinstance(parent, XmlFragment):
+        return children
+    return [item for item in parent.doc.get(FRAGMENT_NAME, type=Array) if isinstance(item, XmlElement | XmlText)]
+
+
+def has_foreign_items(fragment: XmlFragment) -> bool:
+    """Whether the root fragment holds items that are not XML nodes (see `xml_children`)."""
+    return len(list(fragment.children)) != len(fragment.children)
+
+
+def remove_foreign_items(doc: Doc) -> int:
+    """Delete the items of the root `content` that are not XML nodes; how many were deleted.
+
+    The editors' binding cannot show them, and pycrdt's fragment view hides every block after them.
+    """
+    items = doc.get(FRAGMENT_NAME, type=Array)
+    with doc.transaction():
+        foreign = [index for index, item in enumerate(items) if not isinstance(item, XmlElement | XmlText)]
+        for index in reversed(foreign):
+            del items[index]
+    return len(foreign)
+
+
 def read_blocks(fragment: XmlFragment | XmlElement) -> list[dict]:
-    """The fragment's children as nodes; unknown elements are kept as opaque nodes, stray text as paragraphs."""
+    """The fragment's children as nodes; unknown elements are kept as opaque nodes, stray text as paragraphs,
+    items that are not XML nodes are skipped."""
     with fragment.doc.transaction():
         blocks = []
-        for child in fragment.children:
+        for child in xml_children(fragment):
             if isinstance(child, XmlText):
                 blocks.append(node("paragraph", _read_text(child)))
             else:

@@ -106,27 +106,36 @@ async def settle(*clients, timeout: float = 10.0) -> None:
     await asyncio.sleep(0)
 
 
-def _other_backends() -> int:
-    """Sessions of other processes (the live servers) running a statement or a transaction on the test database."""
+def _other_backends() -> list[tuple]:
+    """Sessions of other processes (the live servers) running a statement or a transaction on the test database:
+    (pid, state, wait event, start of their query)."""
     with connection.cursor() as cursor:
+        # Inside a transaction, PostgreSQL answers every read of the activity view from its first one.
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
         cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            "SELECT pid, state, wait_event_type, left(query, 120) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
             " AND state IS DISTINCT FROM 'idle'"
         )
-        return cursor.fetchone()[0]
+        return cursor.fetchall()
 
 
-def wait_servers_idle(timeout: float = 10.0, quiet: float = 0.12) -> None:
-    """Wait until no live server has used the database for `quiet` seconds.
+def wait_servers_idle(timeout: float = 30.0, quiet: float = 0.12) -> None:
+    """Wait until no live server has used the database for `quiet` seconds; AssertionError naming the busy
+    sessions when that does not happen within `timeout` seconds.
 
     Servers keep idle pooled connections between jobs, so this waits for every one of them
     to be idle: rooms closed by the test have then finished materializing and compacting.
     """
     deadline = time.monotonic() + timeout
     quiet_since = time.monotonic()
+    busy: list[tuple] = []
     while time.monotonic() < deadline:
-        if _other_backends():
+        busy = _other_backends()
+        if busy:
             quiet_since = time.monotonic()
         elif time.monotonic() - quiet_since >= quiet:
             return
         time.sleep(0.02)
+    sessions = "; ".join(f"pid {pid} {state} (waiting on {wait or 'nothing'}): {query!r}" for pid, state, wait, query in busy)
+    raise AssertionError(f"the live servers did not leave the database idle for {quiet} s within {timeout} s: {sessions}")
