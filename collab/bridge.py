@@ -71,6 +71,8 @@ def live_state(document) -> tuple[bytes, int] | None:
     if not store.is_collaborative(document):
         return None
     snapshot = store.load_snapshot(document.pk)
+    if snapshot.state and not snapshot.updates:  # compacted: the stored state is the whole document
+        return snapshot.state, snapshot.last_seq
     return snapshot.as_doc().get_update(), snapshot.last_seq
 
 

@@ -91,10 +91,40 @@ def load_snapshot(document_id, *, after_seq: int | None = None) -> Snapshot:
         ensure_state(document_id)
         record = CollabState.objects.select_for_update().get(document_id=document_id)
         return _read_snapshot(record, after_seq)
+    if connection.vendor == "postgresql":
+        found = _snapshot_in_one_statement(document_id, after_seq)
+        if found is not None:
+            return found
     ensure_state(document_id)  # hydration commits first, in its own transaction
     with transaction.atomic():
         _repeatable_read()
         return _read_snapshot(CollabState.objects.get(document_id=document_id), after_seq)
+
+
+def _snapshot_in_one_statement(document_id, after_seq: int | None) -> Snapshot | None:
+    """PostgreSQL: the state row and its later update rows in one statement, hence one snapshot of the
+    database (no transaction to open); None when the document has no state yet."""
+    sql = with_tables(
+        """
+        WITH s AS (SELECT state, state_seq, last_seq FROM {state} WHERE document_id = %(document)s)
+        SELECT 0, s.state_seq, s.last_seq,
+               CASE WHEN %(after)s::bigint >= s.state_seq THEN NULL ELSE s.state END FROM s
+        UNION ALL
+        SELECT 1, u.seq, NULL, u.update FROM {updates} AS u, s
+        WHERE u.document_id = %(document)s AND u.seq > GREATEST(s.state_seq, COALESCE(%(after)s::bigint, 0))
+        ORDER BY 1, 2
+    """,
+        state=CollabState,
+        updates=CollabUpdate,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {"document": document_id, "after": after_seq})
+        rows = cursor.fetchall()
+    if not rows:
+        return None
+    _, _, last, state = rows[0]
+    return Snapshot(state=bytes(state) if state is not None else b"",
+                    updates=[(seq, bytes(update)) for _, seq, _, update in rows[1:]], last_seq=last)
 
 
 def _repeatable_read() -> None:
