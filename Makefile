@@ -12,7 +12,7 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/1
 RUN_KEYS = DJANGO_SECRET_KEY=$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))') \
   JWT_SIGNING_KEY=$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))')
 
-.PHONY: run test lint install install-dev node services migrate bench clean
+.PHONY: run test lint install install-dev node browser static services migrate bench clean
 
 # daphne refuses WebSocket messages over 1 MiB by default; the live-editing limit is 8 MiB (SPEC §5.4).
 DAPHNE_WS_LIMITS := --websocket-max-message-size 16777216 --websocket-max-frame-size 16777216
@@ -38,6 +38,19 @@ install: $(VENV)/.runtime
 install-dev: $(VENV)/.dev
 node: $(NODE_DIR)/node_modules/.installed
 
+## make browser: Debian's chromium and chromium-driver for tests/test_browser.py (installed only when missing)
+browser:
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
+	  echo "Installing chromium and chromium-driver (Debian packages) for the browser tests"; \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq >/dev/null && \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	fi
+
+## make static: collect the static files under var/static (hashed names, gzip copies), as `make run` does
+static: install
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
+
 ## make run: the embedded default (SQLite, in-memory layers, local files, console email) on :8000 (and :1234, the web client's live-editing address)
 run: install
 	$(BIN)/python manage.py migrate --noinput
@@ -55,7 +68,7 @@ lint: install-dev
 	$(BIN)/lint-imports --no-cache
 
 ## make test: the linters, then the whole suite on PostgreSQL and Redis, plus a smoke run of the embedded default
-test: lint install-dev node services
+test: lint install-dev node services browser static
 	$(RUN_KEYS) DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
 	  $(BIN)/python -m pytest --create-db $(PYTEST_ARGS)
 
@@ -94,3 +107,15 @@ bench-collab: install-dev node services
 .PHONY: bench-ai
 bench-ai: install-dev services
 	$(RUN_KEYS) DATABASE_URL=postgres://postgres@127.0.0.1:5432/mdcreator_bench_ai REDIS_URL=redis://127.0.0.1:6379/15 $(BIN)/python bench/ai_proxy.py $(BENCH_ARGS)
+
+## make bench-rest: REST reads against a bare Django view in the same daphne, with wrk (16 connections, 3 interleaved rounds, about 4 minutes)
+.PHONY: bench-rest
+bench-rest: install-dev services /usr/bin/wrk
+	$(RUN_KEYS) DATABASE_URL=postgres://postgres@127.0.0.1:5432/mdcreator_bench_rest REDIS_URL=redis://127.0.0.1:6379/0 $(BIN)/python bench/rest_overhead.py $(BENCH_ARGS)
+
+# The HTTP load generator of bench-rest, Debian's wrk (installed only when missing).
+/usr/bin/wrk:
+	@echo "Installing wrk (Debian package) for make bench-rest"
+	@SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq >/dev/null && \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "corsheaders",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "guardian",
     "channels",
     "mozilla_django_oidc",
@@ -67,6 +68,8 @@ MIDDLEWARE = [
     "mdcreator.middleware.BodySizeLimitMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Static files from the application (under daphne too), with the security headers above.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -218,11 +221,20 @@ if OIDC_ENABLED:
     AUTHENTICATION_BACKENDS.append("accounts.oidc_admin.AdminOIDCAuthenticationBackend")
 
 # --- email ------------------------------------------------------------------
+# Requests only queue their messages (after the commit); a background thread of the process delivers them
+# through EMAIL_DELIVERY_BACKEND, retrying with backoff (accounts/emails.py). EMAIL_BACKEND (the variable)
+# and EMAIL_URL name the delivering backend.
+EMAIL_TIMEOUT = env.float("EMAIL_TIMEOUT", default=10.0)  # seconds per SMTP operation: a hung server is a failure
 EMAIL_URL = env.str("EMAIL_URL", default="")
 if EMAIL_URL:
-    vars().update(env.email_url("EMAIL_URL"))
+    _email_url = env.email_url("EMAIL_URL")
+    EMAIL_DELIVERY_BACKEND = _email_url.pop("EMAIL_BACKEND")
+    vars().update(_email_url)
 else:
-    EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+    EMAIL_DELIVERY_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+EMAIL_BACKEND = "accounts.emails.BackgroundEmailBackend"
+EMAIL_SEND_RETRIES = 3
+EMAIL_RETRY_BACKOFF_SECONDS = env.float("EMAIL_RETRY_BACKOFF_SECONDS", default=1.0)  # then 2 s, then 4 s
 EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default=str(VAR_DIR / "mail"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="MD Creator <no-reply@mdcreator.app>")
 
@@ -290,8 +302,11 @@ else:
     _default_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
 STORAGES = {
     "default": _default_storage,
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    # Hashed names and gzip copies written by collectstatic (`make run`, the image), served a year (immutable).
+    "staticfiles": {"BACKEND": "mdcreator.staticfiles.StaticFilesStorage"},
 }
+# Files not collected yet (or in a stale collection) are still found in their apps.
+WHITENOISE_USE_FINDERS = True
 
 # --- request limits ---------------------------------------------------------
 JSON_BODY_MAX_BYTES = 6 * 1024 * 1024
@@ -318,6 +333,17 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
+    # Swagger UI and ReDoc from drf-spectacular-sidecar's pinned copies, served with our static files:
+    # the docs page loads nothing from another origin.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # One name per set of role choices (several serializers share them).
+    "ENUM_NAME_OVERRIDES": {
+        "NonOwnerRoleEnum": "workspaces.serializers.NON_OWNER_ROLES",
+        "ClientRoleEnum": ["viewer", "commenter", "editor", "admin", "member"],
+        "ShareRoleEnum": "documents.models.DocumentShare.Role",
+    },
 }
 
 # --- i18n, time -------------------------------------------------------------
@@ -348,8 +374,23 @@ LOGGING = {
 # database connection while it serves a request, so keep it at or below DATABASE_POOL_MAX_SIZE.
 HTTP_WORKER_THREADS = env.int("HTTP_WORKER_THREADS", default=16)
 
+# --- transport security -----------------------------------------------------
+# Production (PostgreSQL) is reached over HTTPS only: TLS ends at the load balancer or proxy in front of
+# daphne, which redirects plain http and sets X-Forwarded-Proto (README, "Production checks"). The embedded
+# default serves plain http://localhost, where Secure cookies and HSTS would lock the admin out.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # Load balancers in front of daphne that append to X-Forwarded-For (0: use the socket's peer address).
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
-SESSION_COOKIE_SECURE = not DEBUG and env.bool("SESSION_COOKIE_SECURE", default=False)
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=IS_POSTGRES)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=IS_POSTGRES)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=365 * 24 * 3600 if IS_POSTGRES else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]  # probes of the load balancer speak plain http
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# Justified in the README ("Production checks"): security.W008, the proxy redirects http to https (daphne
+# itself must answer the proxy's and the probes' plain http); security.W021, HSTS preloading commits the whole
+# registrable domain for good, so only its owner turns it on (SECURE_HSTS_PRELOAD=True).
+SILENCED_SYSTEM_CHECKS += ["security.W008", "security.W021"]
