@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
-
-from collab.protocol import DecodeError, Decoder, var_string, var_uint
+from collab.protocol import DecodeError, Decoder, loads_json, var_string, var_uint
 
 MAX_STATE_BYTES = 16 * 1024
 
@@ -32,12 +30,19 @@ class RoomAwareness:
         self.owners: dict[int, object] = {}
 
     def apply(self, update: bytes, owner: object) -> bytes | None:
-        """Record an incoming update; returns the update to relay (oversized states dropped) or None."""
-        kept = []
+        """Record an incoming update; returns the update to relay (oversized states dropped) or None.
+
+        Every state is checked before any is recorded: an update holding one that is not strict JSON
+        within SPEC §9's nesting limit raises ValueError (DecodeError for bad framing) and changes nothing.
+        """
+        entries = []
         for client, clock, state in decode_update(update):
             if len(state.encode("utf-8")) > MAX_STATE_BYTES:
                 continue
-            json.loads(state)  # must be JSON; raises ValueError otherwise
+            loads_json(state)  # strict JSON nested at most 32 levels; ValueError otherwise
+            entries.append((client, clock, state))
+        kept = []
+        for client, clock, state in entries:
             current = self.entries.get(client)
             # Providers echo what they receive: an equal clock is no news unless it removes the state.
             if current is not None and (clock < current[0] or (clock == current[0] and state != "null")):

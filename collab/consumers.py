@@ -2,6 +2,11 @@
 
 Glue only: frames are decoded here; durability, fan-out and awareness live in
 `collab.rooms`, access and presence in `collab.sessions`.
+
+Every message is handled in its own guard (SPEC §9): whatever one raises is logged and answered
+with an error for its document (a database failure closes with 1011), and the socket, its other
+documents, their rooms and presence carry on. Whichever way a consumer ends, its cleanup runs once:
+the heartbeat stops, every session leaves its room and closes its presence row.
 """
 
 from __future__ import annotations
@@ -9,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import hashlib
 import json
 import logging
 import time
@@ -16,7 +22,9 @@ import time
 import pycrdt
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.db import Error as DatabaseError
 
 from accounts.serializers import user_summary
 from collab import protocol as p
@@ -30,6 +38,25 @@ logger = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 60
 READ_ONLY_ERROR_INTERVAL = 5.0
 MAX_BUFFERED = 100
+# Documents a Hocuspocus socket may hold messages for before their authentication finishes (SPEC §5.3).
+MAX_BUFFERED_DOCUMENTS = 20
+# What daphne raises when a frame is sent after the peer went away (autobahn is daphne's WebSocket layer).
+try:
+    from autobahn.exception import Disconnected as PeerGone
+except ImportError:  # another ASGI server
+    PeerGone = ConnectionError
+PEER_GONE = (PeerGone, ConnectionError)
+# What no message guard catches: the task is being cancelled, or the process is ending.
+UNGUARDED = (asyncio.CancelledError, StopConsumer, KeyboardInterrupt, SystemExit, GeneratorExit)
+
+
+def connection_id(channel_name: str, address: str | None) -> str:
+    """The presence key of a session: its socket's channel, and for Hocuspocus a digest of the document's address
+    (any string the client chose, NUL and all: a `<name>\\0<session>` address is the provider's own form)."""
+    if address is None:
+        return f"{channel_name}|"
+    digest = hashlib.sha256(address.encode("utf-8", "surrogatepass")).hexdigest()
+    return f"{channel_name}|{digest}"
 
 
 class DocumentSession:
@@ -39,9 +66,11 @@ class DocumentSession:
         self.socket, self.address, self.user, self.access = socket, address, user, access
         self.user_id = user.pk
         self.room = None
-        self.connection_id = f"{socket.channel_name}|{address or ''}"[:255]
+        self.connection_id = connection_id(socket.channel_name, address)
         self.update_limit = s.RateLimiter(50)
         self.awareness_limit = s.RateLimiter(20)
+        # Refusing a decodable update rebuilds the room's shadow document: at most one a second (after ten).
+        self.refusal_limit = s.RateLimiter(1, window=10.0)
         self.last_read_only_error = 0.0
         self.accepted: collections.deque[asyncio.Future] = collections.deque()
         self.acknowledger: asyncio.Task | None = None
@@ -73,18 +102,63 @@ class CollabConsumer(AsyncWebsocketConsumer):
         self.sessions: dict[str | None, DocumentSession] = {}
         self.users: set = set()
         self._heartbeat: asyncio.Task | None = None
+        self._cleanup: asyncio.Task | None = None
         self._closing = False
+
+    async def __call__(self, scope, receive, send):
+        """Run the consumer; its cleanup runs on every way out (a close, an error, a cancellation)."""
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            await self.clean_up()
 
     async def dispatch(self, message):
         """Channels' dispatch without its close_old_connections hop to the sync thread before every message.
 
         The hop cost a thread round trip per frame; every database call of these consumers goes
         through database_sync_to_async or the rooms' run_db, which close stale connections themselves.
+        Every message but the socket's opening and closing is guarded here (frames are guarded per
+        document by `receive` too, to answer them): a failing or unknown one is logged, and the socket
+        goes on.
         """
+        kind = message.get("type")
         handler = getattr(self, get_handler_name(message), None)
-        if handler is None:
-            raise ValueError(f"No handler for message type {message['type']}")
-        await handler(message)
+        if kind in ("websocket.connect", "websocket.disconnect"):
+            await handler(message)
+            return
+        try:
+            if handler is None:
+                raise ValueError(f"No handler for message type {kind}")
+            await handler(message)
+        except UNGUARDED:
+            raise
+        except BaseException:
+            logger.exception("message %s failed", kind)
+
+    async def guarded(self, session: DocumentSession | None, handling) -> None:
+        """Await one message's handling; whatever it raises is logged and answered for that message alone.
+
+        The answer is an `error` event for the session (a JSON error frame where the connection opted in
+        to events, a Stateless error on Hocuspocus); a database failure closes the socket with 1011 so
+        that providers resend what was not acknowledged (SPEC §5.4). The room and presence are untouched.
+        """
+        try:
+            await handling
+        except UNGUARDED:
+            raise
+        except BaseException as error:
+            logger.exception("a message on %s failed", getattr(session, "document_id", "a live socket"))
+            if self._closing:
+                return
+            try:
+                if isinstance(error, DatabaseError):
+                    await self.close(code=CloseCode.SERVER_ERROR)
+                elif session is not None:
+                    await self.send_event(
+                        session, error_frame(SocketError.UNKNOWN_MESSAGE, "The message could not be handled.")
+                    )
+            except Exception:
+                logger.info("answering a failed message failed too", exc_info=True)
 
     # --- sending (dialect specific) --------------------------------------------------
     async def send_sync(self, session, kind: int, data: bytes, *, reply: bool = False) -> None:
@@ -105,11 +179,22 @@ class CollabConsumer(AsyncWebsocketConsumer):
     async def acknowledge(self, session, durable: bool) -> None:
         """Hocuspocus SyncStatus; y-websocket has no acknowledgement."""
 
+    async def send(self, text_data=None, bytes_data=None, close=False):
+        """Send a frame; once the peer has gone (daphne refuses sends on a closed protocol), nothing more is sent
+        and the frames still queued are not handled."""
+        if self._closing and not close:
+            return
+        try:
+            await super().send(text_data=text_data, bytes_data=bytes_data, close=close)
+        except PEER_GONE:
+            self._closing = True
+
     async def close(self, code=None, reason=None):
         """Close the socket; frames the client sent meanwhile are no longer handled (no update after a 4429)."""
         self._closing = True
         # A plain int: autobahn refuses int subclasses such as CloseCode.
-        await super().close(code=int(code) if code is not None else None, reason=reason)
+        with contextlib.suppress(*PEER_GONE):
+            await super().close(code=int(code) if code is not None else None, reason=reason)
 
     # --- sessions ----------------------------------------------------------------------
     async def start_socket(self) -> bool:
@@ -117,11 +202,16 @@ class CollabConsumer(AsyncWebsocketConsumer):
         if not s.origin_allowed(self.scope):
             await self.close(code=CloseCode.FORBIDDEN)
             return False
-        self._heartbeat = asyncio.create_task(self._beat())
+        if not self._closing:
+            self._heartbeat = asyncio.create_task(self._beat())
         return True
 
     async def open_session(self, address: str | None, user, document_id: str) -> DocumentSession:
-        """Resolve access, record presence, join the room and greet the client (raises SessionRefused)."""
+        """Resolve access, record presence, join the room and greet the client (raises SessionRefused).
+
+        The session is registered as soon as its presence row exists, so that it is closed again
+        whatever fails afterwards (here, or on the way out of the consumer).
+        """
         share_token = s.query_params(self.scope).get("share_token")
         access = await database_sync_to_async(s.document_access)(user, document_id, share_token)
         session = DocumentSession(self, address, user, access)
@@ -129,12 +219,16 @@ class CollabConsumer(AsyncWebsocketConsumer):
             user=user, document=access.document, connection_id=session.connection_id,
             device_type=s.device_type(self.scope),
         )
-        if user.pk not in self.users:
-            self.users.add(user.pk)
-            await self.channel_layer.group_add(user_group(user.pk), self.channel_name)
-        session.room = await registry.join(access.document.pk, session, collaborative=access.collaborative)
         self.sessions[address] = session
-        await self._greet(session, announce=first)
+        try:
+            if user.pk not in self.users:
+                self.users.add(user.pk)
+                await self.channel_layer.group_add(user_group(user.pk), self.channel_name)
+            session.room = await registry.join(access.document.pk, session, collaborative=access.collaborative)
+            await self._greet(session, announce=first)
+        except BaseException:
+            await asyncio.shield(self.end_session(session))
+            raise
         return session
 
     async def _greet(self, session: DocumentSession, *, announce: bool) -> None:
@@ -160,23 +254,46 @@ class CollabConsumer(AsyncWebsocketConsumer):
         }
 
     async def end_session(self, session: DocumentSession) -> None:
-        """Leave the room and close the presence row; announce the leave after the user's last connection."""
-        self.sessions.pop(session.address, None)
-        closed = await database_sync_to_async(s.presence_close)(connection_id=session.connection_id)
-        if session.room is not None:
-            if closed and closed[2]:
-                await session.room.broadcast_event(self._presence_event(session, "leave"), exclude=session)
-            await registry.leave(session.room, session)
+        """Leave the room and close the presence row; announce the leave after the user's last connection.
+
+        The room is left even when the database or the channel layer fails meanwhile (the presence row
+        then expires on its own: its heartbeat is gone with the session).
+        """
+        if self.sessions.get(session.address) is session:
+            del self.sessions[session.address]
+        room = session.room
+        try:
+            closed = await database_sync_to_async(s.presence_close)(connection_id=session.connection_id)
+            if room is not None and closed and closed[2]:
+                await room.broadcast_event(self._presence_event(session, "leave"), exclude=session)
+        finally:
+            if room is not None:
+                await registry.leave(room, session)
 
     async def disconnect(self, code):
+        await self.clean_up()
+
+    def clean_up(self) -> asyncio.Future:
+        """Stop the heartbeat, end every session and leave the user groups, once (shielded: a cancellation of
+        the consumer does not cut it short)."""
         self._closing = True
-        if self._heartbeat:
+        if self._cleanup is None:
+            self._cleanup = asyncio.ensure_future(self._clean_up())
+        return asyncio.shield(self._cleanup)
+
+    async def _clean_up(self) -> None:
+        if self._heartbeat is not None:
             self._heartbeat.cancel()
         for session in list(self.sessions.values()):
-            with contextlib.suppress(Exception):
+            try:
                 await self.end_session(session)
+            except Exception:
+                logger.exception("closing the session of %s failed", session.document_id)
         for user_id in self.users:
-            await self.channel_layer.group_discard(user_group(user_id), self.channel_name)
+            try:
+                await self.channel_layer.group_discard(user_group(user_id), self.channel_name)
+            except Exception:
+                logger.warning("leaving the group of user %s failed", user_id, exc_info=True)
 
     # --- incoming -----------------------------------------------------------------------
     async def handle_sync(self, session: DocumentSession, decoder: p.Decoder, *, reply_step1: bool) -> None:
@@ -185,7 +302,14 @@ class CollabConsumer(AsyncWebsocketConsumer):
         data = decoder.var_bytes()
         if kind == p.SYNC_STEP1:
             if session.access.collaborative:
-                await self.send_sync(session, p.SYNC_STEP2, session.room.diff_since(data))
+                try:
+                    missing = session.room.diff_since(data)
+                except ValueError:
+                    await self.send_event(
+                        session, error_frame(SocketError.INVALID_UPDATE, "The state vector could not be decoded.")
+                    )
+                    return
+                await self.send_sync(session, p.SYNC_STEP2, missing)
                 if reply_step1:
                     # As a Sync frame, like Hocuspocus itself: @hocuspocus/provider rejects SyncReply frames.
                     await self.send_sync(session, p.SYNC_STEP1, session.room.state_vector())
@@ -221,6 +345,13 @@ class CollabConsumer(AsyncWebsocketConsumer):
             return
         if not session.update_limit.allow():
             await self.close(code=CloseCode.TOO_MANY)
+            return
+        refusal = session.room.refusal(update)
+        if refusal is not None:
+            if not session.refusal_limit.allow():
+                await self.close(code=CloseCode.TOO_MANY)
+                return
+            await self._refuse(session, SocketError.INVALID_UPDATE, refusal)
             return
         # Durability is awaited off the receive loop: the rate limit then measures the client's pace,
         # not the database's, and a burst of updates shares one transaction. Acknowledgements keep their order.
@@ -354,12 +485,16 @@ class YWebsocketConsumer(CollabConsumer):
         session = self.sessions.get(None)
         if session is None or self._closing:
             return
+        size = len(bytes_data) if text_data is None else len(text_data.encode("utf-8", "surrogatepass"))
+        if size > s.MAX_MESSAGE_BYTES:
+            await self.close(code=CloseCode.MESSAGE_TOO_BIG)
+            return
+        await self.guarded(session, self._receive(session, text_data, bytes_data))
+
+    async def _receive(self, session, text_data: str | None, bytes_data: bytes | None) -> None:
         if text_data is not None:
             self.json_events = True  # a client that speaks JSON reads it too
             await self.handle_event(session, text_data)
-            return
-        if len(bytes_data) > s.MAX_MESSAGE_BYTES:
-            await self.close(code=CloseCode.MESSAGE_TOO_BIG)
             return
         try:
             await self._dispatch(session, p.Decoder(bytes_data))
@@ -388,6 +523,9 @@ class YWebsocketConsumer(CollabConsumer):
     async def send_event(self, session, event):
         if self.json_events:
             await self.send(text_data=json.dumps(event, default=str))
+        elif event.get("type") == "error":  # a stock client cannot read it: dropped, and logged
+            logger.info("error %s for %s not sent (no JSON events): %s", event["code"], session.document_id,
+                        event["detail"])
 
     async def close_session(self, session, reason):
         code = CloseCode.NOT_FOUND if reason == "document-deleted" else CloseCode.FORBIDDEN
@@ -419,25 +557,35 @@ class HocuspocusConsumer(CollabConsumer):
         try:
             decoder = p.Decoder(bytes_data)
             address, kind = decoder.var_string(), decoder.var_uint()
-            await self._dispatch(address, kind, decoder, bytes_data)
+        except p.DecodeError:
+            logger.info("undecodable Hocuspocus frame ignored")
+            return
+        await self.guarded(self.sessions.get(address), self._dispatch(address, kind, decoder, bytes_data))
+
+    async def _dispatch(self, address: str, kind: int, decoder: p.Decoder, raw: bytes) -> None:
+        try:
+            if kind == p.HP_AUTH:
+                if decoder.var_uint() == p.AUTH_TOKEN:
+                    await self._authenticate(address, decoder.var_string())
+                return
+            session = self.sessions.get(address)
+            if session is None:
+                await self._buffer(address, raw)
+                return
+            await self._handle(session, kind, decoder)
         except p.DecodeError:
             logger.info("undecodable Hocuspocus frame ignored")
 
-    async def _dispatch(self, address: str, kind: int, decoder: p.Decoder, raw: bytes) -> None:
-        if kind == p.HP_AUTH:
-            if decoder.var_uint() == p.AUTH_TOKEN:
-                await self._authenticate(address, decoder.var_string())
-            return
-        session = self.sessions.get(address)
-        if session is None:
-            await self._buffer(address, raw)
-            return
-        await self._handle(session, kind, decoder)
-
     async def _buffer(self, address: str, raw: bytes) -> None:
+        """Hold a frame until its document is authenticated: ≤ 100 frames and 8 MiB per document, and (the
+        socket's memory) ≤ 8 MiB and MAX_BUFFERED_DOCUMENTS documents in all; beyond, CLOSE for that document."""
+        if address not in self.buffered and len(self.buffered) >= MAX_BUFFERED_DOCUMENTS:
+            await self.send(bytes_data=p.hp_frame(address, p.HP_CLOSE, p.var_string("too-many-messages")))
+            return
         queue = self.buffered.setdefault(address, [])
         queue.append(raw)
-        if len(queue) > MAX_BUFFERED or sum(len(item) for item in queue) > s.MAX_MESSAGE_BYTES:
+        held = sum(len(item) for frames in self.buffered.values() for item in frames)
+        if len(queue) > MAX_BUFFERED or held > s.MAX_MESSAGE_BYTES:
             self.buffered.pop(address, None)
             await self.send(bytes_data=p.hp_frame(address, p.HP_CLOSE, p.var_string("too-many-messages")))
 
@@ -473,10 +621,14 @@ class HocuspocusConsumer(CollabConsumer):
         scope = "readonly" if session.access.read_only else "read-write"
         await self.send(bytes_data=p.hp_auth(address, p.AUTH_AUTHENTICATED, scope))
         for raw in self.buffered.pop(address, []):
-            decoder = p.Decoder(raw)
-            decoder.var_string()
-            with contextlib.suppress(p.DecodeError):
-                await self._handle(session, decoder.var_uint(), decoder)
+            await self.guarded(session, self._replay(session, raw))
+
+    async def _replay(self, session, raw: bytes) -> None:
+        """Handle a frame buffered before its document was authenticated."""
+        decoder = p.Decoder(raw)
+        decoder.var_string()
+        with contextlib.suppress(p.DecodeError):
+            await self._handle(session, decoder.var_uint(), decoder)
 
     async def send_sync(self, session, kind, data, *, reply=False):
         await self.send(bytes_data=p.hp_sync(session.address, kind, data, reply=reply))

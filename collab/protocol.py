@@ -1,6 +1,10 @@
-"""Wire formats: lib0 encoding, y-websocket frames and Hocuspocus frames (SPEC §5.2, §5.3)."""
+"""Wire formats: lib0 encoding, y-websocket frames and Hocuspocus frames (SPEC §5.2, §5.3), the JSON the
+sockets read (SPEC §9) and what an update may do to the root `content` (SPEC §5.7)."""
 
 from __future__ import annotations
+
+import json
+import re
 
 import pycrdt
 
@@ -182,3 +186,109 @@ def update_adds_nothing(doc: pycrdt.Doc, update: bytes) -> bool:
     if not missing.startswith(b"\x00"):  # items the document lacks: no need to look at deletions
         return False
     return adds_nothing(missing, doc.get_update(state_vector))
+
+
+# --- JSON read from the sockets: events and awareness states (SPEC §9) ------------------------------------
+
+MAX_JSON_DEPTH = 32
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?', re.DOTALL)  # an unterminated string runs to the end
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_INNERMOST_PAIR = re.compile(r"[\[{][\]}]")
+
+
+def json_depth_within(text: str, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether the arrays and objects of a JSON text nest at most `limit` levels, found without recursing.
+
+    Strings are dropped, then the brackets left lose their innermost pairs once per level: whatever
+    remains after `limit` rounds is nested deeper (or unbalanced, which the parser refuses anyway).
+    Every step is one linear regular-expression pass, whatever the input.
+    """
+    if text.count("[") + text.count("{") <= limit:  # the usual event: too few brackets to nest deeper
+        return True
+    brackets = _NOT_BRACKET.sub("", _JSON_STRING.sub("", text))
+    for _ in range(limit):
+        if not brackets:
+            return True
+        brackets, removed = _INNERMOST_PAIR.subn("", brackets)
+        if not removed:
+            return False
+    return not brackets
+
+
+MAX_SAFE_INTEGER = 2**53 - 1  # JavaScript's: integers beyond it do not survive a client's JSON.parse
+
+
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not JSON")
+
+
+def _safe_integer(literal: str) -> int:
+    value = int(literal)
+    if abs(value) > MAX_SAFE_INTEGER:
+        raise ValueError(f"{literal[:20]} is beyond the integers JavaScript holds exactly")
+    return value
+
+
+def loads_json(text: str, *, safe_integers: bool = False):
+    """Strict JSON at most MAX_JSON_DEPTH deep (no NaN or Infinity, which browsers' JSON.parse refuse), and with
+    `safe_integers` no integer beyond ±(2**53 - 1) (what the server re-encodes and relays); ValueError otherwise."""
+    if not json_depth_within(text):
+        raise ValueError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+    if safe_integers:
+        return json.loads(text, parse_constant=_no_constant, parse_int=_safe_integer)
+    return json.loads(text, parse_constant=_no_constant)
+
+
+# --- the root `content` stays an XML fragment (SPEC §5.4, §5.7) --------------------------------------------
+
+CONTENT = "content"
+
+
+class ForeignContentError(ValueError):
+    """An update that puts something else than XML elements and XML text in the root `content`."""
+
+
+def apply_checked(doc: pycrdt.Doc, update: bytes) -> None:
+    """Apply `update` to `doc`, a copy the caller throws away on failure, checking what it did to the root.
+
+    Raises ForeignContentError when it inserts anything but XmlElement and XmlText into the root
+    `content` fragment (a Y.Text, Y.Array or Y.Map bound to that name by a foreign client: strings,
+    values or shared types) or sets a key on it; any other exception means the update does not
+    apply. Unknown element names are XML and pass. Only the root's own children are looked at, so
+    an edit inside a block costs nothing more than applying it.
+    """
+    fragment = doc.get(CONTENT, type=pycrdt.XmlFragment)
+    foreign: list[str] = []
+
+    def inspect(event) -> None:
+        try:
+            if event.keys:
+                foreign.append("keys " + ", ".join(sorted(map(str, event.keys))))
+            for operation in event.delta:
+                inserted = operation.get("insert", [])
+                for value in inserted if isinstance(inserted, list) else [inserted]:
+                    if not isinstance(value, (pycrdt.XmlElement, pycrdt.XmlText)):
+                        foreign.append(type(value).__name__)
+        except BaseException:  # whatever cannot be read is refused
+            foreign.append("unreadable")
+
+    subscription = fragment.observe(inspect)
+    try:
+        doc.apply_update(update)
+    finally:
+        fragment.unobserve(subscription)
+    if foreign:
+        raise ForeignContentError(f"The update puts {', '.join(sorted(set(foreign)))} in the root `content`.")
+
+
+def content_refusal(doc: pycrdt.Doc, update: bytes) -> str | None:
+    """Why `update` may not be accepted on top of `doc` (which receives it, whatever the answer), or None."""
+    try:
+        apply_checked(doc, update)
+    except ForeignContentError:
+        return "Only XML elements and text may be placed in the root `content` fragment."
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException:  # pycrdt raises ValueError, RuntimeError, or a panic from Rust
+        return "The update could not be applied."
+    return None

@@ -23,7 +23,7 @@ from django.db import close_old_connections
 
 from collab import store
 from collab.awareness import RoomAwareness
-from collab.protocol import update_adds_nothing
+from collab.protocol import content_refusal, update_adds_nothing
 from collab.services import SERVER_ORIGIN, collab_materialize
 from mdcreator.events import document_group
 
@@ -92,6 +92,9 @@ class Room:
         self.collaborative = collaborative
         self.instance = uuid.uuid4().hex
         self.doc = pycrdt.Doc()
+        # The room's document plus every update checked since: where an incoming update is tried before it is
+        # stored, so that a refused one never touches `doc` (rebuilt from `doc` after a refusal).
+        self.shadow = pycrdt.Doc()
         self.peers: set = set()
         self.awareness = RoomAwareness()
         self.applied_seq = 0
@@ -116,6 +119,7 @@ class Room:
             snapshot = await run_db(store.load_snapshot, self.document_id)
             self.doc = snapshot.as_doc()
             self.applied_seq = snapshot.last_seq
+            self._reset_shadow()
         layer = get_channel_layer()
         # Until the rooms of other processes have answered the query below, assume they are there.
         self._others_until = time.monotonic() + JOIN_GRACE
@@ -164,8 +168,34 @@ class Room:
         return update_adds_nothing(self.doc, update)
 
     def diff_since(self, state_vector: bytes | None) -> bytes:
-        """The update a client with `state_vector` is missing."""
+        """The update a client with `state_vector` is missing (ValueError when it is no state vector)."""
         return self.doc.get_update(state_vector) if state_vector else self.doc.get_update()
+
+    def refusal(self, update: bytes) -> str | None:
+        """Why a decodable update may not be stored (it does not apply, or puts another type than XML in the root
+        `content`, SPEC §5.7), or None. Tried on the shadow document, never on the room's."""
+        reason = content_refusal(self.shadow, update)
+        if reason is not None:
+            self._reset_shadow()  # it may hold part of the refused update
+        return reason
+
+    def _reset_shadow(self) -> None:
+        self.shadow = pycrdt.Doc()
+        self.shadow.apply_update(self.doc.get_update())
+
+    def _apply(self, update: bytes) -> bool:
+        """Apply a stored update to the room's document (and its shadow); False, logged, when it does not apply."""
+        try:
+            self.doc.apply_update(update)
+        except Exception:
+            logger.exception("room %s: a stored update does not apply", self.document_id)
+            self._reset_shadow()
+            return False
+        try:
+            self.shadow.apply_update(update)
+        except Exception:
+            self._reset_shadow()
+        return True
 
     def enqueue(self, update: bytes, *, peer, user_id) -> asyncio.Future:
         """Queue an update to be persisted, then applied and relayed; the future resolves once it is durable.
@@ -198,14 +228,17 @@ class Room:
     async def _apply_accepted(self, batch, seqs: list[int]) -> None:
         updates = [update for update, *_ in batch]
         merged = pycrdt.merge_updates(*updates) if len(updates) > 1 else updates[0]
-        self.doc.apply_update(merged)
+        applied = self._apply(merged)
         self._track(seqs)
-        origins = {peer for _, _, peer, _ in batch}
-        sole_origin = next(iter(origins)) if len(origins) == 1 else None
-        await self._relay(merged, exclude=sole_origin)
-        for *_, future in batch:
-            if not future.done():
-                future.set_result(True)
+        try:
+            if applied:
+                origins = {peer for _, _, peer, _ in batch}
+                sole_origin = next(iter(origins)) if len(origins) == 1 else None
+                await self._relay(merged, exclude=sole_origin)
+        finally:  # they are durable: their connections are acknowledged whatever happens here
+            for *_, future in batch:
+                if not future.done():
+                    future.set_result(True)
         self._outbox.put_nowait({"type": "doc.update", "seqs": seqs, "update": merged, "origin": self.instance})
         self._schedule_materialize()
 
@@ -260,7 +293,7 @@ class Room:
         snapshot = await run_db(store.load_snapshot, self.document_id, after_seq=self.applied_seq)
         before = self.doc.get_state()
         for update in ([snapshot.state] if snapshot.state else []) + [u for _, u in snapshot.updates]:
-            self.doc.apply_update(update)
+            self._apply(update)
         self._seen = {seq for seq in self._seen if seq > snapshot.last_seq}
         self.applied_seq = max(self.applied_seq, snapshot.last_seq)
         missing = self.doc.get_update(before)
@@ -302,9 +335,10 @@ class Room:
             self._others_until = time.monotonic() + OTHERS_TTL
         kind = message.get("type")
         if kind == "doc.update":
-            self.doc.apply_update(message["update"])
+            applied = self._apply(message["update"])
             self._track(message["seqs"])
-            await self._relay(message["update"])
+            if applied:
+                await self._relay(message["update"])
         elif kind == "doc.awareness":
             # Clients of other processes are part of the room's awareness: newcomers and QueryAwareness
             # get their states too; their own process broadcasts the removal when they leave.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from accounts.authentication import authenticate_token
 from accounts.serializers import user_summary
 from collab.errors import CloseCode, SessionRefused
 from collab.models import Presence
+from collab.protocol import loads_json
 from collab.store import is_collaborative
 from documents.models import Document
 from mdcreator import errors
@@ -84,7 +84,12 @@ class DocumentAccess:
 
 
 def document_access(user, document_id: str, share_token: str | None = None) -> DocumentAccess:
-    """Resolve a caller's access to a live document (a share link's token counts too); 4404 when not visible."""
+    """Resolve a caller's access to a live document (a share link's token counts too); 4404 when not visible.
+
+    A share token holding NUL matches no link (and never reaches a database string): it counts as none.
+    """
+    if share_token is not None and "\x00" in share_token:
+        share_token = None
     document = Document.objects.filter(pk=document_id, deleted=False).first() if _is_uuid(document_id) else None
     access = resolve(user, document, share_token) if document is not None else None
     if access is None or not access.can("collaborate_read"):
@@ -177,9 +182,11 @@ def device_type(scope) -> str:
 
 
 def parse_event(text: str) -> dict | None:
-    """A client JSON event, or None when it is not a JSON object with a string `type`."""
+    """A client JSON event, or None when it is not a JSON object with a string `type`, not strict JSON, nested
+    deeper than SPEC §9's 32 levels (found without recursing), or holding an integer JavaScript cannot (events are
+    re-encoded and relayed, through the channel layer too)."""
     try:
-        event = json.loads(text)
+        event = loads_json(text, safe_integers=True)
     except ValueError:
         return None
     return event if isinstance(event, dict) and isinstance(event.get("type"), str) else None
