@@ -14,6 +14,7 @@ from mdcreator.fields import (
     StrictEmailField,
     StrictURLField,
 )
+from mdcreator.timestamps import utc_timestamp, utc_timestamp_or_none
 
 CODE_FIELD = {"min_length": 6, "max_length": 6}
 # Long enough to reach the policy's own "at most 128" message, short enough to keep hashing cheap.
@@ -80,6 +81,31 @@ class MeSerializer(ModelSerializer):
             "is_active",
         ]
         read_only_fields = fields
+
+
+def me_body(user: User) -> dict:
+    """`MeSerializer(user).data`, built directly: a ModelSerializer rebuilds its fields from the model for
+    every instance, which cost a tenth of a `GET auth/me`. A test holds the two equal."""
+    return {
+        "id": str(user.pk),
+        "email": user.email,
+        "username": user.username,
+        "display_name": user.display_name,
+        "avatar_url": user.avatar_url,
+        "bio": user.bio,
+        "email_verified": user.email_verified,
+        "settings": user.settings,
+        "features": user.features,
+        "subscription_tier": user.subscription_tier,
+        "subscription_status": user.subscription_status,
+        "auth_source": user.auth_source,
+        "created_at": utc_timestamp(user.created_at),
+        "updated_at": utc_timestamp(user.updated_at),
+        "last_seen_at": utc_timestamp_or_none(user.last_seen_at),
+        "full_name": user.display_name,
+        "is_verified": user.email_verified,
+        "is_active": user.is_active,
+    }
 
 
 class UserSettingsSerializer(serializers.Serializer):

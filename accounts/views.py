@@ -198,13 +198,13 @@ class MeView(APIView):
 
     @extend_schema(tags=["auth"], responses=s.MeSerializer)
     def get(self, request):
-        return Response(s.MeSerializer(request.user).data)
+        return Response(s.me_body(request.user))
 
     @extend_schema(tags=["auth"], request=s.MeUpdateSerializer, responses=s.MeSerializer)
     def patch(self, request):
         data = validated(s.MeUpdateSerializer, request.data)
         user = users.user_update_profile(user=request.user, data=data)
-        return Response(s.MeSerializer(user).data)
+        return Response(s.me_body(user))
 
     @extend_schema(
         tags=["auth"],

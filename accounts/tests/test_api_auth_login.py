@@ -81,7 +81,9 @@ def test_api_auth_login_inactive_account_is_403(api_client):
 def test_api_auth_login_oidc_only_account_is_invalid_credentials(api_client):
     user = UserFactory(oidc_only=True)
     response = login(api_client, user.email, "")
-    assert response.status_code in (400, 401)
+    # A blank password is a malformed body for every account (SPEC §9), refused before any lookup.
+    assert response.status_code == 400
+    assert problem_slug(response) == "validation-error" and "password" in response.json()["errors"]
     response = login(api_client, user.email, "Anything-1")
     assert response.status_code == 401
     assert problem_slug(response) == "invalid-credentials"

@@ -201,3 +201,12 @@ def test_api_auth_me_token_of_a_deleted_family_is_invalid(auth_client, user):
     RefreshToken.objects.filter(user=user).delete()
     response = auth_client.get("/api/v1/auth/me")
     assert response.status_code == 401 and problem_slug(response) == "invalid-token"
+
+
+def test_api_auth_me_body_is_the_me_serializers(db):
+    from accounts.serializers import MeSerializer, me_body
+    from accounts.tests.factories import UserFactory
+
+    for user in (UserFactory(), UserFactory(username="someone", avatar_url="https://example.com/a.png",
+                                             last_seen_at=None, email_verified=True)):
+        assert me_body(user) == MeSerializer(user).data

@@ -131,11 +131,18 @@ def test_api_auth_refresh_family_is_capped_at_90_days(api_client, session):
         assert problem_slug(_refresh(api_client, token)) == "invalid-token"
 
 
-@pytest.mark.parametrize("token", ["mdr_unknown", "", "x" * 600, None, 42])
-def test_api_auth_refresh_unknown_or_malformed_token(api_client, token):
+def test_api_auth_refresh_unknown_token_is_401(api_client):
+    response = _refresh(api_client, "mdr_unknown")
+    assert response.status_code == 401
+    assert problem_slug(response) == "invalid-token"
+
+
+# Not a token at all (blank, longer than any token, null, not a string): a malformed body (SPEC §9).
+@pytest.mark.parametrize("token", ["", "x" * 600, None, 42])
+def test_api_auth_refresh_malformed_token_is_400(api_client, token):
     response = _refresh(api_client, token)
-    assert response.status_code in (400, 401)
-    assert problem_slug(response) in ("invalid-token", "validation-error")
+    assert response.status_code == 400
+    assert problem_slug(response) == "validation-error" and "refresh_token" in response.json()["errors"]
 
 
 def test_api_auth_refresh_revoked_token_is_invalid(api_client, session, django_capture_on_commit_callbacks):
