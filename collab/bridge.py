@@ -11,10 +11,13 @@ materialization (`live`) is never merged back into it.
 
 from __future__ import annotations
 
+import pycrdt
+
 from collab import store
 from collab.markdown import merge_markdown
 from collab.markdown.threeway import merge_three_way
 from collab.models import CollabState, Presence
+from collab.protocol import content_refusal
 from mdcreator.events import broadcast_on_commit, document_group
 from sync.origin import Origin, OriginKind
 
@@ -74,6 +77,15 @@ def live_state(document) -> tuple[bytes, int] | None:
     if snapshot.state and not snapshot.updates:  # compacted: the stored state is the whole document
         return snapshot.state, snapshot.last_seq
     return snapshot.as_doc().get_update(), snapshot.last_seq
+
+
+def state_refusal(document_id, update: bytes) -> str | None:
+    """Why a client's Yjs state may not be merged into the document (`document_id`; None: a new document's
+    first state), or None: checked before anything of the change is written (SPEC §5.7, §9)."""
+    doc = pycrdt.Doc()
+    if document_id is not None and CollabState.objects.filter(document_id=document_id).exists():
+        doc = store.load_snapshot(document_id).as_doc()
+    return content_refusal(doc, update)
 
 
 def merge_update(*, document, actor, update: bytes) -> None:

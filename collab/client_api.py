@@ -19,10 +19,8 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from collab import services, store
-from collab.errors import InvalidYjsUpdateError
+from collab import services
 from collab.models import CollabState
-from collab.protocol import content_refusal
 from documents.models import Document
 from documents.permissions import DocumentAbility, SignedInOrShareToken, check_ability, share_token
 from documents.selectors import document_get
@@ -94,12 +92,6 @@ class LiveSnapshotView(APIView):
         document = document_get(user=request.user, document_id=pk, share_token=share_token(request), summary=False)
         check_ability(self, document, "update_state")
         update = _decoded(validated(LiveSnapshotSerializer, request.data)["yjs_state"])
-        # As on the sockets: an update that does not apply, or puts another type than XML in the root `content`
-        # (SPEC §5.7), is refused before anything is stored.
-        if store.is_collaborative(document):
-            refusal = content_refusal(store.load_snapshot(document.pk).as_doc(), update)
-            if refusal is not None:
-                raise InvalidYjsUpdateError(refusal, field="yjs_state")
         content_hash, state_vector, last_seq = services.collab_post_update(
             document=document, actor=request.user, update=update, field="yjs_state"
         )

@@ -21,7 +21,7 @@ from collab.bridge import SERVER_ORIGIN
 from collab.errors import InvalidYjsUpdateError, NotCollaborativeError
 from collab.markdown import content_fragment, read_blocks, serialize_markdown
 from collab.models import CollabState, CollabUpdate
-from collab.protocol import update_adds_nothing
+from collab.protocol import content_refusal, update_adds_nothing
 from documents.models import Document
 from documents.services.documents import document_update
 from mdcreator.errors import ValidationProblem
@@ -182,8 +182,14 @@ def collab_post_update(*, document: Document, actor, update: bytes, field: str =
     except ValueError:
         raise InvalidYjsUpdateError(field=field) from None
     # As on the sockets, an update holding nothing the stored document lacks (empty, or sent twice) is no
-    # edit: it is neither stored nor broadcast.
-    if not update_adds_nothing(store.load_snapshot(document.pk).as_doc(), update):
+    # edit: it is neither stored nor broadcast; one that does not apply, or puts another type than XML in
+    # the root `content` (SPEC §5.7), is refused before anything is stored, whichever path brought it.
+    doc = store.load_snapshot(document.pk).as_doc()
+    adds_nothing = update_adds_nothing(doc, update)
+    refusal = None if adds_nothing else content_refusal(doc, update)
+    if refusal is not None:
+        raise InvalidYjsUpdateError(refusal, field=field)
+    if not adds_nothing:
         with transaction.atomic():  # DocumentTooLargeError is the 413 problem itself
             seqs = store.apply_update(document.pk, update, user_id=actor.pk)
             broadcast_on_commit(

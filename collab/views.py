@@ -10,9 +10,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from collab import services, store
-from collab.errors import InvalidYjsUpdateError
-from collab.protocol import content_refusal
+from collab import services
 from collab.sessions import presence_users
 from documents.permissions import DocumentAbility, SignedInOrShareToken, check_ability, share_token
 from documents.selectors import document_get
@@ -85,12 +83,6 @@ class YjsStateView(APIView):
         document = document_get(user=request.user, document_id=pk, share_token=share_token(request), summary=False)
         check_ability(self, document, "update_state")
         update = _b64(validated(YjsUpdateSerializer, request.data)["update_b64"], "update_b64")
-        # As on the sockets: an update that does not apply, or puts another type than XML in the root `content`
-        # (SPEC §5.7), is refused before anything is stored.
-        if store.is_collaborative(document):
-            refusal = content_refusal(store.load_snapshot(document.pk).as_doc(), update)
-            if refusal is not None:
-                raise InvalidYjsUpdateError(refusal, field="update_b64")
         content_hash, state_vector, last_seq = services.collab_post_update(
             document=document, actor=request.user, update=update
         )

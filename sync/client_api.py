@@ -24,6 +24,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from collab import bridge
 from documents.models import Document
 from documents.serializers import YjsStateField
 from documents.services import client_sync, documents
@@ -91,6 +92,13 @@ class _Refused(Exception):
         self.status, self.fields = status, fields
 
 
+def _uuid_or_none(value) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
+
+
 def _state_of(data: dict) -> bytes | None:
     """The client's Yjs state (the documents' `YjsStateField`), checked to decode before anything is written."""
     try:
@@ -124,6 +132,11 @@ def _change(user, workspace_id, operation: dict) -> tuple[dict, bytes | None, bo
     }
     if state is not None and _type_of(workspace_id, operation["operation"], data, document_id) != Document.Type.MARKDOWN:
         raise _Refused("error", error="Only markdown documents have a Yjs state.")
+    if state is not None:
+        existing = _uuid_or_none(change["entity_id"]) if operation["operation"] == "update" else None
+        refusal = bridge.state_refusal(existing, state)
+        if refusal is not None:
+            raise _Refused("error", error=f"data.yjs_state_b64: {refusal}")
     if operation["operation"] == "create" and state is not None:
         data["content"] = ""  # the state carries the content: seeding the markdown too would hold it twice
     if operation["operation"] == "update":

@@ -204,3 +204,25 @@ def test_client_api_batch_a_state_for_a_document_without_one_is_its_own_error(te
     assert "markdown" in body["results"][0]["error"]
     assert not Document.objects.filter(pk=stable_uuid(team.user("owner"), "map-1", "document")).exists()
     assert Document.objects.get(pk=mindmap.pk).title == "Map"
+
+
+def test_client_api_batch_a_state_with_foreign_root_content_refuses_that_operation_before_any_write(team):
+    """A state binding the root `content` as another type than XML (SPEC §5.7) is refused for its operation
+    alone, on create and on update, and nothing of that operation is written."""
+    hostile = pycrdt.Doc()
+    hostile["content"] = pycrdt.Text("not a fragment")
+    state = base64.b64encode(hostile.get_update()).decode()
+    local_id, existing = str(uuid.uuid4()), str(uuid.uuid4())
+    _batch(team.client("editor"), team.workspace, [_create(existing, content="", yjs_state_b64=_state_of("Kept."))])
+    before = Document.objects.get(pk=existing).content
+    operations = [
+        _create(local_id, content="", yjs_state_b64=state),
+        _update(existing, existing, None, yjs_state_b64=state, title="Renamed"),
+        _create("plain"),
+    ]
+    body = _batch(team.client("editor"), team.workspace, operations).json()
+    assert [result["status"] for result in body["results"]] == ["error", "error", "success"], body
+    assert "content" in body["results"][0]["error"]
+    assert not Document.objects.filter(pk=local_id).exists()
+    stored = Document.objects.get(pk=existing)
+    assert stored.title == "Offline" and stored.content == before
