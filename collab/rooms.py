@@ -23,6 +23,7 @@ from django.db import close_old_connections
 
 from collab import store
 from collab.awareness import RoomAwareness
+from collab.commits import committer
 from collab.protocol import content_refusal, update_adds_nothing
 from collab.services import SERVER_ORIGIN, collab_materialize
 from mdcreator.events import document_group
@@ -217,7 +218,8 @@ class Room:
         while self._pending:
             batch, self._pending = self._pending, []
             try:
-                seqs = await run_db(store.append_updates, self.document_id, [(u, user) for u, user, _, _ in batch])
+                # Committed with the batches of the process's other rooms waiting now (collab.commits).
+                seqs = await committer(run_db).append(self.document_id, [(u, user) for u, user, _, _ in batch])
             except Exception as exc:
                 for *_, future in batch:
                     if not future.done():
