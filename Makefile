@@ -72,6 +72,23 @@ test: lint install-dev node services browser static
 	$(RUN_KEYS) DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
 	  $(BIN)/python -m pytest --create-db $(PYTEST_ARGS)
 
+## make test-sqlite: the embedded default's subset of the suite again on SQLite and the in-memory layers (tests/test_sqlite_suite.py; `make test` runs it too)
+.PHONY: test-sqlite
+test-sqlite: install-dev
+	$(BIN)/python tests/test_sqlite_suite.py $(PYTEST_ARGS)
+
+## make fuzz: the full API fuzz run (schemathesis, every operation, at least 2,000 requests, a random seed: replay with FUZZ_SEED=N); `make test` runs a bounded one
+.PHONY: fuzz
+fuzz: install-dev services
+	$(RUN_KEYS) DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) FUZZ_EXAMPLES=25 FUZZ_MIN_REQUESTS=2000 \
+	  $(BIN)/python -m pytest --create-db -s tests/test_api_fuzz.py $(PYTEST_ARGS)
+
+## make faults: the fault tests run longer (tests/faults: Redis and PostgreSQL restarted FAULTS_ROUNDS times under live editing, on private servers); `make test` runs one round
+.PHONY: faults
+faults: install-dev services
+	$(RUN_KEYS) DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) FAULTS_ROUNDS=$${FAULTS_ROUNDS:-5} \
+	  $(BIN)/python -m pytest --create-db -s -m faults $(PYTEST_ARGS)
+
 bench: install-dev services
 	$(RUN_KEYS) DATABASE_URL=postgres://postgres@127.0.0.1:5432/mdcreator_bench REDIS_URL=redis://127.0.0.1:6379/9 $(BIN)/python bench/auth_throughput.py $(BENCH_ARGS)
 
@@ -119,3 +136,9 @@ bench-rest: install-dev services /usr/bin/wrk
 	@SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 	  $$SUDO apt-get update -qq >/dev/null && \
 	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
+
+## make fuzz-sockets: random and mutated frames of both socket dialects from every role (20,000 frames by default)
+.PHONY: fuzz-sockets
+fuzz-sockets: install-dev node services
+	SOCKET_FUZZ_FRAMES=$${SOCKET_FUZZ_FRAMES:-20000} $(RUN_KEYS) DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
+	  $(BIN)/python -m pytest --create-db -s collab/tests/test_socket_fuzz.py

@@ -7,6 +7,7 @@ import json
 import re
 
 from mdcreator.errors import PayloadTooLargeError, ValidationProblem
+from mdcreator.parsers import VALUE_MAX_DEPTH, json_value_problem, strict_json_loads
 
 CONTENT_MAX_BYTES = 5 * 1024 * 1024
 JSON_FIELD_MAX_BYTES = 64 * 1024
@@ -41,14 +42,28 @@ def validate_content(doc_type: str, content: str) -> dict | None:
         raise ValidationProblem({"content": ["NUL characters are not allowed."]})
     if doc_type == "markdown":
         return None
-    try:
-        parsed = json.loads(content)
-    except ValueError:
-        raise ValidationProblem({"content": [f"A {doc_type} document's content must be a JSON object."]}) from None
+    parsed = _strict_json(doc_type, content)
     required = ("nodes", "edges") if doc_type == "mindmap" else ("slides",)
     if not isinstance(parsed, dict) or any(not isinstance(parsed.get(key), list) for key in required):
         keys = " and ".join(f"'{key}'" for key in required)
         raise ValidationProblem({"content": [f"A {doc_type} document is a JSON object with array {keys}."]})
+    return parsed
+
+
+def _strict_json(doc_type: str, content: str):
+    """The content parsed as strict JSON (RFC 8259) within SPEC §9's depth, as a browser's JSON.parse and the
+    database will read it back: no NaN or Infinity, no escaped NUL, no lone surrogate."""
+    try:
+        parsed = strict_json_loads(content)
+    except RecursionError:
+        raise ValidationProblem({"content": [f"JSON nests deeper than {VALUE_MAX_DEPTH} levels."]}) from None
+    except ValueError as exc:
+        raise ValidationProblem(
+            {"content": [f"A {doc_type} document's content must be a JSON object (RFC 8259): {exc}"]}
+        ) from None
+    problem = json_value_problem(parsed)
+    if problem:
+        raise ValidationProblem({"content": [problem]})
     return parsed
 
 
@@ -69,7 +84,10 @@ def normalize_tags(tags: list[str]) -> list[str]:
     return result
 
 
-def check_json_size(name: str, value: dict) -> None:
-    """metadata and settings are each ≤ 64 KiB."""
+def check_json_field(name: str, value: dict) -> None:
+    """metadata and settings are each ≤ 64 KiB (413) and nest at most 32 levels (400 naming the field)."""
+    problem = json_value_problem(value)
+    if problem:
+        raise ValidationProblem({name: [problem]})
     if json_size(value) > JSON_FIELD_MAX_BYTES:
         raise PayloadTooLargeError(f"{name} exceeds {JSON_FIELD_MAX_BYTES} bytes.")

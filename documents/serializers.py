@@ -12,7 +12,9 @@ from documents.content import TITLE_MAX
 from documents.models import Document, DocumentShare, DocumentVersion, ShareLink
 from documents.selectors import comment_rows, comments_with_counts
 from mdcreator.fields import JSONObjectField, StrictBooleanField, StrictCharField, StrictUUIDField, TimestampField
+from mdcreator.pagination import MAX_OFFSET
 from mdcreator.timestamps import utc_timestamp_or_none
+from mdcreator.validation import ascii_digits
 from workspaces.serializers import ColorField
 
 # Far above the 5 MiB content limit in characters; the exact byte check is the service's.
@@ -194,9 +196,10 @@ class DiffQuerySerializer(serializers.Serializer):
     def validate_to(self, value: str) -> str | int:
         if value == "current":
             return value
-        if not value.isdigit() or int(value) < 1:
+        number = ascii_digits(value)
+        if number is None or number < 1:
             raise serializers.ValidationError("A version number or 'current'.")
-        return int(value)
+        return number
 
 
 class DiffSerializer(serializers.Serializer):
@@ -417,7 +420,7 @@ class CommentListQuerySerializer(serializers.Serializer):
     resolved = serializers.BooleanField(required=False, allow_null=True, default=None)
     thread_id = serializers.UUIDField(required=False)
     limit = serializers.IntegerField(min_value=1, max_value=200, default=100)
-    offset = serializers.IntegerField(min_value=0, default=0)
+    offset = serializers.IntegerField(min_value=0, max_value=MAX_OFFSET, default=0)
 
 
 class ReactionSerializer(serializers.Serializer):

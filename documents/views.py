@@ -20,7 +20,7 @@ from documents.search import ranking_cache_key, search_documents
 from documents.services import client_sync, documents, folders, restore, versions
 from mdcreator.errors import NotFoundError, ValidationProblem
 from mdcreator.pagination import page_from
-from mdcreator.validation import validated
+from mdcreator.validation import ascii_digits, query_params, validated
 
 NO_CONTENT = {204: OpenApiResponse(description="Done")}
 IF_MATCH = OpenApiParameter("If-Match", str, OpenApiParameter.HEADER, description="ETag last seen, or *")
@@ -41,7 +41,7 @@ class WorkspaceDocumentsView(APIView):
     @extend_schema(tags=["documents"], parameters=[s.DocumentListQuerySerializer], responses=s.DocumentListSerializer)
     def get(self, request, wid):
         workspace = workspace_for(self, wid, "list_documents")
-        query = validated(s.DocumentListQuerySerializer, request.query_params)
+        query = validated(s.DocumentListQuerySerializer, query_params(request))
         if query["deleted"]:
             check_ability(self, workspace, "list_trash")
         filters = selectors.ListFilters(
@@ -165,13 +165,15 @@ class DocumentViewSet(ViewSet):
 
     @extend_schema(
         tags=["versions"],
+        operation_id="documents_versions_list",  # not "_retrieve", the id of GET versions/{number}
         parameters=[OpenApiParameter("limit", int), OpenApiParameter("offset", int), s.VersionSourceQuerySerializer],
         responses=s.VersionListSerializer,
     )
     def list_versions(self, request, pk=None):
         document = self.get_object()
-        page = page_from(request.query_params, max_limit=100, default_limit=20)
-        source = validated(s.VersionSourceQuerySerializer, request.query_params).get("source")
+        params = query_params(request)
+        page = page_from(params, max_limit=100, default_limit=20)
+        source = validated(s.VersionSourceQuerySerializer, params).get("source")
         rows = selectors.version_list(document=document, source=source)
         return Response(
             {"versions": s.VersionSummarySerializer(page.slice(rows), many=True).data, "total": rows.count()}
@@ -202,11 +204,12 @@ class DocumentViewSet(ViewSet):
     )
     def diff(self, request, pk=None):
         document = self.get_object()
-        query = validated(s.DiffQuerySerializer, request.query_params)
-        raw_from = request.query_params.get("from", "")
-        if not raw_from.isdigit() or int(raw_from) < 1:
+        params = query_params(request)
+        query = validated(s.DiffQuerySerializer, params)
+        number = ascii_digits(params.get("from", ""))
+        if number is None or number < 1:
             raise ValidationProblem({"from": ["A version number is required."]})
-        old = selectors.version_get(document=document, number=int(raw_from))
+        old = selectors.version_get(document=document, number=number)
         if query["to"] == "current":
             new_text, to_label = document.content, "current"
         else:
@@ -238,9 +241,11 @@ class DocumentViewSet(ViewSet):
 
 
 def _version_number(raw) -> int:
-    if not str(raw).isdigit():
+    """A version number from the path: anything but ASCII digits is an unknown version (SPEC §0)."""
+    number = ascii_digits(raw)
+    if number is None:
         raise NotFoundError()
-    return int(raw)
+    return number
 
 
 class WorkspaceFoldersView(APIView):
@@ -254,7 +259,7 @@ class WorkspaceFoldersView(APIView):
     def get(self, request, wid):
         workspace = workspace_for(self, wid, "list_folders")
         rows = selectors.folder_list(workspace=workspace)
-        tree = request.query_params.get("tree", "false").lower()
+        tree = query_params(request).get("tree", "false").lower()
         if tree not in ("true", "false", "1", "0"):
             raise ValidationProblem({"tree": ["Must be true or false."]})
         if tree in ("true", "1"):
@@ -305,7 +310,7 @@ class FolderView(APIView):
     def delete(self, request, pk):
         folder = selectors.folder_get(user=request.user, folder_id=pk)
         check_ability(self, folder, "destroy")
-        cascade = request.query_params.get("cascade", "false").lower()
+        cascade = query_params(request).get("cascade", "false").lower()
         if cascade not in ("true", "false", "1", "0"):
             raise ValidationProblem({"cascade": ["Must be true or false."]})
         folders.folder_delete(actor=request.user, folder=folder, cascade=cascade in ("true", "1"))
@@ -319,7 +324,7 @@ class SearchView(APIView):
 
     @extend_schema(tags=["search"], parameters=[s.SearchQuerySerializer], responses=s.SearchResponseSerializer)
     def get(self, request):
-        query = validated(s.SearchQuerySerializer, request.query_params)
+        query = validated(s.SearchQuerySerializer, query_params(request))
         # The ids as values, not a subquery: the planner then knows which workspaces it reads.
         readable, granted = selectors.search_scope(request.user)
         if query.get("workspace_id"):

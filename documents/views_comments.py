@@ -17,7 +17,7 @@ from documents.permissions import CommentAbility, DocumentAbility, SignedInOrSha
 from documents.services import comments
 from mdcreator.renderers import raw_json_response
 from mdcreator.timestamps import utc_timestamp_or_none
-from mdcreator.validation import validated
+from mdcreator.validation import query_params, validated
 
 NO_CONTENT = {204: OpenApiResponse(description="Done")}
 SHARE_TOKEN = OpenApiParameter("X-Share-Token", str, OpenApiParameter.HEADER, description="A share link's token")
@@ -44,7 +44,7 @@ class DocumentCommentsViewSet(ViewSet):
                    responses=s.CommentListSerializer)
     def list(self, request, pk=None):
         document = self.get_document("list_comments")
-        query = validated(s.CommentListQuerySerializer, request.query_params)
+        query = validated(s.CommentListQuerySerializer, query_params(request))
         resolved, thread_id, offset, limit = query["resolved"], query.get("thread_id"), query["offset"], query["limit"]
         body = selectors.comment_list_json(
             document=document, resolved=resolved, thread_id=thread_id, offset=offset, limit=limit

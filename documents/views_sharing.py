@@ -17,7 +17,7 @@ from documents.services import links, shares
 from documents.sharing import share_link_url
 from mdcreator.errors import ValidationProblem
 from mdcreator.ratelimit import client_ip
-from mdcreator.validation import validated
+from mdcreator.validation import query_params, validated
 from workspaces.serializers import InvitationSerializer
 
 NO_CONTENT = {204: OpenApiResponse(description="Done")}
@@ -133,7 +133,7 @@ class SharedWithMeViewSet(ViewSet):
         tags=["sharing"], parameters=[s.SharedWithMeQuerySerializer], responses=s.SharedWithMeSerializer
     )
     def list(self, request):
-        query = validated(s.SharedWithMeQuerySerializer, request.query_params)
+        query = validated(s.SharedWithMeQuerySerializer, query_params(request))
         rows, cursor, has_more = selectors.shared_with_me(
             user=request.user, limit=query["limit"], cursor=query.get("cursor")
         )

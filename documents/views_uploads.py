@@ -28,8 +28,9 @@ from mdcreator.errors import (
     UnsupportedMediaTypeError,
     ValidationProblem,
 )
+from mdcreator.pagination import MAX_OFFSET
 from mdcreator.timestamps import utc_timestamp
-from mdcreator.validation import validated
+from mdcreator.validation import query_params, validated
 from workspaces.selectors import workspace_get
 
 NO_CONTENT = {204: OpenApiResponse(description="Done")}
@@ -59,7 +60,7 @@ class PresignSerializer(serializers.Serializer):
 
 class PageSerializer(serializers.Serializer):
     limit = serializers.IntegerField(min_value=1, max_value=100, default=50)
-    offset = serializers.IntegerField(min_value=0, default=0)
+    offset = serializers.IntegerField(min_value=0, max_value=MAX_OFFSET, default=0)
 
 
 def attachment_payload(attachment: Attachment, store) -> dict:
@@ -151,7 +152,7 @@ class DocumentAttachmentsView(APIView):
             user=request.user, document_id=pk, share_token=share_token(request), summary=False
         )
         check_ability(self, document, "list_attachments")
-        page = validated(PageSerializer, request.query_params)
+        page = validated(PageSerializer, query_params(request))
         rows = attachment_list(document=document)
         store = storage.backend()
         found = rows[page["offset"] : page["offset"] + page["limit"]]

@@ -11,8 +11,12 @@ from rest_framework.parsers import JSONParser
 from mdcreator import errors
 
 # Deeper documents are refused before anything recursive (serializers, json.dumps,
-# the database's JSON parser) walks them and runs out of stack.
-MAX_JSON_DEPTH = 100
+# the database's JSON parser) walks them and runs out of stack. A body wraps the values
+# SPEC §9 limits to VALUE_MAX_DEPTH (content, metadata, settings, a push's change data)
+# in a few levels of its own, so the body as a whole may nest deeper than they may.
+BODY_MAX_DEPTH = 100
+# SPEC §9: mindmap and presentation content, metadata and settings nest at most this deep.
+VALUE_MAX_DEPTH = 32
 
 # NUL cannot be stored in PostgreSQL text or jsonb; a lone surrogate (`"\ud800"`)
 # has no UTF-8 encoding, so encoding it for the database or a hash would fail.
@@ -72,6 +76,23 @@ def find_invalid_strings(value, path: str = "") -> dict[str, str]:
     return found
 
 
+def strict_json_loads(text: str):
+    """Parse RFC 8259 JSON; NaN, Infinity and numbers overflowing a double raise ValueError (as does bad syntax).
+
+    Python's `json.loads` accepts the three constants, which JSON.parse in a browser and PostgreSQL's jsonb refuse.
+    Nesting deep enough to exhaust the parser's recursion raises RecursionError.
+    """
+    return json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+
+
+def json_value_problem(value, *, max_depth: int = VALUE_MAX_DEPTH) -> str | None:
+    """Why a decoded JSON value cannot be stored and served as JSON (too deep, NUL, a lone surrogate), or None."""
+    if json_depth(value) > max_depth:
+        return f"JSON nests deeper than {max_depth} levels."
+    bad = find_invalid_strings(value)
+    return next(iter(bad.values())) if bad else None
+
+
 class StrictJSONParser(JSONParser):
     """UTF-8 JSON only; NaN/Infinity, overflowing numbers, deep nesting, invalid UTF-8 and NUL are refused."""
 
@@ -82,11 +103,11 @@ class StrictJSONParser(JSONParser):
         except UnicodeDecodeError:
             raise errors.InvalidJsonError("The request body is not valid UTF-8.") from None
         try:
-            data = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+            data = strict_json_loads(text)
         except (ValueError, RecursionError) as exc:
             raise errors.InvalidJsonError(f"The request body is not valid JSON: {exc}") from None
-        if json_depth(data) > MAX_JSON_DEPTH:
-            raise errors.InvalidJsonError(f"The request body nests deeper than {MAX_JSON_DEPTH} levels.")
+        if json_depth(data) > BODY_MAX_DEPTH:
+            raise errors.InvalidJsonError(f"The request body nests deeper than {BODY_MAX_DEPTH} levels.")
         bad = find_invalid_strings(data)
         if bad:
             raise errors.ValidationProblem({path: [message] for path, message in bad.items()})

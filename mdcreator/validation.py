@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from urllib.parse import unquote_to_bytes
 
-from mdcreator.errors import NotFoundError
+from mdcreator.errors import NotFoundError, ValidationProblem
 
 
 def validated(serializer_class, data, **kwargs) -> dict:
@@ -12,6 +13,48 @@ def validated(serializer_class, data, **kwargs) -> dict:
     serializer = serializer_class(data=data, **kwargs)
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
+
+
+def _query_text_problem(raw: str) -> str | None:
+    """Why one percent-encoded name or value of a query string is not text (invalid UTF-8, NUL), or None."""
+    try:
+        text = unquote_to_bytes(raw.replace("+", " ")).decode("utf-8")
+    except UnicodeDecodeError:
+        return "Not valid UTF-8."
+    return "NUL characters are not allowed." if "\x00" in text else None
+
+
+def query_params(request):
+    """`request.query_params`, once every parameter is text: 400 naming each one that is not valid UTF-8 or holds
+    NUL once percent-decoded (SPEC §9).
+
+    Django decodes query strings leniently (an invalid byte becomes U+FFFD), so the check reads the raw
+    QUERY_STRING. Bytes outside ASCII sent raw never get this far (daphne refuses such a request line with a
+    400 of its own); what reaches here undecodable came percent-encoded.
+    """
+    errors: dict[str, list[str]] = {}
+    for part in request.META.get("QUERY_STRING", "").split("&"):
+        name, _, value = part.partition("=")
+        if _query_text_problem(name):
+            errors.setdefault("non_field_errors", []).append("A query parameter's name is not valid UTF-8 text.")
+            continue
+        problem = _query_text_problem(value)
+        if problem:
+            errors.setdefault(unquote_to_bytes(name.replace("+", " ")).decode("utf-8"), []).append(problem)
+    if errors:
+        raise ValidationProblem(errors)
+    return request.query_params
+
+
+def ascii_digits(text) -> int | None:
+    """The number a string of ASCII digits spells, else None.
+
+    `str.isdigit()` is also true of superscripts ("²", which `int()` refuses) and of other scripts' digits
+    ("١", "１", which `int()` reads as 1): neither is a number in a URL or a query parameter.
+    """
+    if not isinstance(text, str) or not text or not (text.isascii() and text.isdigit()):
+        return None
+    return int(text)
 
 
 def uuid_or_404(value) -> uuid.UUID:

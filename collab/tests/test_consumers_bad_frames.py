@@ -6,14 +6,15 @@ import pytest
 
 from collab import protocol as p
 from collab.models import CollabState, CollabUpdate, Presence
-from collab.sessions import MAX_MESSAGE_BYTES
-from collab.store import MAX_STATE_BYTES
 from collab.tests.live import append_to_block, block_text, markdown_of, stored_markdown, wait_servers_idle
 from collab.tests.yclient import HocuspocusClient, HocuspocusSocket, YWebsocketClient
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 FLOOD = 600
+# The SPEC's limits (§5.4), written out rather than imported from the code under test.
+MESSAGE_MAX_BYTES = 8 * 1024 * 1024
+STATE_MAX_BYTES = 32 * 1024 * 1024
 # (frame, error code) for the y-websocket dialect
 YWS_BAD_FRAMES = [
     (b"", "unknown_message"),  # nothing to read
@@ -92,7 +93,7 @@ def test_consumers_bad_frames_oversize_message_closes_1009(daphne, steps, tokens
             big = steps.keep(await HocuspocusClient.connect(daphne.ws, live_doc.pk, tokens["editor"]))
         other = steps.keep(await YWebsocketClient.connect(daphne.ws, live_doc.pk, tokens["owner"]))
         await big.wait_for(lambda: big.synced.is_set() and other.synced.is_set())
-        await big.socket.send(p.ws_sync(p.SYNC_UPDATE, b"\x00" * MAX_MESSAGE_BYTES))
+        await big.socket.send(p.ws_sync(p.SYNC_UPDATE, b"\x00" * MESSAGE_MAX_BYTES))
         code = await big.wait_closed()
         append_to_block(other, 1, " after")
         await other.ping()
@@ -174,7 +175,7 @@ def test_consumers_bad_frames_document_too_large_is_refused(daphne, steps, token
         return writer
 
     writer = steps(connect())
-    CollabState.objects.filter(document=live_doc).update(size_bytes=MAX_STATE_BYTES - 8)
+    CollabState.objects.filter(document=live_doc).update(size_bytes=STATE_MAX_BYTES - 8)
 
     async def edit():
         acknowledged = len(writer.statuses)

@@ -8,15 +8,19 @@ import pytest
 from django.utils import timezone
 
 from collab import protocol as p
-from collab.awareness import MAX_STATE_BYTES
 from collab.models import Presence
-from collab.sessions import MAX_CONNECTIONS_PER_DOCUMENT, MAX_CONNECTIONS_PER_USER, PRESENCE_TTL
 from collab.tests.live import wait_servers_idle
 from collab.tests.yclient import HocuspocusClient, HocuspocusSocket, YWebsocketClient
 from documents.services.documents import document_create
 from workspaces.tests.helpers import client_for, user_summary
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+# The SPEC's limits (§5.4, §5.5, §1.4), written out rather than imported from the code under test.
+AWARENESS_STATE_MAX_BYTES = 16 * 1024
+CONNECTIONS_PER_DOCUMENT = 100
+CONNECTIONS_PER_USER = 20
+PRESENCE_TTL = timedelta(minutes=5)
 
 
 def _summary_with_device(user, device):
@@ -128,7 +132,7 @@ def _rows_of_a_killed_server(document, users: list) -> None:
 def test_consumers_presence_stale_rows_of_a_killed_server_neither_count_nor_show(daphne, steps, team, tokens, live_doc):
     owner, editor, commenter = team.user("owner"), team.user("editor"), team.user("commenter")
     # The editor at its per-user limit, the document at its per-document limit, all of it stale.
-    stale = [editor] * MAX_CONNECTIONS_PER_USER + [commenter] * (MAX_CONNECTIONS_PER_DOCUMENT - MAX_CONNECTIONS_PER_USER)
+    stale = [editor] * CONNECTIONS_PER_USER + [commenter] * (CONNECTIONS_PER_DOCUMENT - CONNECTIONS_PER_USER)
     _rows_of_a_killed_server(live_doc, stale)
 
     async def connect():
@@ -151,7 +155,7 @@ def test_consumers_presence_stale_rows_of_a_killed_server_neither_count_nor_show
     assert [join["user"]["id"] for join in watcher.events_of("presence", action="join")] == [str(editor.pk)]
     response = client_for(owner).get(f"/api/v1/documents/{live_doc.pk}/presence")
     assert sorted(user["id"] for user in response.json()["users"]) == sorted([str(owner.pk), str(editor.pk)])
-    assert Presence.objects.filter(user=editor, is_active=True).count() == MAX_CONNECTIONS_PER_USER + 2
+    assert Presence.objects.filter(user=editor, is_active=True).count() == CONNECTIONS_PER_USER + 2
 
 
 @pytest.mark.parametrize("dialect", [YWebsocketClient, HocuspocusClient])
@@ -241,7 +245,7 @@ def test_consumers_presence_awareness_relayed_queried_and_removed(daphne, steps,
         queried = dict(carol.awareness_states())
         # A renewal with an older clock is ignored; oversize states are dropped, their neighbours kept.
         await alice.send_awareness([(101, 0, _state("Stale"))])
-        await bob.send_awareness([(203, 1, _state("Huge", MAX_STATE_BYTES)), (202, 2, _state("Bob 2"))])
+        await bob.send_awareness([(203, 1, _state("Huge", AWARENESS_STATE_MAX_BYTES)), (202, 2, _state("Bob 2"))])
         await carol.wait_for(lambda: carol.awareness_states().get(202) == _state("Bob 2"))
         await alice.ping()
         await bob.ping()

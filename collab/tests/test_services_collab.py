@@ -24,6 +24,11 @@ from sync.models import SyncLog
 pytestmark = pytest.mark.django_db
 
 TEXT = "# Notes\n\nAlpha block.\n\nBeta block.\n"
+# The SPEC's limits (§5.4), written out rather than imported from the code under test.
+STATE_MAX_BYTES = 32 * 1024 * 1024
+COMPACT_AFTER_ROWS = 500
+CONNECTIONS_PER_DOCUMENT = 100
+CONNECTIONS_PER_USER = 20
 
 
 @pytest.fixture
@@ -313,7 +318,7 @@ def test_services_collab_store_seqs_are_contiguous_and_compaction_keeps_the_stat
 
 def test_services_collab_store_refuses_updates_beyond_the_size_limit(team, document):
     store.ensure_state(document.pk)
-    CollabState.objects.filter(document=document).update(size_bytes=store.MAX_STATE_BYTES - 10)
+    CollabState.objects.filter(document=document).update(size_bytes=STATE_MAX_BYTES - 10)
     with pytest.raises(store.DocumentTooLargeError):
         store.append_updates(document.pk, [(b"\x00" * 11, None)])
     assert not CollabUpdate.objects.exists()
@@ -322,7 +327,7 @@ def test_services_collab_store_refuses_updates_beyond_the_size_limit(team, docum
 
 def test_services_collab_store_compaction_threshold(team, document):
     store.ensure_state(document.pk)
-    store.append_updates(document.pk, [(b"\x00\x00", None)] * store.COMPACT_ROWS)
+    store.append_updates(document.pk, [(b"\x00\x00", None)] * COMPACT_AFTER_ROWS)
     assert store.needs_compaction(document.pk) is False
     store.append_updates(document.pk, [(b"\x00\x00", None)])
     assert store.needs_compaction(document.pk) is True
@@ -351,7 +356,7 @@ def test_services_collab_presence_limits_and_last_connection(team, document):
     editor = team.user("editor")
     assert sessions.presence_open(user=editor, document=document, connection_id="c0", device_type="web") is True
     assert sessions.presence_open(user=editor, document=document, connection_id="c1", device_type="web") is False
-    for index in range(2, sessions.MAX_CONNECTIONS_PER_USER):
+    for index in range(2, CONNECTIONS_PER_USER):
         sessions.presence_open(user=editor, document=document, connection_id=f"c{index}", device_type="web")
     with pytest.raises(sessions.SessionRefused) as refused:
         sessions.presence_open(user=editor, document=document, connection_id="one-too-many", device_type="web")
@@ -365,7 +370,7 @@ def test_services_collab_presence_limits_and_last_connection(team, document):
 
 def test_services_collab_presence_per_document_limit(team, document):
     users = [team.user(actor) for actor in ("owner", "admin", "editor", "commenter", "viewer")]
-    for index in range(sessions.MAX_CONNECTIONS_PER_DOCUMENT):
+    for index in range(CONNECTIONS_PER_DOCUMENT):
         sessions.presence_open(user=users[index % 5], document=document, connection_id=f"d{index}", device_type="web")
     with pytest.raises(sessions.SessionRefused) as refused:
         sessions.presence_open(user=team.user("owner"), document=document, connection_id="d-last", device_type="web")

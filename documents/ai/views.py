@@ -65,8 +65,8 @@ class KeySerializer(serializers.Serializer):
     description = StrictCharField(max_length=2000, required=False, allow_blank=True, default="")
 
     def validate_api_key(self, value: str) -> str:
-        if any(char.isspace() for char in value) or not value.isprintable():
-            raise serializers.ValidationError("An API key has no spaces or control characters.")
+        if not value.isascii() or any(char.isspace() for char in value) or not value.isprintable():
+            raise serializers.ValidationError("An API key is printable ASCII with no spaces.")
         return value
 
 

@@ -22,7 +22,7 @@ from documents.models import Document
 from documents.permissions import DocumentAbility, workspace_for
 from documents.services import client_sync, documents
 from mdcreator.fields import StrictBooleanField
-from mdcreator.validation import validated
+from mdcreator.validation import query_params, validated
 from workspaces.abilities import Kind
 from workspaces.access import access_from_membership
 
@@ -39,7 +39,7 @@ class WorkspaceQuerySerializer(serializers.Serializer):
 
 def workspace_from_query(view, action: str):
     """`workspace_for` the `?workspace_id=` of the request (400 when missing or malformed)."""
-    return workspace_for(view, validated(WorkspaceQuerySerializer, view.request.query_params)["workspace_id"], action)
+    return workspace_for(view, validated(WorkspaceQuerySerializer, query_params(view.request))["workspace_id"], action)
 
 
 class ClientDocumentCreateSerializer(s.DocumentCreateSerializer):
@@ -117,7 +117,7 @@ class ClientWorkspaceDocumentsView(APIView):
     )
     def get(self, request, wid):
         workspace = workspace_for(self, wid, "list_documents")
-        query = validated(ClientDocumentListQuerySerializer, request.query_params)
+        query = validated(ClientDocumentListQuerySerializer, query_params(request))
         documents_of = _workspace_documents(workspace, request.user)
         if "limit" in query or query["skip"]:
             end = query["skip"] + query["limit"] if "limit" in query else None

@@ -18,7 +18,7 @@ from documents.client_api.documents import WorkspaceQuerySerializer, workspace_f
 from documents.permissions import DocumentAbility, check_ability, workspace_for
 from documents.services import folders
 from mdcreator.fields import StrictUUIDField
-from mdcreator.validation import validated
+from mdcreator.validation import query_params, validated
 
 
 class ClientFolderListQuerySerializer(serializers.Serializer):
@@ -69,7 +69,7 @@ class ClientWorkspaceFoldersView(APIView):
     )
     def get(self, request, wid):
         workspace = workspace_for(self, wid, "list_folders")
-        query = validated(ClientFolderListQuerySerializer, request.query_params)
+        query = validated(ClientFolderListQuerySerializer, query_params(request))
         rows = selectors.folder_list(workspace=workspace)
         if "parent_id" in query:  # the whole list is read anyway (the tree needs it); this is no page
             rows = [folder for folder in rows if folder.parent_id == query["parent_id"]]

@@ -27,7 +27,7 @@ from mdcreator.errors import PermissionDeniedError
 from mdcreator.fields import StrictCharField, TimestampField
 from mdcreator.pagination import page_from
 from mdcreator.timestamps import utc_timestamp
-from mdcreator.validation import validated
+from mdcreator.validation import query_params, validated
 from workspaces.abilities import Source
 
 # The client's automatic save point, posted after each push of its state; `manual` and `restore-backup` add
@@ -108,7 +108,7 @@ class SnapshotsView(APIView):
                    responses=LISTED, operation_id="client_document_snapshots_list")
     def get(self, request, pk):
         document = _document(self, pk, "list_versions")
-        page = page_from(request.query_params, max_limit=100, default_limit=50)
+        page = page_from(query_params(request), max_limit=100, default_limit=50)
         rows = selectors.snapshot_list(document=document)
         snapshots = SnapshotSerializer(page.slice(rows), many=True, context={"type": document.type}).data
         return Response({"snapshots": snapshots, "total": rows.count(), "limit": page.limit, "offset": page.offset})

@@ -19,7 +19,7 @@ from accounts.serializers import user_summary
 from collab import bridge
 from documents.content import (
     EMPTY_CONTENT,
-    check_json_size,
+    check_json_field,
     content_hash,
     normalize_tags,
     validate_content,
@@ -157,8 +157,8 @@ def document_create(
         created_by=actor,
         updated_by=actor,
     )
-    check_json_size("metadata", document.metadata)
-    check_json_size("settings", document.settings)
+    check_json_field("metadata", document.metadata)
+    check_json_field("settings", document.settings)
     tags = normalize_tags(tags or [])
     parsed = _set_content(document, data.get("content", EMPTY_CONTENT[document.type]), actor)
     try:
@@ -220,11 +220,11 @@ def _apply(document: Document, data: dict, actor) -> tuple[set[str], dict | None
         changed.add("content")
     if metadata is not None and {**document.metadata, **metadata} != document.metadata:
         document.metadata = {**document.metadata, **metadata}
-        check_json_size("metadata", document.metadata)
+        check_json_field("metadata", document.metadata)
         changed.add("metadata")
     if data.get("settings") is not None and {**document.settings, **data["settings"]} != document.settings:
         document.settings = {**document.settings, **data["settings"]}
-        check_json_size("settings", document.settings)
+        check_json_field("settings", document.settings)
         changed.add("settings")
     if "folder_id" in data and data["folder_id"] != document.folder_id:
         _check_folder(document.workspace_id, data["folder_id"])

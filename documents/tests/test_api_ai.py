@@ -220,6 +220,13 @@ def test_api_ai_keys_are_validated_stored_encrypted_and_shown_by_last4(ai, clien
     assert USER_KEY.encode() not in everything and USER_KEY not in caplog.text
 
 
+def test_api_ai_keys_must_be_printable_ascii(ai, client):
+    for bad in ("9u*ËÎ>¢4|key", "sk-with space", "sk-tab\tkey1"):
+        answer = client.post("/api/v1/ai/keys", {"provider": "openai", "api_key": bad})
+        assert answer.status == 400 and "api_key" in answer.json()["errors"], answer.body
+    assert not ai.requests
+
+
 def test_api_ai_keys_delete_wipes_the_secret_and_hides_others_keys(ai, client, handler, user):
     ai.valid_keys["anthropic"].add(USER_KEY)
     key_id = client.post("/api/v1/ai/keys", {"provider": "anthropic", "api_key": USER_KEY}).json()["id"]

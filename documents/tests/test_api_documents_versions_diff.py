@@ -99,6 +99,14 @@ def test_api_documents_versions_diff_unknown_versions_are_404(team, params):
         ({"from": 1, "context": -1}, "context"),
         ({"from": 1, "context": "many"}, "context"),
         ({"from": 1, "context": 1001}, "context"),
+        # Unicode digits are not version numbers: superscript two (int() refuses it), Arabic-Indic and
+        # fullwidth one (int() reads both as 1).
+        ({"from": "\u00b2"}, "from"),
+        ({"from": "\u0661"}, "from"),
+        ({"from": "\uff11"}, "from"),
+        ({"from": 1, "to": "\u00b2"}, "to"),
+        ({"from": 1, "to": "\u0661"}, "to"),
+        ({"from": 1, "to": "2\u00b2"}, "to"),
     ],
 )
 def test_api_documents_versions_diff_bad_params_are_400(team, params, field):

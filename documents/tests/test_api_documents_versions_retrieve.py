@@ -69,6 +69,17 @@ def test_api_documents_versions_retrieve_unknown_number_is_404(team, number):
     assert_problem(team.client("viewer").get(doc_url(document, f"/versions/{number}")), 404, "not-found")
 
 
+# Characters Python calls digits: superscript two ("²", int() refuses it), Arabic-Indic one and fullwidth one
+# (int() reads both as 1), a Devanagari two; a malformed number in a path is an unknown version.
+UNICODE_DIGITS = ["\u00b2", "\u0661", "\uff11", "\u0968", "1\u00b2"]
+
+
+@pytest.mark.parametrize("number", UNICODE_DIGITS)
+def test_api_documents_versions_retrieve_unicode_digits_are_404(team, number):
+    document = build_history(team)
+    assert_problem(team.client("viewer").get(doc_url(document, f"/versions/{number}")), 404, "not-found")
+
+
 def test_api_documents_versions_retrieve_another_documents_number_space(team):
     document = build_history(team)
     other = DocumentFactory(workspace=team.workspace, content="other")
