@@ -25,6 +25,7 @@ from channels.db import database_sync_to_async
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.db import Error as DatabaseError
+from redis.exceptions import RedisError
 
 from accounts.serializers import user_summary
 from collab import protocol as p
@@ -34,6 +35,8 @@ from collab.rooms import registry
 from mdcreator.events import user_group
 from mdcreator.timestamps import utc_timestamp
 
+# Failures of what a socket stands on, not of a message: the socket closes with 1011 and the client retries.
+INFRASTRUCTURE_ERRORS = (DatabaseError, RedisError, OSError)
 logger = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 60
 READ_ONLY_ERROR_INTERVAL = 5.0
@@ -139,8 +142,9 @@ class CollabConsumer(AsyncWebsocketConsumer):
         """Await one message's handling; whatever it raises is logged and answered for that message alone.
 
         The answer is an `error` event for the session (a JSON error frame where the connection opted in
-        to events, a Stateless error on Hocuspocus); a database failure closes the socket with 1011 so
-        that providers resend what was not acknowledged (SPEC §5.4). The room and presence are untouched.
+        to events, a Stateless error on Hocuspocus); a failure of the database or of the channel layer's
+        Redis closes the socket with 1011 so that providers reconnect and resend what was not acknowledged
+        (SPEC §5.4): a half-opened session would otherwise stay silent. The room and presence are untouched.
         """
         try:
             await handling
@@ -151,7 +155,7 @@ class CollabConsumer(AsyncWebsocketConsumer):
             if self._closing:
                 return
             try:
-                if isinstance(error, DatabaseError):
+                if isinstance(error, INFRASTRUCTURE_ERRORS):
                     await self.close(code=CloseCode.SERVER_ERROR)
                 elif session is not None:
                     await self.send_event(

@@ -39,7 +39,7 @@ from documents.models import (
 from documents.search import index_driven, text_filter
 from documents.sharing import granted_documents
 from mdcreator.errors import NotFoundError
-from mdcreator.queries import count_of
+from mdcreator.queries import count_of, only_row
 from mdcreator.sql import with_tables
 from mdcreator.validation import first_or_404, uuid_or_404
 from workspaces.access import active_memberships, resolve
@@ -87,7 +87,7 @@ def document_get(
         documents = with_summary_fields(documents, user=reader)
     else:
         documents = documents.select_related("workspace").defer("content", "search_vector")
-    document = documents.first()
+    document = only_row(documents)  # a primary-key lookup
     access = resolve(user, document, share_token) if document is not None else None
     if access is None:
         raise NotFoundError("No document with this id.")

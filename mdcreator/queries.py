@@ -13,3 +13,9 @@ def count_of(rows: QuerySet, group: str) -> Coalesce:
     """
     counts = rows.order_by().values(group).annotate(n=Count("pk")).values("n")
     return Coalesce(Subquery(counts, output_field=IntegerField()), Value(0))
+
+
+def only_row(rows: QuerySet):
+    """The one row a unique lookup selects, or None. `QuerySet.first()` would add an ORDER BY: for the
+    annotated queries served on every request, resolving it cost more than the query itself."""
+    return next(iter(rows[:1]), None)

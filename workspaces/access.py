@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from django.db.models import QuerySet
 
+from mdcreator.queries import only_row
 from workspaces.abilities import Kind, Source, abilities_for
 from workspaces.models import WorkspaceMember
 from workspaces.roles import RANK, Role, effective_flags, rank
@@ -93,7 +94,7 @@ def resolve(user, obj, share_token: str | None = None) -> Access | None:
     kind = kind_of(obj)
     if user is not None and user.is_authenticated:
         workspace_id = getattr(obj, "workspace_id", None) or obj.pk  # a workspace, or an object inside one
-        member = active_memberships(user).filter(workspace_id=workspace_id).select_related("workspace").first()
+        member = only_row(active_memberships(user).filter(workspace_id=workspace_id).select_related("workspace"))
         if member is not None:
             return access_from_membership(member, kind)
     if kind == Kind.DOCUMENT:
