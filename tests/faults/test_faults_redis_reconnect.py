@@ -1,4 +1,4 @@
-"""Faults that expose a defect of the product (issue 15): each asserts the correct behaviour.
+"""A socket opening a document right after Redis restarted is served or closed, never left silent.
 
 Seen with `make faults` (Redis restarted under live editing, tests/faults/test_faults_redis.py): a Hocuspocus
 provider reconnecting right after the restart sends its Auth; `open_session`'s `channel_layer.group_add` runs on
@@ -6,7 +6,8 @@ a channel-layer connection that died with the old Redis (`redis.exceptions.Conne
 by server.`), the per-message guard logs "a message on a live socket failed" and the document is neither opened
 nor refused: no Authenticated, no sync, no close. The socket stays open and silent until the provider gives up
 on its own (HocuspocusProvider: 30 s without a message). It must be served, or closed (1011) so that the
-provider retries at once. The fault is intermittent: this test restarts Redis at least three times.
+provider retries at once (the consumers now close on any channel-layer failure). The fault is intermittent:
+this test restarts Redis at least three times.
 """
 
 from __future__ import annotations
