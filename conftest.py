@@ -63,3 +63,20 @@ def support_client(db):
     client = Client()
     client.force_login(staff)
     return client
+
+
+@pytest.fixture(scope="session")
+def fake_providers_server():
+    """One pair of fake AI providers (documents/tests/ai_fakes.py) for the whole test session."""
+    from documents.tests.ai_fakes import FakeProviders
+
+    with FakeProviders() as fakes:
+        yield fakes
+
+
+@pytest.fixture
+def fake_providers(fake_providers_server):
+    """The session's fake providers with empty recordings and the default keys."""
+    fake_providers_server.reset(keys=True)
+    yield fake_providers_server
+    fake_providers_server.reset(keys=True)

@@ -8,28 +8,22 @@ from __future__ import annotations
 
 from accounts.models import ApiKey, RefreshToken, UsageMetric, User
 from accounts.parts import export_account
+from accounts.serializers import me_body
 from mdcreator.timestamps import utc_timestamp, utc_timestamp_or_none
 
 EXPORT_FORMAT_VERSION = 1
 
 
+PROFILE_FIELDS = (
+    "id", "email", "username", "display_name", "avatar_url", "bio", "email_verified", "settings", "features",
+    "subscription_tier", "subscription_status", "auth_source", "created_at", "last_seen_at",
+)
+
+
 def _profile(user: User) -> dict:
-    return {
-        "id": str(user.pk),
-        "email": user.email,
-        "username": user.username,
-        "display_name": user.display_name,
-        "avatar_url": user.avatar_url,
-        "bio": user.bio,
-        "email_verified": user.email_verified,
-        "settings": user.settings,
-        "features": user.features,
-        "subscription_tier": user.subscription_tier,
-        "subscription_status": user.subscription_status,
-        "auth_source": user.auth_source,
-        "created_at": utc_timestamp_or_none(user.created_at),
-        "last_seen_at": utc_timestamp_or_none(user.last_seen_at),
-    }
+    """The profile part of the export: the fields of `Me` a person's data consists of."""
+    body = me_body(user)
+    return {name: body[name] for name in PROFILE_FIELDS}
 
 
 def _sessions(user: User) -> list[dict]:

@@ -49,7 +49,6 @@ from documents.services.folders import folder_create
 from documents.services.links import link_create
 from documents.services.shares import share_create
 from documents.services.versions import version_create_manual
-from documents.tests.ai_fakes import fake_providers_server  # noqa: F401  (the session's fake providers)
 from workspaces.models import Workspace, WorkspaceMember
 from workspaces.tests.factories import MemberFactory, WorkspaceFactory, make_invitation
 
@@ -192,7 +191,7 @@ def restore_baseline(seeded: Seeded) -> None:
 
 
 @pytest.fixture(scope="module")
-def fuzz_server(django_db_setup, django_db_blocker, tmp_path_factory, fake_providers_server):  # noqa: F811
+def fuzz_server(django_db_setup, django_db_blocker, tmp_path_factory, fake_providers_server):
     """daphne on the test database, AI calls going to the fake providers with the server keys."""
     with django_db_blocker.unblock():
         database_url = database_url_of_tests()
@@ -353,7 +352,7 @@ class Fuzzer:
         run()
 
 
-def test_api_fuzz_no_server_errors_and_problem_bodies_everywhere(fuzz_server, fake_providers_server):  # noqa: F811
+def test_api_fuzz_no_server_errors_and_problem_bodies_everywhere(fuzz_server, fake_providers_server):
     seeded = seed_team(fuzz_server)
     schema = schemathesis.openapi.from_url(f"{fuzz_server.http}/api/v1/schema/")
     operations = [result.ok() for result in schema.get_all_operations()]

@@ -18,17 +18,15 @@ from pathlib import Path
 import httpx
 import pytest
 from django.db import connection
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as shown
+from selenium.webdriver.support.select import Select
+from selenium.webdriver.support.wait import WebDriverWait  # noqa: E402
 
 from accounts.services.staff import staff_grant
 from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
-
-selenium = pytest.importorskip("selenium", reason="selenium is in requirements-dev.txt")
-from selenium import webdriver  # noqa: E402
-from selenium.webdriver.chrome.service import Service  # noqa: E402
-from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.support import expected_conditions as shown  # noqa: E402
-from selenium.webdriver.support.select import Select  # noqa: E402
-from selenium.webdriver.support.wait import WebDriverWait  # noqa: E402
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
 
@@ -82,8 +80,7 @@ def server(django_db_setup, django_db_blocker, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
-    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
-        pytest.skip("chromium and chromium-driver are not installed: run `make browser`")
+    assert CHROMIUM.exists() and CHROMEDRIVER.exists(), "chromium and chromium-driver are missing: run `make browser`"
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
     for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",

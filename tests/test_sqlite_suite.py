@@ -51,6 +51,8 @@ NOT_ON_SQLITE = {
     # Asserts on PostgreSQL's search vector.
     "collab/tests/test_services_collab.py::test_services_collab_materialize_writes_content_version_sync_and_search":
         "PostgreSQL search vector",
+    "documents/tests/test_services_documents.py::test_services_documents_update_writes_the_vector_its_columns_give":
+        "PostgreSQL search vector",
 }
 ENGINE_VARIABLES = ("DATABASE_URL", "REDIS_URL", "AWS_STORAGE_BUCKET_NAME", "OIDC_ISSUER", "EMAIL_URL")
 

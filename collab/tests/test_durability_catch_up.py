@@ -169,7 +169,9 @@ def test_durability_catch_up_runs_again_and_again_in_the_background(team, steps)
             connection.close()  # the thread's own connection
 
     async def until(content: str):
-        read = lambda: Document.objects.get(pk=document.pk).content  # noqa: E731
+        def read() -> str:
+            return Document.objects.get(pk=document.pk).content
+
         while await asyncio.to_thread(in_thread, read) != content:
             await asyncio.sleep(0.05)
 

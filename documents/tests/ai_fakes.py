@@ -42,7 +42,7 @@ Recorded, thread-safe (lists cleared in place by `reset()`):
                      appended when a streaming, pausing or hanging response finds its client gone.
   fakes.wait_disconnect(timeout=5.0, *, count=1)  the count-th disconnect once recorded, else None after timeout.
   fakes.reset(*, keys=False)  clears both lists; with keys=True also restores the construction-time keys.
-Fixtures (bottom): `fake_providers_server` (session, one server) and `fake_providers` (per test: reset(keys=True)).
+Fixtures (the project's conftest.py): `fake_providers_server` (session, one server) and `fake_providers` (per test: reset(keys=True)).
 
 HTTP/1.1 keep-alive: non-stream replies carry Content-Length; SSE replies use chunked transfer encoding, ending
 with the zero-size chunk, so the connection stays reusable (as the real providers do). (The sync openai client still
@@ -61,8 +61,6 @@ import time
 import uuid
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-import pytest
 
 DEFAULT_KEYS = {"openai": {"sk-server-openai"}, "anthropic": {"sk-ant-server"}}
 POLL_SECONDS = 0.01
@@ -527,18 +525,3 @@ class FakeProviders:
         with self._changed:
             getattr(self, kind).append(entry)
             self._changed.notify_all()
-
-
-@pytest.fixture(scope="session")
-def fake_providers_server():
-    """One FakeProviders server for the whole test session."""
-    with FakeProviders() as fakes:
-        yield fakes
-
-
-@pytest.fixture
-def fake_providers(fake_providers_server):
-    """The session's FakeProviders with empty recordings and the default keys."""
-    fake_providers_server.reset(keys=True)
-    yield fake_providers_server
-    fake_providers_server.reset(keys=True)

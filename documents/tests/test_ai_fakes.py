@@ -11,14 +11,13 @@ import openai
 import pytest
 
 from documents.tests import ai_fakes
-from documents.tests.ai_fakes import fake_providers, fake_providers_server  # noqa: F401
 
 OPENAI_KEY, ANTHROPIC_KEY = "sk-server-openai", "sk-ant-server"
 MERMAID_REPLY = "Here it is:\n\n```mermaid\nflowchart TD\n    A[[Start]] --> B{Ok?}\n    B -->|yes| C[\"Done `x`\"]\n```\n"
 
 
 @pytest.fixture
-def fakes(fake_providers):  # noqa: F811  (the imported fixture)
+def fakes(fake_providers):
     return fake_providers
 
 

@@ -12,14 +12,13 @@ import pytest
 from accounts.models import UsageMetric
 from accounts.services.sessions import ClientInfo, session_start
 from collab.tests.conftest import DaphneProcess, database_url_of_tests
-from documents.tests.ai_fakes import fake_providers, fake_providers_server  # noqa: F401
 from workspaces.tests.factories import UserFactory
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.live]
 
 
 @pytest.fixture
-def ai_daphne(fake_providers, tmp_path):  # noqa: F811
+def ai_daphne(fake_providers, tmp_path):
     env = dict(os.environ)
     env.update(
         DATABASE_URL=database_url_of_tests(), MDCREATOR_VAR_DIR=str(tmp_path), DATABASE_CONN_MAX_AGE="0",
@@ -31,7 +30,7 @@ def ai_daphne(fake_providers, tmp_path):  # noqa: F811
     server.stop()
 
 
-def test_ai_live_stream_leaves_the_server_free_and_stops_when_the_client_goes(ai_daphne, fake_providers):  # noqa: F811
+def test_ai_live_stream_leaves_the_server_free_and_stops_when_the_client_goes(ai_daphne, fake_providers):
     user = UserFactory()
     token = session_start(user=user, client=ClientInfo()).access_token
     headers = {"Authorization": f"Bearer {token}"}

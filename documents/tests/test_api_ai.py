@@ -12,7 +12,6 @@ from cryptography.fernet import Fernet
 
 from accounts.models import ApiKey, UsageMetric
 from documents.tests.ai_asgi import AsgiClient
-from documents.tests.ai_fakes import fake_providers, fake_providers_server  # noqa: F401
 from documents.tests.factories import DocumentFactory
 from mdcreator.handlers import OneHopASGIHandler
 from workspaces.models import Workspace
@@ -25,7 +24,7 @@ USER_KEY = "sk-user-own-key-1234"
 
 
 @pytest.fixture
-def ai(settings, fake_providers):  # noqa: F811
+def ai(settings, fake_providers):
     settings.OPENAI_BASE_URL = fake_providers.openai_base_url
     settings.ANTHROPIC_BASE_URL = fake_providers.anthropic_base_url
     settings.OPENAI_API_KEY, settings.ANTHROPIC_API_KEY = "sk-server-openai", "sk-ant-server"

@@ -4,7 +4,6 @@ import itertools
 import json
 
 import pytest
-from django.conf import settings
 from django.utils import timezone
 
 from accounts.models import User
@@ -12,11 +11,9 @@ from documents import selectors
 from documents import serializers as s
 from documents.services.comments import comment_create, comment_delete, comment_react, comment_set_resolved
 
-pytestmark = [
-    pytest.mark.django_db,
-    # The embedded default has no JSON writer: comment_list_json is None there and the serializer answers.
-    pytest.mark.skipif(not settings.IS_POSTGRES, reason="the comments page is written by PostgreSQL only"),
-]
+# PostgreSQL writes the comments page (the embedded default has no JSON writer): this file is not part of
+# the SQLite run (tests/test_sqlite_suite.py).
+pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture

@@ -183,8 +183,6 @@ def test_services_documents_update_writes_the_vector_its_columns_give(workspace)
     from the stored columns (search_vector_expression), long content included."""
     from documents.services.search_index import INDEXED_CONTENT_CHARS, search_vector_expression
 
-    if not settings.IS_POSTGRES:
-        pytest.skip("the search vector is PostgreSQL's (the embedded default searches the text directly)")
     owner = workspace.owner
     document = document_create(actor=owner, workspace=workspace, data={"title": "First", "content": "x"})
     long_content = "Zebra crossing.\n" + "word " * (INDEXED_CONTENT_CHARS // 5) + "tailword"
