@@ -9,15 +9,12 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
-from django.db import connection
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -27,6 +24,7 @@ from selenium.webdriver.support.wait import WebDriverWait  # noqa: E402
 
 from accounts.services.staff import staff_grant
 from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
+from collab.tests.conftest import DaphneProcess, database_url_of_tests
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
 
@@ -36,46 +34,22 @@ WAIT_SECONDS = 20
 SUPPORT_EMAIL = "support.browser@example.com"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(django_db_setup, django_db_blocker, tmp_path_factory):
     """daphne on the test database (production settings), its static files collected."""
     with django_db_blocker.unblock():
-        params = connection.settings_dict
-    database_url = (f"postgres://{params.get('USER') or 'postgres'}@{params.get('HOST') or '127.0.0.1'}:"
-                    f"{params.get('PORT') or 5432}/{params['NAME']}")
+        database_url = database_url_of_tests()
     var_dir = tmp_path_factory.mktemp("browser-server")
     # Production's Secure cookies as they are: browsers accept them from http://127.0.0.1 (a secure context).
     env = dict(os.environ, DATABASE_URL=database_url, MDCREATOR_VAR_DIR=str(var_dir))
     collect = subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "--verbosity", "0"],
                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
     assert collect.returncode == 0, collect.stderr
-    port = _free_port()
-    log_path = var_dir / "daphne.log"
-    with open(log_path, "w") as log:
-        process = subprocess.Popen(
-            [str(Path(sys.executable).parent / "daphne"), "-b", "127.0.0.1", "-p", str(port), "mdcreator.asgi:application"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
+    process = DaphneProcess(env).start()
     try:
-        for _ in range(300):
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        else:
-            pytest.fail(f"daphne did not start: {log_path.read_text()[-2000:]}")
-        yield base
+        yield process.http
     finally:
-        process.terminate()
-        process.wait(timeout=15)
+        process.stop()
 
 
 @pytest.fixture(scope="module")

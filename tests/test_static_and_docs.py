@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
-import time
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -19,6 +17,8 @@ import httpx
 import pytest
 from django.core.management import call_command
 from django.test import Client, override_settings
+
+from collab.tests.conftest import DaphneProcess
 
 ROOT = Path(__file__).resolve().parent.parent
 IMMUTABLE = "max-age=315360000, public, immutable"
@@ -124,12 +124,6 @@ def test_static_and_docs_files_not_collected_are_still_served(tmp_path):
 # --- the embedded default under daphne, as `make run` starts it -------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def embedded_daphne(tmp_path_factory):
     var_dir = tmp_path_factory.mktemp("embedded-static")
@@ -138,24 +132,11 @@ def embedded_daphne(tmp_path_factory):
     collect = subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "--verbosity", "0"],
                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
     assert collect.returncode == 0, collect.stderr
-    port = _free_port()
-    with open(var_dir / "daphne.log", "w") as log:
-        process = subprocess.Popen(
-            [str(Path(sys.executable).parent / "daphne"), "-b", "127.0.0.1", "-p", str(port), "mdcreator.asgi:application"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
+    process = DaphneProcess(env).start()
     try:
-        for _ in range(300):
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        yield base
+        yield process.http
     finally:
-        process.terminate()
-        process.wait(timeout=15)
+        process.stop()
 
 
 @pytest.mark.live

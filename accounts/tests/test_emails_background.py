@@ -6,8 +6,6 @@ import logging
 import os
 import re
 import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -16,11 +14,11 @@ import pytest
 from django.core import mail
 from django.core.mail.backends.base import BaseEmailBackend
 from django.core.mail.backends.locmem import EmailBackend as LocMemBackend
-from django.db import connection
 
 from accounts import emails
 from accounts.tests.factories import UserFactory
 from accounts.tests.helpers import code_from_mail
+from collab.tests.conftest import DaphneProcess, database_url_of_tests
 
 # Real commits: `on_commit` runs inside the request, as in production.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -131,36 +129,17 @@ def test_emails_background_invitation_mail_goes_the_same_way(background, auth_cl
 # --- a real server with its mail server down (EMAIL_URL at a port nobody listens on) ---------------
 
 
-def _database_url() -> str:
-    params = connection.settings_dict
-    return f"postgres://{params.get('USER') or 'postgres'}@{params.get('HOST') or '127.0.0.1'}:{params.get('PORT') or 5432}/{params['NAME']}"
-
-
 @pytest.fixture
 def server_without_mail(tmp_path):
     """daphne on the test database, as production starts it, its SMTP server unreachable."""
-    port = _closed_port()
-    env = dict(os.environ, DATABASE_URL=_database_url(), MDCREATOR_VAR_DIR=str(tmp_path),
+    env = dict(os.environ, DATABASE_URL=database_url_of_tests(), MDCREATOR_VAR_DIR=str(tmp_path),
                EMAIL_URL=f"smtp://127.0.0.1:{_closed_port()}", EMAIL_RETRY_BACKOFF_SECONDS="0.05")
     env.pop("EMAIL_BACKEND", None)
-    log_path = tmp_path / "daphne.log"
-    with open(log_path, "w") as log:
-        process = subprocess.Popen(
-            [str(Path(sys.executable).parent / "daphne"), "-b", "127.0.0.1", "-p", str(port), "mdcreator.asgi:application"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
+    process = DaphneProcess(env).start()
     try:
-        for _ in range(300):
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        yield base, log_path
+        yield process.http, process.log
     finally:
-        process.terminate()
-        process.wait(timeout=15)
+        process.stop()
 
 
 @pytest.mark.live
