@@ -4,6 +4,7 @@ import asyncio
 import gc
 import io
 import os
+import sys
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mdcreator.settings")
 
@@ -75,6 +76,17 @@ def _serving_hooks():
     return serving
 
 
+def _serving_from_the_start_in_daphne(serving) -> None:
+    """Under daphne, run the serving hooks as soon as its reactor runs, not at the first request: a process
+    restarted after a crash catches up on the live edits its predecessor left even if no client ever
+    connects to it. (daphne installs its asyncio reactor before it imports the application; under another
+    server the hooks run at the first request, as `built` does here too.)"""
+    reactor = sys.modules.get("twisted.internet.reactor")
+    loop = getattr(reactor, "_asyncioEventloop", None)
+    if loop is not None and "daphne.server" in sys.modules:
+        reactor.callWhenRunning(serving, loop)
+
+
 def _build():
     """Configure Django, then build the application (everything it imports needs the settings)."""
     import django
@@ -93,12 +105,16 @@ def _build():
     _no_form_parsing_in_daphne()
     _bodies_handed_over_in_daphne()
     router = ProtocolTypeRouter({"http": OneHopASGIHandler(), "websocket": URLRouter(websocket_urlpatterns)})
-    serving = _serving_hooks()
+    hooks = _serving_hooks()
+
+    def serving(loop: asyncio.AbstractEventLoop) -> None:
+        events.serve_on(loop)  # the loop worker threads hand their messages to
+        hooks(loop)
+
+    _serving_from_the_start_in_daphne(serving)
 
     async def built(scope, receive, send):
-        loop = asyncio.get_running_loop()
-        events.serve_on(loop)  # the loop worker threads hand their messages to
-        serving(loop)
+        serving(asyncio.get_running_loop())
         return await router(scope, receive, send)
 
     # Everything built so far (settings, apps, models, views, URL patterns) lives as long as the process.

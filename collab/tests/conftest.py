@@ -60,7 +60,9 @@ class DaphneProcess:
     def ws(self) -> str:
         return f"ws://127.0.0.1:{self.port}"
 
-    def start(self) -> DaphneProcess:
+    def start(self, *, request: bool = True) -> DaphneProcess:
+        """Start and wait until it serves: until `/healthz` answers, or with `request=False` until the port
+        accepts connections (no request reaches the application)."""
         command = [str(Path(sys.executable).parent / "daphne"), "-b", "127.0.0.1", "-p", str(self.port),
                    *DAPHNE_WEBSOCKET_LIMITS, "mdcreator.asgi:application"]
         with open(self.log, "a") as log:
@@ -68,9 +70,12 @@ class DaphneProcess:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
+                if not request:
+                    socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                    return self
                 if httpx.get(f"{self.http}/healthz", timeout=1).status_code == 200:
                     return self
-            except httpx.TransportError:
+            except (httpx.TransportError, OSError):
                 time.sleep(0.1)
         raise RuntimeError(f"daphne did not start: {self.log.read_text()[-2000:]}")
 
@@ -109,8 +114,8 @@ def live_server_factory(server_env):
     """Start daphne processes on demand; all are stopped at the end of the session."""
     started: list[DaphneProcess] = []
 
-    def start() -> DaphneProcess:
-        process = DaphneProcess(server_env).start()
+    def start(**options) -> DaphneProcess:
+        process = DaphneProcess(server_env).start(**options)
         started.append(process)
         return process
 
