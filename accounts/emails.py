@@ -1,11 +1,14 @@
-"""Emails: rendered in the request, queued after the transaction commits, sent by a background thread.
+"""Emails and the process's background worker: mail is queued after the commit and sent by a daemon thread.
 
 Every sender calls `send_mail` inside `transaction.on_commit`. `EMAIL_BACKEND` is `BackgroundEmailBackend`,
-which only queues; one daemon thread of the process, started with the first message, hands each message to
+which only queues; one daemon thread of the process, started with the first job, hands each message to
 the real backend (`EMAIL_DELIVERY_BACKEND`: SMTP from `EMAIL_URL`, console, ...), retrying a failure
 `EMAIL_SEND_RETRIES` times with exponential backoff and logging each failure. So a slow or dead mail server
-never changes an answer or its timing: a password reset for a registered address answers as one for an
-unknown address does. Messages still queued when the process exits get a few seconds to leave.
+never changes an answer or its timing.
+
+The same thread runs other jobs queued with `background_on_commit`: work that must not happen inside a
+request because its cost would tell the caller something, such as issuing a code only when an account
+exists. Jobs still queued when the process exits get a few seconds to finish.
 """
 
 from __future__ import annotations
@@ -17,11 +20,13 @@ import smtplib
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
+from functools import partial
 
 from django.conf import settings
 from django.core.mail import get_connection, send_mail
 from django.core.mail.backends.base import BaseEmailBackend
-from django.db import transaction
+from django.db import close_old_connections, connections, transaction
 from django.template.loader import render_to_string
 
 from accounts.models import EmailCode, User
@@ -47,9 +52,9 @@ def send_code_on_commit(*, user: User, purpose: str, code: str, valid_for_minute
     transaction.on_commit(lambda: send_mail(subject, body, None, [recipient]))
 
 
-class _Outbox:
-    """Messages waiting for the sender thread, each with the context it was sent from (its log lines keep the
-    request's trace id); `pending` counts those queued or being delivered."""
+class _Worker:
+    """Jobs waiting for the worker thread, each with the context it was queued from (its log lines keep the
+    request's trace id); `pending` counts those queued or running."""
 
     def __init__(self) -> None:
         self.changed = threading.Condition()
@@ -57,13 +62,13 @@ class _Outbox:
         self.pending = 0
         self.thread: threading.Thread | None = None
 
-    def put(self, messages) -> None:
+    def put(self, jobs: list[Callable[[], None]]) -> None:
         with self.changed:
             context = contextvars.copy_context()
-            self.queue.extend((message, context) for message in messages)
-            self.pending += len(messages)
+            self.queue.extend((job, context) for job in jobs)
+            self.pending += len(jobs)
             if self.thread is None or not self.thread.is_alive():
-                self.thread = threading.Thread(target=self._run, name="email-sender", daemon=True)
+                self.thread = threading.Thread(target=self._run, name="background-worker", daemon=True)
                 self.thread.start()
             self.changed.notify_all()
 
@@ -75,16 +80,38 @@ class _Outbox:
         while True:
             with self.changed:
                 self.changed.wait_for(lambda: self.queue)
-                message, context = self.queue.popleft()
+                job, context = self.queue.popleft()
             try:
-                context.run(_deliver, message)
+                context.run(_run_job, job)
             finally:
                 with self.changed:
                     self.pending -= 1
                     self.changed.notify_all()
 
 
-_outbox = _Outbox()
+_worker = _Worker()
+
+
+def _run_job(job: Callable[[], None]) -> None:
+    """Run one job as a request runs: a usable connection, handed back afterwards; a failure is logged."""
+    close_old_connections()
+    try:
+        job()
+    except Exception as exc:  # one broken job must not stop the worker or the jobs queued behind it
+        logger.error("background job %s failed: %s", _job_name(job), _reason(exc))
+    finally:
+        # Between jobs the thread holds no connection: none left idle in a transaction, none kept from the pool.
+        connections.close_all()
+
+
+def _job_name(job: Callable[[], None]) -> str:
+    function = getattr(job, "func", job)  # a functools.partial names its function
+    return getattr(function, "__qualname__", type(function).__name__)
+
+
+def background_on_commit(job: Callable[[], None]) -> None:
+    """Queue `job` for the background worker once the current transaction commits (at once outside one)."""
+    transaction.on_commit(lambda: _worker.put([job]))
 
 
 def _deliver(message) -> None:
@@ -102,7 +129,9 @@ def _deliver(message) -> None:
                 logger.error("%s: gave up after %d attempts: %s", about, attempts, reason)
                 return
             delay = settings.EMAIL_RETRY_BACKOFF_SECONDS * 2 ** (attempt - 1)
-            logger.warning("%s: attempt %d of %d failed, retrying in %.2f s: %s", about, attempt, attempts, delay, reason)
+            logger.warning(
+                "%s: attempt %d of %d failed, retrying in %.2f s: %s", about, attempt, attempts, delay, reason
+            )
             time.sleep(delay)
 
 
@@ -113,17 +142,18 @@ def _reason(exc: Exception) -> str:
 
 
 def outbox_wait(timeout: float = 30.0) -> bool:
-    """Block until every queued message was delivered or given up on; False if `timeout` seconds passed first."""
-    return _outbox.wait(timeout)
+    """Block until every queued job ran and every message was delivered or given up on; False if `timeout`
+    seconds passed first."""
+    return _worker.wait(timeout)
 
 
 class BackgroundEmailBackend(BaseEmailBackend):
-    """`EMAIL_BACKEND`: queue the messages for the sender thread and return at once (the count queued)."""
+    """`EMAIL_BACKEND`: queue the messages for the background worker and return at once (the count queued)."""
 
     def send_messages(self, email_messages) -> int:
         messages = list(email_messages or ())
         if messages:
-            _outbox.put(messages)
+            _worker.put([partial(_deliver, message) for message in messages])
         return len(messages)
 
 

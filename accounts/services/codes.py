@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 import secrets
 from datetime import timedelta
+from functools import partial
 
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
@@ -12,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
-from accounts.emails import send_code_on_commit
+from accounts.emails import background_on_commit, send_code_on_commit
 from accounts.models import EmailCode, RefreshToken, User
 from accounts.services.sessions import sessions_revoke_all
 from mdcreator import errors
@@ -54,7 +55,8 @@ def _check_code(*, email: str, purpose: str, code: str) -> tuple[User, EmailCode
     """
     now = timezone.now()
     record = (
-        EmailCode.objects.select_for_update()
+        EmailCode.objects
+        .select_for_update()
         .select_related("user")
         .filter(user__email=email.strip().lower(), purpose=purpose, used_at__isnull=True, expires_at__gt=now)
         .order_by("-created_at")
@@ -100,14 +102,26 @@ def _local_user_by_email(email: str) -> User | None:
 
 
 def confirmation_resend(*, email: str) -> None:
-    """Mail a fresh confirmation code if the address belongs to an unverified account."""
+    """Queue a fresh confirmation code for `email`; the worker mails it only to an unverified account."""
+    background_on_commit(partial(_confirmation_resend_job, email=email))
+
+
+def password_reset_request(*, email: str) -> None:
+    """Queue a reset code for `email`; the worker mails it only to a local account (one with a password)."""
+    background_on_commit(partial(_password_reset_job, email=email))
+
+
+# The request only queues these, for every address alike: looking the account up and issuing the code in the
+# request would make the answer for a registered address measurably slower, telling who has an account.
+
+
+def _confirmation_resend_job(*, email: str) -> None:
     user = _local_user_by_email(email)
     if user is not None and not user.email_verified:
         email_code_issue(user=user, purpose=EmailCode.Purpose.CONFIRM_EMAIL)
 
 
-def password_reset_request(*, email: str) -> None:
-    """Mail a reset code to a local account; accounts without a password get none."""
+def _password_reset_job(*, email: str) -> None:
     user = _local_user_by_email(email)
     if user is not None and user.has_usable_password():
         email_code_issue(user=user, purpose=EmailCode.Purpose.RESET_PASSWORD)

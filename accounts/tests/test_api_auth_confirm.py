@@ -6,6 +6,7 @@ import pytest
 import time_machine
 from django.utils import timezone
 
+from accounts import emails
 from accounts.models import EmailCode, User
 from accounts.tests.factories import UserFactory
 from accounts.tests.helpers import code_from_mail, problem_slug
@@ -100,13 +101,16 @@ def test_api_auth_confirm_rate_limited_per_email(api_client, signed_up):
     assert int(response["Retry-After"]) > 0
 
 
-def test_api_auth_confirm_resend_issues_new_code_and_invalidates_old(
-    api_client, signed_up, mailoutbox, django_capture_on_commit_callbacks
-):
+# Real commits for resend: the request queues a job that the background worker runs on its own connection.
+
+
+@pytest.mark.django_db(transaction=True)
+def test_api_auth_confirm_resend_issues_new_code_and_invalidates_old(api_client, signed_up, mailoutbox):
     user, old_code = signed_up
-    with django_capture_on_commit_callbacks(execute=True):
-        response = api_client.post("/api/v1/auth/confirm/resend", {"email": "fresh@example.com"}, format="json")
+    response = api_client.post("/api/v1/auth/confirm/resend", {"email": "fresh@example.com"}, format="json")
     assert response.status_code == 202
+    assert emails.outbox_wait(timeout=30)
+    assert len(mailoutbox) == 2
     new_code = code_from_mail(mailoutbox[-1])
     assert EmailCode.objects.filter(user=user, used_at=None).count() == 1
     if new_code != old_code:
@@ -114,15 +118,14 @@ def test_api_auth_confirm_resend_issues_new_code_and_invalidates_old(
     assert _confirm(api_client, new_code).status_code == 200
 
 
-def test_api_auth_confirm_resend_unknown_or_verified_email_same_answer_no_mail(
-    api_client, mailoutbox, django_capture_on_commit_callbacks
-):
+@pytest.mark.django_db(transaction=True)
+def test_api_auth_confirm_resend_unknown_or_verified_email_same_answer_no_mail(api_client, mailoutbox):
     UserFactory(email="done@example.com")
-    with django_capture_on_commit_callbacks(execute=True):
-        unknown = api_client.post("/api/v1/auth/confirm/resend", {"email": "ghost@example.com"}, format="json")
-        verified = api_client.post("/api/v1/auth/confirm/resend", {"email": "done@example.com"}, format="json")
+    unknown = api_client.post("/api/v1/auth/confirm/resend", {"email": "ghost@example.com"}, format="json")
+    verified = api_client.post("/api/v1/auth/confirm/resend", {"email": "done@example.com"}, format="json")
     assert unknown.status_code == verified.status_code == 202
     assert unknown.json() == verified.json()
+    assert emails.outbox_wait(timeout=30)
     assert mailoutbox == []
     assert not EmailCode.objects.exists()
 
