@@ -23,27 +23,28 @@ import asyncio
 import json
 import multiprocessing
 import os
-import platform
-import signal
-import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from importlib.metadata import version
 
 import httpx
-from auth_throughput import (
+from _common import (
     HIGH_RATE,
+    RequestFailed,
     build_request,
-    cpu_model,
-    load_average,
+    load_avg_line,
+    login_token,
     machine_cpu_ticks,
-    memory_total,
-    percentile,
+    one_daphne,
+    percentile_ms,
+    print_machine,
     process_cpu_seconds,
+    scenario_list,
     server_env,
+    setup_django,
     software_versions,
+    stop_on_sigterm,
 )
-from documents_list_search import RequestFailed, one_daphne, setup_django
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/mdcreator_bench_ai"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/14"
@@ -60,13 +61,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--ttft", type=int, default=100, help="measured streamed requests, each way (100)")
     parser.add_argument("--warmup", type=int, default=10, help="unmeasured requests each way before ttft (10)")
-    parser.add_argument("--first-token-delay", type=float, default=0.05, help="the fake's pause before the first "
-                        "token in ttft, seconds (0.05)")
+    parser.add_argument(
+        "--first-token-delay",
+        type=float,
+        default=0.05,
+        help="the fake's pause before the first token in ttft, seconds (0.05)",
+    )
     parser.add_argument("--streams", type=int, default=50, help="streams held open at once in concurrent (50)")
     parser.add_argument("--chunks", type=int, default=40, help="pieces of each concurrent stream (40)")
     parser.add_argument("--interval", type=float, default=0.25, help="seconds between pieces (0.25)")
-    parser.add_argument("--me-interval", type=float, default=0.02,
-                        help="seconds from one auth/me to the next; 0: as fast as it can (0.02)")
+    parser.add_argument(
+        "--me-interval",
+        type=float,
+        default=0.02,
+        help="seconds from one auth/me to the next; 0: as fast as it can (0.02)",
+    )
     parser.add_argument("--baseline-seconds", type=float, default=4.0, help="auth/me with no streams (4)")
     parser.add_argument("--cancels", type=int, default=20, help="streams closed after their first delta (20)")
     parser.add_argument("--scenarios", default=",".join(SCENARIOS), help=f"comma list out of {', '.join(SCENARIOS)}")
@@ -74,10 +83,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL", DEFAULT_REDIS_URL))
     parser.add_argument("--timeout", type=float, default=60.0)
     args = parser.parse_args(argv)
-    args.scenarios = [name.strip() for name in args.scenarios.split(",") if name.strip()]
-    unknown = set(args.scenarios) - set(SCENARIOS)
-    if unknown or not args.scenarios:
-        parser.error(f"unknown scenario(s): {', '.join(sorted(unknown)) or '(none given)'}")
+    args.scenarios = scenario_list(parser, args.scenarios, SCENARIOS)
     if min(args.ttft, args.streams, args.chunks, args.cancels) < 1 or args.warmup < 0 or args.me_interval < 0:
         parser.error("--ttft, --streams, --chunks and --cancels must be >= 1, --warmup and --me-interval >= 0")
     return args
@@ -110,15 +116,10 @@ def prepare() -> None:
 
 
 def login(port: int, timeout: float) -> str:
-    with httpx.Client(base_url=f"http://127.0.0.1:{port}/api/v1", timeout=timeout) as http:
-        response = http.post("/auth/login", json={"email": EMAIL, "password": PASSWORD})
-        if response.status_code != 200:
-            raise RequestFailed(f"login answered {response.status_code}: {response.text[:300]}")
-        return response.json()["access_token"]
+    return login_token(port, timeout, EMAIL, PASSWORD)
 
 
-def ms(values: list[float], fraction: float) -> float:
-    return percentile(sorted(values), fraction) * 1000
+ms = percentile_ms
 
 
 def spread(values: list[float], *fractions: float) -> str:
@@ -159,14 +160,20 @@ class Usage:
 
     def since(self) -> dict[str, float]:
         busy, total = machine_cpu_ticks()
-        return {"wall": time.monotonic() - self.wall, "daphne": process_cpu_seconds(self.pid) - self.daphne,
-                "own": time.process_time() - self.own, "machine": (busy - self.busy) / max(1, total - self.total)}
+        return {
+            "wall": time.monotonic() - self.wall,
+            "daphne": process_cpu_seconds(self.pid) - self.daphne,
+            "own": time.process_time() - self.own,
+            "machine": (busy - self.busy) / max(1, total - self.total),
+        }
 
 
 def cpu_line(usage: dict[str, float]) -> str:
-    return (f"  CPU s         daphne {usage['daphne']:.2f} ({usage['daphne'] / usage['wall']:.2f} cores over "
-            f"{usage['wall']:.1f} s)  bench process {usage['own']:.2f} (fakes and clients)  "
-            f"machine {usage['machine'] * 100:.0f}% busy")
+    return (
+        f"  CPU s         daphne {usage['daphne']:.2f} ({usage['daphne'] / usage['wall']:.2f} cores over "
+        f"{usage['wall']:.1f} s)  bench process {usage['own']:.2f} (fakes and clients)  "
+        f"machine {usage['machine'] * 100:.0f}% busy"
+    )
 
 
 # --- ttft ---------------------------------------------------------------------------------------------------
@@ -189,7 +196,10 @@ async def direct_first_delta(client, prompt: str) -> tuple[float, float]:
     """The proxy's own provider call made from here: (monotonic time sent, seconds to the first content)."""
     sent, first = time.monotonic(), None
     stream = await client.chat.completions.create(
-        model=MODEL, messages=[{"role": "user", "content": prompt}], max_completion_tokens=1024, stream=True,
+        model=MODEL,
+        messages=[{"role": "user", "content": prompt}],
+        max_completion_tokens=1024,
+        stream=True,
         stream_options={"include_usage": True},
     )
     async with stream:
@@ -207,8 +217,9 @@ async def ttft(args: argparse.Namespace, server, token: str, fakes) -> dict:
     prompt = f"[[first-token-delay:{args.first_token_delay}]] Write a haiku about tea"
     headers = {"Authorization": f"Bearer {token}"}
     proxy, direct, to_fake = {"all": []}, {"all": []}, {"proxy": [], "direct": []}
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}/api/v1", headers=headers,
-                                 timeout=args.timeout) as http:
+    async with httpx.AsyncClient(
+        base_url=f"http://127.0.0.1:{port}/api/v1", headers=headers, timeout=args.timeout
+    ) as http:
         sdk = openai.AsyncOpenAI(api_key=OPENAI_KEY, base_url=fakes.openai_base_url, max_retries=0)
         async with sdk:
             for _ in range(args.warmup):
@@ -216,26 +227,38 @@ async def ttft(args: argparse.Namespace, server, token: str, fakes) -> dict:
                 await direct_first_delta(sdk, prompt)
             usage = Usage(server.process.pid)
             for _ in range(args.ttft):  # alternating, so drifts of the machine touch both alike
-                for name, call, client, seen in (("proxy", proxy_first_delta, http, proxy),
-                                                 ("direct", direct_first_delta, sdk, direct)):
+                for name, call, client, seen in (
+                    ("proxy", proxy_first_delta, http, proxy),
+                    ("direct", direct_first_delta, sdk, direct),
+                ):
                     sent, seconds = await call(client, prompt)
                     seen["all"].append(seconds)
                     to_fake[name].append(fakes.requests[-1]["started_at"] - sent)
             cpu = usage.since()
     added = [p - d for p, d in zip(proxy["all"], direct["all"], strict=True)]
-    result = {"proxy": proxy["all"], "direct": direct["all"], "added": added, "to_fake": to_fake, "cpu": cpu,
-              "added_p95": ms(proxy["all"], 0.95) - ms(direct["all"], 0.95),
-              "added_p50": ms(proxy["all"], 0.5) - ms(direct["all"], 0.5)}
+    result = {
+        "proxy": proxy["all"],
+        "direct": direct["all"],
+        "added": added,
+        "to_fake": to_fake,
+        "cpu": cpu,
+        "added_p95": ms(proxy["all"], 0.95) - ms(direct["all"], 0.95),
+        "added_p50": ms(proxy["all"], 0.5) - ms(direct["all"], 0.5),
+    }
     print(f"\n[ttft]  target: {TARGETS['ttft']}")
     print(f"  first delta ms   proxy   {spread(proxy['all'], 0.5, 0.95)}")
     print(f"                   direct  {spread(direct['all'], 0.5, 0.95)}  (openai SDK straight to the fake)")
-    print(f"  added ms         p50 {result['added_p50']:.1f}  p95 {result['added_p95']:.1f}  (proxy minus direct, "
-          f"per percentile; target {verdict(result['added_p95'] <= 15)})")
+    print(
+        f"  added ms         p50 {result['added_p50']:.1f}  p95 {result['added_p95']:.1f}  (proxy minus direct, "
+        f"per percentile; target {verdict(result['added_p95'] <= 15)})"
+    )
     print(f"                   pairwise  {spread(added, 0.5, 0.95)}  (each proxy call minus the direct call after it)")
     print(f"  reaches fake ms  proxy   {spread(to_fake['proxy'], 0.5, 0.95)}  (sent to the fake's request start)")
     print(f"                   direct  {spread(to_fake['direct'], 0.5, 0.95)}")
-    print(f"  daphne CPU ms    {cpu['daphne'] * 1000 / args.ttft:.1f} per proxied stream  ({args.ttft} each way, "
-          f"sequential, after {args.warmup} warm-up; first token after {args.first_token_delay * 1000:.0f} ms)")
+    print(
+        f"  daphne CPU ms    {cpu['daphne'] * 1000 / args.ttft:.1f} per proxied stream  ({args.ttft} each way, "
+        f"sequential, after {args.warmup} warm-up; first token after {args.first_token_delay * 1000:.0f} ms)"
+    )
     print(cpu_line(cpu))
     return result
 
@@ -246,8 +269,9 @@ async def hold_stream(http: httpx.AsyncClient, prompt: str, first: asyncio.Event
     result = {"deltas": 0, "done": False, "error": None}
     started = time.monotonic()
     try:
-        async with http.stream("POST", "/ai/generate",
-                               json={"provider": "openai", "prompt": prompt, "stream": True}) as response:
+        async with http.stream(
+            "POST", "/ai/generate", json={"provider": "openai", "prompt": prompt, "stream": True}
+        ) as response:
             if response.status_code != 200:
                 result["error"] = f"HTTP {response.status_code}"
                 return result
@@ -271,15 +295,20 @@ async def concurrent(args: argparse.Namespace, server, token: str, probe: Proces
     loop = asyncio.get_running_loop()
     port, pid = server.port, server.process.pid
     usage = Usage(pid)
-    baseline, baseline_failed = await loop.run_in_executor(probe, probe_me, port, token, args.baseline_seconds,
-                                                           args.me_interval)
+    baseline, baseline_failed = await loop.run_in_executor(
+        probe, probe_me, port, token, args.baseline_seconds, args.me_interval
+    )
     baseline_cpu = usage.since()
 
     prompt = f"[[chunks:{args.chunks}]] [[interval:{args.interval}]] {FILLER}"
     stream_seconds = (args.chunks - 1) * args.interval
     limits = httpx.Limits(max_connections=args.streams + 5, max_keepalive_connections=args.streams + 5)
-    http = httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}/api/v1", limits=limits, timeout=args.timeout,
-                             headers={"Authorization": f"Bearer {token}"})
+    http = httpx.AsyncClient(
+        base_url=f"http://127.0.0.1:{port}/api/v1",
+        limits=limits,
+        timeout=args.timeout,
+        headers={"Authorization": f"Bearer {token}"},
+    )
     firsts: list[float] = []
     async with http:
         usage = Usage(pid)
@@ -292,28 +321,43 @@ async def concurrent(args: argparse.Namespace, server, token: str, probe: Proces
             task.cancel()
         opened = len(firsts)
         probe_seconds = max(1.0, stream_seconds - (time.monotonic() - launched) - 1.0)
-        during, during_failed = await loop.run_in_executor(probe, probe_me, port, token, probe_seconds,
-                                                           args.me_interval)
+        during, during_failed = await loop.run_in_executor(
+            probe, probe_me, port, token, probe_seconds, args.me_interval
+        )
         streams = await asyncio.gather(*tasks)
         cpu = usage.since()
     completed = sum(1 for s in streams if s["done"] and not s["error"])
     errors = sorted({s["error"] for s in streams if s["error"]})
     seconds = [s["seconds"] for s in streams if "seconds" in s]
-    result = {"baseline": baseline, "during": during, "completed": completed, "cpu": cpu,
-              "p99": ms(during, 0.99), "baseline_p99": ms(baseline, 0.99)}
+    result = {
+        "baseline": baseline,
+        "during": during,
+        "completed": completed,
+        "cpu": cpu,
+        "p99": ms(during, 0.99),
+        "baseline_p99": ms(baseline, 0.99),
+    }
     pace = f"one every {args.me_interval * 1000:.0f} ms" if args.me_interval else "back to back"
     print(f"\n[concurrent]  target: {TARGETS['concurrent']}")
-    print(f"  auth/me ms     no streams     {spread(baseline, 0.5, 0.95, 0.99)}  ({len(baseline)} requests, "
-          f"{baseline_failed} not 200, {args.baseline_seconds:.0f} s, {pace})")
-    print(f"                 {args.streams} streams     {spread(during, 0.5, 0.95, 0.99)}  ({len(during)} requests, "
-          f"{during_failed} not 200, {probe_seconds:.1f} s while all {opened} were open; target "
-          f"{verdict(result['p99'] <= 100)})")
-    print(f"  streams        {completed}/{args.streams} ended with done; {opened} had a first delta "
-          f"(p50 {ms(firsts, 0.5):.0f} ms, max {max(firsts, default=0) * 1000:.0f} ms after launch); "
-          f"deltas min {min(s['deltas'] for s in streams)}, length s min {min(seconds, default=0):.2f} "
-          f"max {max(seconds, default=0):.2f} (nominal {stream_seconds:.2f}); errors: {', '.join(errors) or 'none'}")
-    print(f"  daphne CPU     {cpu['daphne']:.2f} s during the streams ({cpu['daphne'] / cpu['wall']:.2f} cores), "
-          f"{baseline_cpu['daphne']:.2f} s during the {args.baseline_seconds:.0f} s with no streams")
+    print(
+        f"  auth/me ms     no streams     {spread(baseline, 0.5, 0.95, 0.99)}  ({len(baseline)} requests, "
+        f"{baseline_failed} not 200, {args.baseline_seconds:.0f} s, {pace})"
+    )
+    print(
+        f"                 {args.streams} streams     {spread(during, 0.5, 0.95, 0.99)}  ({len(during)} requests, "
+        f"{during_failed} not 200, {probe_seconds:.1f} s while all {opened} were open; target "
+        f"{verdict(result['p99'] <= 100)})"
+    )
+    print(
+        f"  streams        {completed}/{args.streams} ended with done; {opened} had a first delta "
+        f"(p50 {ms(firsts, 0.5):.0f} ms, max {max(firsts, default=0) * 1000:.0f} ms after launch); "
+        f"deltas min {min(s['deltas'] for s in streams)}, length s min {min(seconds, default=0):.2f} "
+        f"max {max(seconds, default=0):.2f} (nominal {stream_seconds:.2f}); errors: {', '.join(errors) or 'none'}"
+    )
+    print(
+        f"  daphne CPU     {cpu['daphne']:.2f} s during the streams ({cpu['daphne'] / cpu['wall']:.2f} cores), "
+        f"{baseline_cpu['daphne']:.2f} s during the {args.baseline_seconds:.0f} s with no streams"
+    )
     print(cpu_line(cpu))
     return result
 
@@ -355,10 +399,14 @@ async def cancel(args: argparse.Namespace, server, token: str, fakes) -> dict:
     result = {"stops": stops, "missing": missing, "max": max(stops, default=float("inf")) * 1000}
     print(f"\n[cancel]  target: {TARGETS['cancel']}")
     if stops:
-        print(f"  close to provider stop ms  {spread(stops, 0.5, 0.95)}  ({len(stops)} of {args.cancels}; "
-              f"target {verdict(result['max'] <= 100)} on the max)")
-        print(f"  pieces the fake sent       at most {max(pieces)} of 200 before it saw the proxy leave "
-              f"(median {sorted(pieces)[len(pieces) // 2]}; one every 50 ms)")
+        print(
+            f"  close to provider stop ms  {spread(stops, 0.5, 0.95)}  ({len(stops)} of {args.cancels}; "
+            f"target {verdict(result['max'] <= 100)} on the max)"
+        )
+        print(
+            f"  pieces the fake sent       at most {max(pieces)} of 200 before it saw the proxy leave "
+            f"(median {sorted(pieces)[len(pieces) // 2]}; one every 50 ms)"
+        )
     print(f"  never stopped              {missing} (no disconnect seen by the fake within 5 s)")
     print(cpu_line(cpu))
     return result
@@ -369,21 +417,29 @@ def print_summary(results: dict[str, dict]) -> None:
     print("\nscenario    figure                              p50 ms   p95 ms   p99 ms   max ms  target")
     if r := results.get("ttft"):
         for label, values in (("first delta, proxy", r["proxy"]), ("first delta, direct", r["direct"])):
-            print(f"ttft        {label:<34}{ms(values, 0.5):>8.1f}{ms(values, 0.95):>9.1f}{'':>9}"
-                  f"{max(values) * 1000:>9.1f}")
-        print(f"ttft        {'added (proxy - direct)':<34}{r['added_p50']:>8.1f}{r['added_p95']:>9.1f}{'':>18}  "
-              f"{TARGETS['ttft']}: {verdict(r['added_p95'] <= 15)}")
+            print(
+                f"ttft        {label:<34}{ms(values, 0.5):>8.1f}{ms(values, 0.95):>9.1f}{'':>9}"
+                f"{max(values) * 1000:>9.1f}"
+            )
+        print(
+            f"ttft        {'added (proxy - direct)':<34}{r['added_p50']:>8.1f}{r['added_p95']:>9.1f}{'':>18}  "
+            f"{TARGETS['ttft']}: {verdict(r['added_p95'] <= 15)}"
+        )
     if r := results.get("concurrent"):
         for label, values, target in (
             ("auth/me, no streams", r["baseline"], ""),
             ("auth/me, streams open", r["during"], f"  {TARGETS['concurrent']}: {verdict(r['p99'] <= 100)}"),
         ):
-            print(f"concurrent  {label:<34}{ms(values, 0.5):>8.1f}{ms(values, 0.95):>9.1f}{ms(values, 0.99):>9.1f}"
-                  f"{max(values) * 1000:>9.1f}{target}")
+            print(
+                f"concurrent  {label:<34}{ms(values, 0.5):>8.1f}{ms(values, 0.95):>9.1f}{ms(values, 0.99):>9.1f}"
+                f"{max(values) * 1000:>9.1f}{target}"
+            )
     if (r := results.get("cancel")) and r["stops"]:
         s = r["stops"]
-        print(f"cancel      {'close to provider stop':<34}{ms(s, 0.5):>8.1f}{ms(s, 0.95):>9.1f}{'':>9}"
-              f"{r['max']:>9.1f}  {TARGETS['cancel']}: {verdict(r['max'] <= 100 and not r['missing'])}")
+        print(
+            f"cancel      {'close to provider stop':<34}{ms(s, 0.5):>8.1f}{ms(s, 0.95):>9.1f}{'':>9}"
+            f"{r['max']:>9.1f}  {TARGETS['cancel']}: {verdict(r['max'] <= 100 and not r['missing'])}"
+        )
 
 
 async def run(args: argparse.Namespace, server, fakes) -> dict[str, dict]:
@@ -405,7 +461,7 @@ async def run(args: argparse.Namespace, server, fakes) -> dict[str, dict]:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # still stops daphne (one_daphne's finally)
+    stop_on_sigterm()  # still stops daphne (one_daphne's finally)
     os.environ.update(DATABASE_URL=args.database_url, REDIS_URL=args.redis_url)
     versions = software_versions(args)
     versions.update({name: version(name) for name in ("openai", "anthropic", "httpx")})
@@ -413,15 +469,16 @@ def main(argv: list[str] | None = None) -> None:
     from documents.tests.ai_fakes import FakeProviders
 
     prepare()
-    print(f"machine     {os.cpu_count()} CPUs, {cpu_model()}, {memory_total()} RAM, {platform.platform()}")
-    print("software    " + ", ".join(f"{name} {value}" for name, value in versions.items()))
+    print_machine(versions)
     with FakeProviders() as fakes:
-        print(f"providers   fake OpenAI and Anthropic in this process ({fakes.openai_base_url}); "
-              f"database {args.database_url}")
-        print(f"load avg    {load_average()} (1, 5, 15 min) before starting")
+        print(
+            f"providers   fake OpenAI and Anthropic in this process ({fakes.openai_base_url}); "
+            f"database {args.database_url}"
+        )
+        print(load_avg_line("before starting"))
         with one_daphne(ai_env(args, fakes), "mdc-bench-ai-") as server:
             results = asyncio.run(run(args, server, fakes))
-    print(f"\nload avg    {load_average()} (1, 5, 15 min) at the end")
+    print("\n" + load_avg_line("at the end"))
     print_summary(results)
 
 

@@ -12,35 +12,43 @@ import argparse
 import asyncio
 import itertools
 import json
-import os
-import platform
-import re
-import shlex
-import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import textwrap
 import time
-import urllib.request
 from collections import Counter
 from dataclasses import dataclass, field
-from importlib.metadata import version
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+from _common import (
+    BASE_DIR,
+    CLK_TCK,
+    CpuSample,
+    Server,
+    build_request,
+    engine_urls,
+    free_ports,
+    load_average,
+    load_avg_line,
+    migrate,
+    peak_rss_mib,
+    percentile,
+    print_machine,
+    scenario_list,
+    server_env,
+    software_versions,
+    start_servers,
+    stop_on_sigterm,
+    stop_servers,
+    wait_healthy,
+)
+
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/mdcreator_bench"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/9"
 BENCH_PASSWORD = "Throughput-Bench-42x"
 BENCH_EMAIL = "bench-{:04d}@bench.mdcreator.test"
-# Far above what any single machine reaches, so the limiter is exercised but never answers 429.
-HIGH_RATE = "10000000/second"
 SCENARIOS = ("login", "me")
-CLK_TCK = os.sysconf("SC_CLK_TCK")
-ACCESS_LINE = re.compile(r"^\S+ - - \[[^]]*\] \"")
 CREATE_USERS = textwrap.dedent(
     """
     from accounts.models import User
@@ -71,240 +79,25 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--scenarios", default=",".join(SCENARIOS), help=f"comma list out of {', '.join(SCENARIOS)} (all)"
     )
     args = parser.parse_args(argv)
-    args.database_url = os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
-    args.redis_url = os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL
-    args.scenarios = [name.strip() for name in args.scenarios.split(",") if name.strip()]
-    unknown = set(args.scenarios) - set(SCENARIOS)
-    if unknown or not args.scenarios:
-        parser.error(f"unknown scenario(s): {', '.join(sorted(unknown)) or '(none given)'}")
+    engine_urls(args, DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL)
+    args.scenarios = scenario_list(parser, args.scenarios, SCENARIOS)
     if min(args.concurrency, args.processes, args.users) < 1 or args.seconds <= 0 or args.warmup < 0:
         parser.error("--concurrency, --processes and --users must be >= 1, --seconds > 0, --warmup >= 0")
     return args
 
 
-def server_env(args: argparse.Namespace) -> dict[str, str]:
-    """The environment of manage.py and daphne: the bench engines and limits nothing reaches."""
-    env = dict(os.environ)
-    env.setdefault("DJANGO_SETTINGS_MODULE", "mdcreator.settings")
-    env.update(
-        DATABASE_URL=args.database_url,
-        REDIS_URL=args.redis_url,
-        DJANGO_DEBUG="False",
-        DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
-        RATE_LIMIT_LOGIN=HIGH_RATE,
-        RATE_LIMIT_API=HIGH_RATE,
-        RATE_LIMIT_SIGNUP=HIGH_RATE,
-        LOG_LEVEL="WARNING",
-    )
-    return env
-
-
-def masked(url: str) -> str:
-    """The URL with any password replaced by `***`, for printing."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
-
-
 # --- engines and data ---------------------------------------------------------
-def software_versions(args: argparse.Namespace) -> dict[str, str]:
-    """What every benchmark prints: Python, Django, daphne, PostgreSQL (its database created when missing), Redis."""
-    return {
-        "Python": platform.python_version(),
-        "Django": version("Django"),
-        "daphne": version("daphne"),
-        "PostgreSQL": ensure_database(args.database_url),
-        "Redis": redis_version(args.redis_url),
-    }
-
-
-def ensure_database(url: str) -> str:
-    """Create the PostgreSQL database of `url` when it is missing; return the server version."""
-    import psycopg
-    from psycopg import sql
-
-    parts = urlsplit(url)
-    if not parts.scheme.startswith(("postgres", "pgsql", "psql")):
-        sys.exit(f"DATABASE_URL must point at PostgreSQL, got {masked(url)}")
-    name = parts.path.lstrip("/")
-    admin_url = urlunsplit(parts._replace(scheme="postgresql", path="/postgres"))
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        server_version = conn.execute("SHOW server_version").fetchone()[0]
-        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is None:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-            print(f"created database {name}")
-    return server_version
-
-
-def redis_version(url: str) -> str:
-    """Ping Redis and return its version."""
-    import redis
-
-    client = redis.Redis.from_url(url)
-    try:
-        return client.info("server")["redis_version"]
-    finally:
-        client.close()
-
-
 def prepare_data(args: argparse.Namespace, env: dict[str, str]) -> None:
     """Apply migrations and create the bench users that do not exist yet."""
-    manage = [sys.executable, "manage.py"]
-    # Checks are the test suite's job; a warning elsewhere in the tree should not stop a measurement.
-    migrate = [*manage, "migrate", "--noinput", "--skip-checks", "--verbosity", "0"]
-    subprocess.run(migrate, cwd=BASE_DIR, env=env, check=True)
+    migrate(env)
     emails = [BENCH_EMAIL.format(i) for i in range(args.users)]
     code = CREATE_USERS.format(emails=emails, password=BENCH_PASSWORD)
-    shell = [*manage, "shell", "--no-imports", "-c", code]
+    shell = [sys.executable, "manage.py", "shell", "--no-imports", "-c", code]
     done = subprocess.run(shell, cwd=BASE_DIR, env=env, check=True, capture_output=True, text=True)
     print(f"bench users: {args.users} ({done.stdout.split()[-1]} created now)")
 
 
-# --- daphne -------------------------------------------------------------------
-def free_ports(count: int) -> list[int]:
-    """`count` distinct TCP ports that are free on 127.0.0.1 right now."""
-    sockets = []
-    try:
-        for _ in range(count):
-            sock = socket.socket()
-            sock.bind(("127.0.0.1", 0))
-            sockets.append(sock)
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
-
-
-def daphne_path() -> str:
-    """The daphne beside this interpreter (the venv), else the one on PATH."""
-    beside = Path(sys.executable).with_name("daphne")
-    found = str(beside) if beside.exists() else shutil.which("daphne")
-    if not found:
-        sys.exit("daphne is not installed; run `make install` first")
-    return found
-
-
-@dataclass
-class Server:
-    """One daphne process and where its output goes."""
-
-    port: int
-    process: subprocess.Popen
-    log_path: Path
-
-    def log_tail(self, lines: int = 30) -> str:
-        """The last lines daphne printed."""
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-
-    def problems(self, lines: int = 40) -> str:
-        """The last lines daphne printed that are not access-log lines (tracebacks, warnings)."""
-        text = self.log_path.read_text(errors="replace").splitlines()
-        return "\n".join([line for line in text if not ACCESS_LINE.match(line)][-lines:])
-
-
-def start_servers(ports: list[int], env: dict[str, str], log_dir: Path) -> list[Server]:
-    """Start one daphne per port; the caller must stop them."""
-    servers = []
-    for port in ports:
-        log_path = log_dir / f"daphne-{port}.log"
-        with open(log_path, "wb") as log:
-            command = [daphne_path(), "-b", "127.0.0.1", "-p", str(port), "mdcreator.asgi:application"]
-            process = subprocess.Popen(
-                command, cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-            )
-        servers.append(Server(port=port, process=process, log_path=log_path))
-    return servers
-
-
-def wait_healthy(server: Server, deadline_seconds: float = 60.0) -> None:
-    """Poll /healthz until it answers 200; exit with daphne's log if it never does."""
-    deadline = time.monotonic() + deadline_seconds
-    url = f"http://127.0.0.1:{server.port}/healthz"
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            break
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    sys.exit(f"daphne on port {server.port} did not become healthy:\n{server.log_tail()}")
-
-
-def stop_servers(servers: list[Server]) -> None:
-    """Terminate every daphne started here, killing those that linger."""
-    for server in servers:
-        if server.process.poll() is None:
-            server.process.terminate()
-    for server in servers:
-        try:
-            server.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.process.kill()
-            server.process.wait()
-
-
-# --- CPU accounting -----------------------------------------------------------
-def process_cpu_seconds(pid: int) -> float:
-    """utime + stime of one process (all its threads), from /proc/<pid>/stat."""
-    # The command name may hold spaces, so split after its closing parenthesis;
-    # utime and stime are fields 14 and 15, i.e. 12th and 13th after it.
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
-
-
-def peak_rss_mib(pid: int) -> float:
-    """The largest resident set the process has had (VmHWM), in MiB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def machine_cpu_ticks() -> tuple[int, int]:
-    """(busy, total) jiffies over all cores since boot, from /proc/stat."""
-    with open("/proc/stat") as stat:
-        values = [int(value) for value in stat.readline().split()[1:]]
-    idle = values[3] + values[4]  # idle + iowait
-    total = sum(values[:8])  # guest time is already counted in user
-    return total - idle, total
-
-
-@dataclass(frozen=True)
-class CpuSample:
-    """CPU counters at one instant."""
-
-    wall: float
-    server: float
-    client: float
-    machine_busy: int
-    machine_total: int
-
-    @classmethod
-    def take(cls, pids: list[int]) -> CpuSample:
-        """Read the counters of the daphne processes, this process and the machine."""
-        busy, total = machine_cpu_ticks()
-        server = sum(process_cpu_seconds(pid) for pid in pids)
-        return cls(time.perf_counter(), server, time.process_time(), busy, total)
-
-
 # --- HTTP/1.1 load generator --------------------------------------------------
-def build_request(method: str, path: str, *, body: dict | None = None, token: str | None = None) -> bytes:
-    """The bytes of one keep-alive HTTP/1.1 request."""
-    lines = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1", "User-Agent: mdcreator-bench", "Accept: */*"]
-    if token:
-        lines.append(f"Authorization: Bearer {token}")
-    payload = b""
-    if body is not None:
-        payload = json.dumps(body).encode()
-        lines += ["Content-Type: application/json", f"Content-Length: {len(payload)}"]
-    return ("\r\n".join(lines) + "\r\n\r\n").encode() + payload
-
-
 async def read_chunked(reader: asyncio.StreamReader) -> bytes:
     """Read a chunked body up to and including its trailer."""
     body = bytearray()
@@ -457,55 +250,14 @@ async def fetch_tokens(users: int, ports: list[int], concurrency: int, timeout: 
 
 
 # --- report -------------------------------------------------------------------
-def percentile(sorted_values: list[float], fraction: float) -> float:
-    """Nearest-rank percentile of an ascending list (0 when empty)."""
-    if not sorted_values:
-        return 0.0
-    rank = max(1, min(len(sorted_values), round(fraction * len(sorted_values) + 0.5)))
-    return sorted_values[rank - 1]
-
-
-def cpu_model() -> str:
-    """The CPU model name from /proc/cpuinfo."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
-def load_average() -> str:
-    """The 1, 5 and 15 minute load averages from /proc/loadavg."""
-    try:
-        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
-    except OSError:
-        return "unknown"
-
-
-def memory_total() -> str:
-    """MemTotal from /proc/meminfo, in GiB."""
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                return f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
-    except OSError:
-        pass
-    return "unknown"
-
-
 def print_header(args: argparse.Namespace, versions: dict[str, str]) -> None:
     """Print the machine, the software versions and the exact command."""
-    command = shlex.join(sys.orig_argv)
-    print(f"machine     {os.cpu_count()} CPUs, {cpu_model()}, {memory_total()} RAM, {platform.platform()}")
-    print("software    " + ", ".join(f"{name} {value}" for name, value in versions.items()))
-    print(f"command     DATABASE_URL={masked(args.database_url)} REDIS_URL={masked(args.redis_url)} {command}")
+    print_machine(versions, args)
     print(
         f"load        {args.concurrency} connections over {args.processes} daphne process(es), "
         f"{args.warmup:g} s warm-up + {args.seconds:g} s measured per scenario, {args.users} users"
     )
-    print(f"load avg    {load_average()} (1, 5, 15 min) before starting")
+    print(load_avg_line("before starting"))
 
 
 def print_scenario(name: str, stats: Stats, samples: tuple, seconds: float, pids: list[int]) -> dict:
@@ -575,8 +327,7 @@ async def measure(args: argparse.Namespace, servers: list[Server]) -> dict[str, 
 def main(argv: list[str] | None = None) -> None:
     """Prepare the engines and data, start daphne, measure, print and clean up."""
     args = parse_args(argv)
-    # A plain SIGTERM should still stop the daphne processes in the finally below.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    stop_on_sigterm()  # a plain SIGTERM should still stop the daphne processes in the finally below
     env = server_env(args)
     versions = software_versions(args)
     prepare_data(args, env)

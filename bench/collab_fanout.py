@@ -10,35 +10,34 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import platform
 import re
-import shlex
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
 
-from auth_throughput import (
+from _common import (
     BASE_DIR,
     CLK_TCK,
-    cpu_model,
+    CpuSample,
+    engine_urls,
     ensure_database,
     free_ports,
-    load_average,
+    load_avg_line,
     machine_cpu_ticks,
-    masked,
-    memory_total,
+    migrate,
     peak_rss_mib,
-    process_cpu_seconds,
+    print_machine,
     redis_version,
+    scenario_list,
     server_env,
+    setup_django,
     start_servers,
+    stop_on_sigterm,
     stop_servers,
     wait_healthy,
 )
@@ -73,12 +72,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--connect-concurrency", type=int, default=20, help="connections opened at once (20)")
     parser.add_argument("--drain", type=float, default=30.0, help="seconds allowed to converge after the edits (30)")
     args = parser.parse_args(argv)
-    args.database_url = os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
-    args.redis_url = os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL
-    args.scenarios = [name.strip() for name in args.scenarios.split(",") if name.strip()]
-    unknown = set(args.scenarios) - set(SCENARIOS)
-    if unknown or not args.scenarios:
-        parser.error(f"unknown scenario(s): {', '.join(sorted(unknown)) or '(none given)'}")
+    engine_urls(args, DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL)
+    args.scenarios = scenario_list(parser, args.scenarios, SCENARIOS)
     if min(args.clients, args.documents, args.per_document, args.processes, args.users) < 1:
         parser.error("--clients, --documents, --per-document, --processes and --users must be >= 1")
     if args.clients > 100:
@@ -104,17 +99,6 @@ def npm_version(package: str) -> str:
 
 
 # --- data -----------------------------------------------------------------------
-def setup_django(env: dict[str, str]) -> None:
-    """Migrate the bench database, then configure Django in this process with the server's environment."""
-    migrate = [sys.executable, "manage.py", "migrate", "--noinput", "--skip-checks", "--verbosity", "0"]
-    subprocess.run(migrate, cwd=BASE_DIR, env=env, check=True)
-    os.environ.update(env)
-    sys.path.insert(0, str(BASE_DIR))
-    import django
-
-    django.setup()
-
-
 def bench_team(users: int):
     """The bench workspace and its members (editors), created when missing; returns (workspace, users)."""
     from accounts.models import User
@@ -190,21 +174,6 @@ def close_db() -> None:
 
 
 # --- a scenario -----------------------------------------------------------------
-@dataclass
-class Samples:
-    """CPU counters taken at the start and end of the measured window."""
-
-    wall: float = 0.0
-    server: float = 0.0
-    machine_busy: int = 0
-    machine_total: int = 0
-
-    @classmethod
-    def take(cls, pids: list[int]) -> Samples:
-        busy, total = machine_cpu_ticks()
-        return cls(time.perf_counter(), sum(process_cpu_seconds(pid) for pid in pids), busy, total)
-
-
 def run_scenario(name: str, documents: list[dict], args, env, log_dir: Path) -> dict:
     """Start daphne, drive the Node generator, return its result plus the server's CPU and memory."""
     servers = start_servers(free_ports(args.processes), env, log_dir)
@@ -231,9 +200,9 @@ def run_scenario(name: str, documents: list[dict], args, env, log_dir: Path) -> 
         for line in process.stdout:
             event = json.loads(line)
             if event["event"] == "measure_start":
-                before = Samples.take(pids)
+                before = CpuSample.take(pids)
             elif event["event"] == "measure_end":
-                after = Samples.take(pids)
+                after = CpuSample.take(pids)
             elif event["event"] == "result":
                 result = event
             elif event["event"] == "error":
@@ -282,16 +251,12 @@ def background_busy(seconds: float = 3.0) -> float:
 
 
 def print_header(args, versions: dict[str, str]) -> None:
-    print(f"machine     {os.cpu_count()} CPUs, {cpu_model()}, {memory_total()} RAM, {platform.platform()}")
-    print("software    " + ", ".join(f"{name} {value}" for name, value in versions.items()))
-    print(
-        f"command     DATABASE_URL={masked(args.database_url)} REDIS_URL={masked(args.redis_url)} {shlex.join(sys.orig_argv)}"
-    )
+    print_machine(versions, args)
     print(
         f"load        {args.rate:g} edits/s per client, {args.warmup:g} s warm-up + {args.seconds:g} s measured, "
         f"{args.processes} daphne process(es), {args.users} users, clients: stock y-websocket WebsocketProvider"
     )
-    print(f"load avg    {load_average()} (1, 5, 15 min) before starting")
+    print(load_avg_line("before starting"))
     print(f"background  {background_busy():.0f}% of the machine's CPU busy during 3 s before starting")
 
 
@@ -367,7 +332,7 @@ def print_summary(results: list[dict]) -> None:
 def main(argv: list[str] | None = None) -> None:
     """Prepare the database and data, run each scenario on a fresh daphne, print."""
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    stop_on_sigterm()
     env = server_env(args)
     node = node_path()
     versions = {
@@ -383,6 +348,7 @@ def main(argv: list[str] | None = None) -> None:
         "yjs": npm_version("yjs"),
         "y-websocket": npm_version("y-websocket"),
     }
+    migrate(env)
     setup_django(env)
     workspace, people = bench_team(args.users)
     print_header(args, versions)

@@ -10,42 +10,39 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import itertools
-import os
-import platform
 import random
 import re
-import shlex
-import signal
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
-from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-import httpx
 import redis
-from auth_throughput import (
-    BASE_DIR,
-    CLK_TCK,
-    cpu_model,
-    ensure_database,
-    free_ports,
-    load_average,
-    machine_cpu_ticks,
-    masked,
-    memory_total,
-    percentile,
-    process_cpu_seconds,
-    server_env,
-    software_versions,
-    start_servers,
-    stop_servers,
-    wait_healthy,
+from _common import (
+    Api,
+    QueryPlan,
+    Sample,
+    TextMaker,
+    add_read_options,
+    add_seed_options,
+    costs,
+    engine_urls,
+    first_ask_line,
+    first_asks,
+    latency_line,
+    load_avg_line,
+    one_daphne,
+    percentile_ms,
+    prepare_seeded,
+    print_costs,
+    print_plans,
+    print_seeded_header,
+    seeded_main,
+    served_selects,
+    timed_gets,
+    vacuum_analyze,
 )
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/mdcreator_bench_docs"
@@ -64,41 +61,6 @@ WORKSPACES = (
 )
 DELETED_SHARE = 0.02
 STARRED_SHARE = 0.01
-ZIPF_EXPONENT = 1.0
-VOCABULARY_SIZE = 20_000
-# Ranked, most frequent first; the english configuration drops the stop words at the top.
-WORDS = """
-the of and to a in is for that on with as it be this by are from or at an not we you will
-document team user page editor server client data version file change update project design review meeting
-note issue release feature time work model test build support plan code system content search list
-workspace folder comment share access account setting option deploy request response error message image
-table link section draft staging summary question answer idea customer product market goal result report
-offline status task owner member role cache database query index schema migration backup restore
-sync event stream queue worker job schedule window device mobile desktop browser network storage
-upload download export import format markdown mindmap presentation slide node edge layout theme color
-font style header footer title body paragraph sentence word letter number value field record row column
-chart graph metric dashboard alert monitor log trace debug profile memory disk cpu thread process
-session token password login logout signup invite permission policy rule limit quota price plan invoice
-payment refund contract legal privacy security audit compliance risk incident outage postmortem timeline
-roadmap milestone sprint backlog estimate priority label tag filter sort order group merge branch commit
-review approve reject comment reply mention notify email digest weekly daily monthly quarter year
-launch beta alpha preview stable legacy deprecated upgrade rollout rollback flag experiment variant
-latency throughput bandwidth capacity scale shard replica cluster region zone failover health probe
-config environment variable secret key certificate domain route proxy gateway balancer endpoint
-interface component module package library framework runtime compiler parser renderer bundle asset
-animation transition gesture keyboard shortcut cursor selection clipboard undo redo history snapshot
-collaboration presence awareness conflict resolution merge patch diff delta vector clock lamport
-research interview survey persona journey onboarding tutorial guide handbook glossary reference
-""".split()
-TAGS = (
-    "design backend frontend meeting-notes roadmap rfc bug research ops onboarding security release api "
-    "mobile desktop ai sync collab billing docs draft archive q1 q2 q3 q4 customer infra perf ux"
-).split()
-# Sentences planted in a known share of documents so the searches have a rare word and a real phrase.
-PLANTED = (
-    (0.001, "The build runners moved to Kubernetes."),
-    (0.02, "Offline sync keeps edits until the device reconnects."),
-)
 RARE_WORD, COMMON_WORD = "kubernetes", "document"
 SEARCHES = (
     ("rare word", RARE_WORD),
@@ -127,122 +89,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="requests per scenario answered with no kept total or ranking (50)",
     )
     parser.add_argument("--walk", type=int, default=2000, help="rows walked with the cursor for the deep page (2000)")
-    parser.add_argument("--seed", type=int, default=42, help="random seed of the corpus (42)")
-    parser.add_argument("--reseed", action="store_true", help="drop the database and seed again")
-    parser.add_argument("--seed-only", action="store_true", help="seed (when needed) and stop")
-    parser.add_argument("--only", default="", help="run only scenarios whose name contains one of these (comma list)")
-    parser.add_argument("--plans", action="store_true", help="also print the full EXPLAIN of slow queries")
-    parser.add_argument("--timeout", type=float, default=60.0, help="per-request timeout in seconds (60)")
+    add_seed_options(parser)
+    add_read_options(parser)
     args = parser.parse_args(argv)
-    args.database_url = os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
-    args.redis_url = os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL
+    engine_urls(args, DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL)
     if args.documents < 1000 or args.requests < 1 or args.warmup < 0 or args.walk < 50 or args.cold_requests < 0:
         parser.error("--documents must be >= 1000, --requests >= 1, --warmup >= 0, --walk >= 50, --cold-requests >= 0")
     return args
-
-
-def setup_django(env: dict[str, str]) -> None:
-    """Configure Django in this process with the server's environment (for seeding and EXPLAIN)."""
-    os.environ.update(env)
-    sys.path.insert(0, str(BASE_DIR))
-    import django
-
-    django.setup()
-
-
-def drop_database(url: str) -> None:
-    """Drop the database of `url` (the bench's own), disconnecting its sessions."""
-    import psycopg
-    from psycopg import sql
-
-    parts = urlsplit(url)
-    admin_url = urlunsplit(parts._replace(scheme="postgresql", path="/postgres"))
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        name = sql.Identifier(parts.path.lstrip("/"))
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
-    print(f"dropped database {parts.path.lstrip('/')}")
-
-
-# --- synthetic text -------------------------------------------------------------
-def tail_words(count: int, rng: random.Random, taken: set[str]) -> list[str]:
-    """`count` made-up pronounceable words for the long tail of the vocabulary."""
-    onsets = "b c d f g h j k l m n p r s t v z br cl dr fl gr pl st tr".split()
-    vowels = "a e i o u ai ea io ou".split()
-    codas = ["", "n", "r", "s", "l", "m", "x", "nd", "st"]
-    words: dict[str, None] = {}
-    while len(words) < count:
-        word = "".join(rng.choice(onsets) + rng.choice(vowels) for _ in range(rng.randint(2, 3))) + rng.choice(codas)
-        if word not in taken:
-            words[word] = None
-    return list(words)
-
-
-class TextMaker:
-    """Deterministic titles, markdown and tags drawn from a Zipf-weighted vocabulary."""
-
-    def __init__(self, seed: int):
-        self.rng = random.Random(seed)
-        self.words = WORDS + tail_words(VOCABULARY_SIZE - len(WORDS), random.Random(seed + 1), set(WORDS))
-        self.cum = list(itertools.accumulate(rank**-ZIPF_EXPONENT for rank in range(1, len(self.words) + 1)))
-        self.title_words = WORDS[25:]
-        self.tag_cum = list(itertools.accumulate(rank**-ZIPF_EXPONENT for rank in range(1, len(TAGS) + 1)))
-
-    def pick(self, count: int) -> list[str]:
-        """`count` words, frequent ones far more often than rare ones."""
-        return self.rng.choices(self.words, cum_weights=self.cum, k=count)
-
-    def title(self) -> str:
-        """Two to six words, capitalised."""
-        return " ".join(self.rng.choices(self.title_words, k=self.rng.randint(2, 6))).capitalize()
-
-    def length(self) -> int:
-        """Words in a document body: log-normal, median about 330, long tail."""
-        return max(20, min(20_000, int(self.rng.lognormvariate(5.8, 0.9))))
-
-    def tags(self) -> list[str]:
-        """Zero to five distinct tags, popular ones more often."""
-        wanted = self.rng.choices(range(6), weights=(25, 30, 20, 12, 8, 5))[0]
-        return list(dict.fromkeys(self.rng.choices(TAGS, cum_weights=self.tag_cum, k=wanted)))
-
-    def markdown(self, title: str, length: int) -> str:
-        """A markdown body of about `length` words: headings, paragraphs, lists, code."""
-        words, blocks, at = self.pick(length), [f"# {title}"], 0
-        while at < len(words):
-            roll = self.rng.random()
-            size = self.rng.randint(2, 5) if roll < 0.08 else self.rng.randint(12, 90)
-            blocks.append(self._block(roll, words[at : at + size]))
-            at += size
-        for share, sentence in PLANTED:
-            if self.rng.random() < share:
-                blocks.insert(self.rng.randint(1, len(blocks)), sentence)
-        return "\n\n".join(blocks) + "\n"
-
-    def _block(self, roll: float, chunk: list[str]) -> str:
-        if roll < 0.08:
-            return "## " + " ".join(chunk).capitalize()
-        if roll < 0.22:
-            return "\n".join("- " + " ".join(chunk[i : i + 6]) for i in range(0, len(chunk), 6))
-        if roll < 0.26:
-            return "```\n" + "\n".join(" ".join(chunk[i : i + 5]) for i in range(0, len(chunk), 5)) + "\n```"
-        sentences, at = [], 0
-        while at < len(chunk):
-            size = self.rng.randint(6, 16)
-            sentences.append(" ".join(chunk[at : at + size]).capitalize() + ".")
-            at += size
-        return " ".join(sentences)
 
 
 # --- seeding ----------------------------------------------------------------------
 def seed_marker(args: argparse.Namespace) -> str:
     """What the big workspace's description says once a seed with these parameters finished."""
     return f"bench-docs seed v{SEED_VERSION} documents={args.documents} seed={args.seed}"
-
-
-def seeded(args: argparse.Namespace) -> bool:
-    """Whether a finished seed with these parameters is in the database."""
-    from workspaces.models import Workspace
-
-    return Workspace.objects.filter(description=seed_marker(args)).exists()
 
 
 def seed_users() -> list:
@@ -447,15 +306,6 @@ def seed_stars(user, workspace, rng: random.Random) -> int:
     return len(chosen)
 
 
-def vacuum_analyze() -> None:
-    """VACUUM (ANALYZE) the seeded tables: fresh statistics and visibility map, as after autovacuum."""
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        for table in SEED_TABLES:
-            cursor.execute(f"VACUUM (ANALYZE) {table}")
-
-
 def seed(args: argparse.Namespace) -> None:
     """Users, workspaces, folders, documents, tags, versions, vectors and stars; then mark the seed done."""
     from workspaces.models import Workspace
@@ -473,27 +323,14 @@ def seed(args: argparse.Namespace) -> None:
     ids = seed_documents(TextMaker(args.seed), plan)
     fill_search_vectors(ids)
     stars = seed_stars(users[0], workspaces[0], random.Random(args.seed + 2))
-    vacuum_analyze()
+    vacuum_analyze(SEED_TABLES)
     Workspace.objects.filter(pk=workspaces[0].pk).update(description=seed_marker(args))
     print(f"seeded in {time.perf_counter() - started:.0f} s ({stars} stars)", flush=True)
 
 
 def prepare(args: argparse.Namespace) -> None:
     """Migrate, then seed unless a finished seed with the same parameters is there."""
-    from django.core.management import call_command
-    from django.db import connections
-
-    call_command("migrate", interactive=False, verbosity=0, skip_checks=True)
-    if seeded(args):
-        print("seed found: reusing it (--reseed to start again)")
-        return
-    if corpus_size() > 0:
-        # An unfinished seed, or one with other parameters: start from an empty database.
-        connections.close_all()
-        drop_database(args.database_url)
-        ensure_database(args.database_url)
-        call_command("migrate", interactive=False, verbosity=0, skip_checks=True)
-    seed(args)
+    prepare_seeded(args, marker=seed_marker(args), seed=seed, leftovers=corpus_size)
 
 
 def corpus_size() -> int:
@@ -554,53 +391,6 @@ def table_sizes() -> list[str]:
         f"{'documents table':<18} {table} with TOAST, indexes {indexes} (GIN search_vector {gin}); "
         f"average document {avg_size} bytes, {avg_words} words"
     ]
-
-
-def server_facts() -> dict[str, str]:
-    """PostgreSQL settings that decide plans and their cost."""
-    from django.db import connection
-
-    names = ("shared_buffers", "work_mem", "effective_cache_size", "random_page_cost", "jit")
-    facts = {}
-    with connection.cursor() as cursor:
-        for name in (*names, "max_parallel_workers_per_gather"):
-            cursor.execute(f"SHOW {name}")
-            facts[name] = cursor.fetchone()[0]
-    return facts
-
-
-# --- HTTP client ------------------------------------------------------------------
-class Api:
-    """A keep-alive HTTP client signed in as the bench user with a real login."""
-
-    def __init__(self, port: int, timeout: float):
-        self.http = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=timeout)
-        self.token, self.signed_at = "", 0.0
-
-    def login(self) -> None:
-        """POST auth/login and keep the access token."""
-        response = self.http.post("/api/v1/auth/login", json={"email": BENCH_EMAIL, "password": BENCH_PASSWORD})
-        if response.status_code != 200:
-            sys.exit(f"login failed: {response.status_code} {response.text[:300]}")
-        self.token = response.json()["access_token"]
-        self.http.headers["Authorization"] = f"Bearer {self.token}"
-        self.signed_at = time.monotonic()
-
-    def fresh(self) -> None:
-        """Sign in again when the 15-minute access token is getting old (never inside a measured loop)."""
-        if time.monotonic() - self.signed_at > 480:
-            self.login()
-
-    def get(self, path: str, params: dict) -> httpx.Response:
-        """One GET that must answer 200."""
-        response = self.http.get(path, params=params)
-        if response.status_code != 200:
-            raise RequestFailed(f"GET {path} {params} answered {response.status_code}: {response.text[:500]}")
-        return response
-
-
-class RequestFailed(Exception):
-    """A request that did not answer 200; the run stops and shows what daphne printed."""
 
 
 def walked_cursor(api: Api, path: str, params: dict, rows: int) -> str:
@@ -677,21 +467,6 @@ def wanted(name: str, args: argparse.Namespace) -> bool:
 
 
 # --- EXPLAIN ----------------------------------------------------------------------
-@dataclass
-class QueryPlan:
-    """One SQL statement of a request and what EXPLAIN (ANALYZE, BUFFERS) said about it."""
-
-    label: str
-    execution_ms: float
-    planning_ms: float
-    jit_ms: float | None
-    indexes: list[str]
-    seq_scans: list[str]
-    buffers: int
-    sql: str
-    settings: str | None = None
-
-
 def query_label(sql: str) -> str:
     """A short name for a statement: what it computes, or the table its outer query reads."""
     outer = sql
@@ -710,113 +485,12 @@ def query_label(sql: str) -> str:
     return {"documents_documenttag": "tags", "workspaces_workspacemember": "membership"}.get(table, table)
 
 
-def plan_nodes(node: dict):
-    """Every node of a JSON plan tree."""
-    yield node
-    for child in node.get("Plans", []):
-        yield from plan_nodes(child)
-
-
-def explain(sql: str, settings: str | None = None) -> QueryPlan:
-    """Run EXPLAIN (ANALYZE, BUFFERS) on one captured statement, under the SET LOCAL it ran with."""
-    from django.db import connection, transaction
-
-    with transaction.atomic(), connection.cursor() as cursor:
-        if settings:
-            cursor.execute(settings)
-        cursor.execute("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + sql)
-        top = cursor.fetchone()[0][0]
-    nodes = list(plan_nodes(top["Plan"]))
-    return QueryPlan(
-        label=query_label(sql),
-        execution_ms=top["Execution Time"],
-        planning_ms=top["Planning Time"],
-        jit_ms=top.get("JIT", {}).get("Timing", {}).get("Total"),
-        indexes=sorted({node["Index Name"] for node in nodes if "Index Name" in node}),
-        seq_scans=sorted({node["Relation Name"] for node in nodes if node["Node Type"] == "Seq Scan"}),
-        buffers=top["Plan"].get("Shared Hit Blocks", 0) + top["Plan"].get("Shared Read Blocks", 0),
-        sql=sql,
-        settings=settings,
-    )
-
-
 def explain_request(token: str, scenario: Scenario) -> list[QueryPlan]:
     """Serve the scenario's request once in this process, capture its SQL and EXPLAIN every SELECT."""
-    from django.core.cache import cache
-    from django.db import connection
-    from django.test import Client
-    from django.test.utils import CaptureQueriesContext
-
-    client = Client(HTTP_HOST="127.0.0.1", HTTP_AUTHORIZATION=f"Bearer {token}")
-    cache.clear()  # the statements of a first request, not of one answered from kept totals and rankings
-    with CaptureQueriesContext(connection) as captured:
-        response = client.get(scenario.path, scenario.params)
-    if response.status_code != 200:
-        sys.exit(f"in-process {scenario.name} answered {response.status_code}: {response.content[:300]!r}")
-    plans, settings = [], None
-    for sql in (query["sql"] for query in captured.captured_queries):
-        if sql.upper().startswith("SET LOCAL"):
-            settings = sql  # the planner settings the next statement ran under (documents.search.index_driven)
-        elif sql.lstrip().upper().startswith("SELECT"):
-            plans.append(explain(sql, settings))
-            settings = None
-    return plans
-
-
-def full_plan(sql: str, settings: str | None = None) -> str:
-    """The text EXPLAIN (ANALYZE, BUFFERS) of a statement."""
-    from django.db import connection, transaction
-
-    with transaction.atomic(), connection.cursor() as cursor:
-        if settings:
-            cursor.execute(settings)
-        cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql)
-        return "\n".join(row[0] for row in cursor.fetchall())
+    return served_selects(token, scenario, query_label)[1]
 
 
 # --- measurement ------------------------------------------------------------------
-def postgres_cpu_seconds() -> float:
-    """CPU of all PostgreSQL processes: live ones, plus exited backends (charged to the postmaster when reaped)."""
-    stats = {}
-    for path in Path("/proc").glob("[0-9]*/stat"):
-        with contextlib.suppress(OSError, ValueError):
-            text = path.read_text()
-            if text[text.index("(") + 1 : text.rindex(")")] == "postgres":
-                stats[int(path.parent.name)] = [int(value) for value in text.rsplit(")", 1)[1].split()[1:15]]
-    ticks = 0
-    for fields in stats.values():
-        ticks += fields[10] + fields[11]  # utime, stime
-        if fields[0] not in stats:  # the postmaster: its parent is not PostgreSQL
-            ticks += fields[12] + fields[13]  # cutime, cstime of the children it reaped
-    return ticks / CLK_TCK
-
-
-def postgres_sessions() -> int:
-    """Sessions opened on this database so far (pg_stat_database, PostgreSQL 14+)."""
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT sessions FROM pg_stat_database WHERE datname = current_database()")
-        return cursor.fetchone()[0]
-
-
-@dataclass(frozen=True)
-class Sample:
-    """CPU counters and the session count at one instant."""
-
-    daphne: float
-    postgres: float
-    sessions: int
-    busy: int
-    ticks: int
-
-    @classmethod
-    def take(cls, daphne_pid: int) -> Sample:
-        """Read daphne's CPU, PostgreSQL's CPU and sessions, and the machine's jiffies."""
-        busy, ticks = machine_cpu_ticks()
-        return cls(process_cpu_seconds(daphne_pid), postgres_cpu_seconds(), postgres_sessions(), busy, ticks)
-
-
 @dataclass
 class Result:
     """Latencies and costs of one scenario."""
@@ -835,55 +509,31 @@ class Result:
 
     def ms(self, fraction: float) -> float:
         """Nearest-rank percentile in milliseconds."""
-        return percentile(sorted(self.latencies), fraction) * 1000
+        return percentile_ms(self.latencies, fraction)
 
     def cold_ms(self, fraction: float) -> float | None:
         """The same for the requests answered with nothing kept from earlier ones."""
-        return percentile(sorted(self.cold_latencies), fraction) * 1000 if self.cold_latencies else None
-
-
-KEPT_RESULTS = ("*documents:total:*", "*search:ranking:*", "*search:headline:*")
-
-
-def forget_kept_results(redis_client) -> None:
-    """Delete the list totals and search rankings the server keeps in the cache (and nothing else)."""
-    for pattern in KEPT_RESULTS:
-        keys = list(redis_client.scan_iter(match=pattern, count=1000))
-        if keys:
-            redis_client.delete(*keys)
+        return percentile_ms(self.cold_latencies, fraction) if self.cold_latencies else None
 
 
 def measure(api: Api, scenario: Scenario, daphne_pid: int, args: argparse.Namespace, redis_client) -> Result:
     """Warm up, send `--requests` sequential requests, then `--cold-requests` each with nothing kept."""
     plans = explain_request(api.token, scenario)
     api.fresh()
-    for _ in range(args.warmup):
-        api.get(scenario.path, scenario.params)
+    timed_gets(api, scenario.path, scenario.params, args.warmup)
     before = Sample.take(daphne_pid)
-    latencies = []
-    for _ in range(args.requests):
-        started = time.perf_counter()
-        response = api.get(scenario.path, scenario.params)
-        latencies.append(time.perf_counter() - started)
-    after, body, n = Sample.take(daphne_pid), response.json(), args.requests
-    cold = []
-    for _ in range(args.cold_requests):
-        forget_kept_results(redis_client)
-        started = time.perf_counter()
-        api.get(scenario.path, scenario.params)
-        cold.append(time.perf_counter() - started)
+    latencies, response = timed_gets(api, scenario.path, scenario.params, args.requests)
+    after, body = Sample.take(daphne_pid), response.json()
+    cold = first_asks(api, scenario.path, scenario.params, args.cold_requests, redis_client)
     return Result(
         scenario=scenario,
         latencies=latencies,
         total=body.get("total"),
         rows=len(body.get("documents", body.get("results", []))),
         body_bytes=len(response.content),
-        daphne_ms=(after.daphne - before.daphne) * 1000 / n,
-        postgres_ms=(after.postgres - before.postgres) * 1000 / n,
-        sessions=(after.sessions - before.sessions) / n,
-        machine_busy=(after.busy - before.busy) / max(1, after.ticks - before.ticks),
         plans=plans,
         cold_latencies=cold,
+        **costs(before, after, args.requests, args.requests),
     )
 
 
@@ -893,64 +543,26 @@ def shown_params(params: dict) -> str:
     return "&".join(f"{key}={'<cursor>' if key == 'cursor' else value}" for key, value in params.items())
 
 
-def plan_line(plan: QueryPlan) -> str:
-    """One statement: execution time, name, indexes or sequential scans, JIT, buffers."""
-    how = [f"index {', '.join(plan.indexes)}" if plan.indexes else "no index"]
-    if plan.seq_scans:
-        how.append(f"seq scan {', '.join(plan.seq_scans)}")
-    if plan.jit_ms is not None:
-        how.append(f"JIT {plan.jit_ms:.0f} ms")
-    how.append(f"plan {plan.planning_ms:.1f} ms, {plan.buffers} buffers")
-    return f"    {plan.execution_ms:8.1f} ms  {plan.label:<26} {'; '.join(how)}"
-
-
 def print_result(result: Result, args: argparse.Namespace) -> None:
     """One scenario's figures, its SQL and, with --plans, the plans of its slow statements."""
     s, p95 = result.scenario, result.ms(0.95)
     print(f"\n[{s.name}]  GET {s.path}{'?' if s.params else ''}{shown_params(s.params)}")
-    print(
-        f"  latency ms   p50 {result.ms(0.50):.1f}  p95 {p95:.1f}  p99 {result.ms(0.99):.1f}  "
-        f"mean {statistics.fmean(result.latencies) * 1000:.1f}  max {max(result.latencies) * 1000:.1f}  "
-        f"({len(result.latencies)} sequential requests after {args.warmup} warm-up)"
-    )
+    print(latency_line(result.latencies, args.warmup))
     if result.cold_latencies:
-        print(
-            f"  first ask    p50 {result.cold_ms(0.50):.1f}  p95 {result.cold_ms(0.95):.1f}  "
-            f"max {max(result.cold_latencies) * 1000:.1f}  ({len(result.cold_latencies)} requests, each after "
-            "deleting the kept totals, rankings and highlights)"
-        )
+        print(first_ask_line(result.cold_latencies, "the kept totals, rankings and highlights"))
     print(f"  target       p95 < {TARGET_P95_MS:.0f} ms: {'met' if p95 < TARGET_P95_MS else 'MISSED'}")
     print(f"  answer       total {result.total}, {result.rows} rows, {result.body_bytes / 1024:.1f} KiB")
-    print(
-        f"  server CPU   daphne {result.daphne_ms:.1f} ms/request, PostgreSQL {result.postgres_ms:.1f} ms/request "
-        f"(all its processes); machine {result.machine_busy:.0%} busy"
-    )
-    print(f"  connections  {result.sessions:.2f} new PostgreSQL sessions per request")
+    print_costs(result)
     executing = sum(plan.execution_ms for plan in result.plans)
     planning = sum(plan.planning_ms for plan in result.plans)
     print(f"  SQL          {len(result.plans)} SELECTs: {executing:.1f} ms executing + {planning:.1f} ms planning")
-    for plan in result.plans:
-        print(plan_line(plan))
-    for plan in result.plans if args.plans else []:
-        if plan.execution_ms >= 5:
-            lines = full_plan(plan.sql, plan.settings).splitlines()
-            print(f"\n  plan of {plan.label}:\n" + "\n".join("    " + line for line in lines))
+    print_plans(result.plans, full=args.plans, width=26)
 
 
 def print_header(args: argparse.Namespace, versions: dict[str, str], corpus: Corpus) -> None:
     """The machine, software, PostgreSQL settings, corpus and exact command."""
-    command = shlex.join(sys.orig_argv)
-    print(f"\nmachine     {os.cpu_count()} CPUs, {cpu_model()}, {memory_total()} RAM, {platform.platform()}")
-    print("software    " + ", ".join(f"{name} {value}" for name, value in versions.items()))
-    print("postgres    " + ", ".join(f"{name} {value}" for name, value in server_facts().items()))
-    print(f"command     DATABASE_URL={masked(args.database_url)} REDIS_URL={masked(args.redis_url)} {command}")
-    print(
-        f"load        {args.requests} sequential requests per scenario on one keep-alive connection, "
-        f"{args.warmup} warm-up"
-    )
-    print(f"load avg    {load_average()} (1, 5, 15 min) before starting")
-    for line in corpus.lines:
-        print(f"corpus      {line}")
+    load = f"{args.requests} sequential requests per scenario on one keep-alive connection, {args.warmup} warm-up"
+    print_seeded_header(args, versions, corpus.lines, load)
 
 
 def print_summary(results: list[Result]) -> None:
@@ -966,49 +578,14 @@ def print_summary(results: list[Result]) -> None:
             f"{r.ms(0.99):>8.1f}{statistics.fmean(r.latencies) * 1000:>8.1f}{sql:>8.1f}{r.daphne_ms:>8.1f}"
             f"{r.postgres_ms:>7.1f}  {'yes' if r.ms(0.95) < TARGET_P95_MS else 'NO':<6}  {first:>13}"
         )
-    print(f"load avg    {load_average()} (1, 5, 15 min) at the end")
-
-
-# --- shared by the benchmarks over a seeded database ------------------------------
-@contextlib.contextmanager
-def one_daphne(env: dict[str, str], prefix: str):
-    """One daphne for a benchmark run: healthy before the body runs, stopped after it; a failed request exits
-    with what daphne printed."""
-    with tempfile.TemporaryDirectory(prefix=prefix) as log_dir:
-        server = start_servers(free_ports(1), env, Path(log_dir))[0]
-        try:
-            wait_healthy(server)
-            yield server
-        except RequestFailed as failure:
-            sys.exit(f"{failure}\n\ndaphne printed (access lines left out):\n{server.problems()}")
-        finally:
-            stop_servers([server])
-
-
-def seeded_main(script, argv: list[str] | None) -> None:
-    """The `main` of a benchmark over a seeded database; `script` is its module, which provides `parse_args`,
-    `prepare` (seed when needed), `describe_corpus`, `print_header`, `run` and `print_summary`."""
-    args = script.parse_args(argv)
-    # A plain SIGTERM should still stop daphne (one_daphne's finally).
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    env = server_env(args)
-    if args.reseed:
-        drop_database(args.database_url)
-    versions = software_versions(args)
-    setup_django(env)
-    script.prepare(args)
-    corpus = script.describe_corpus()
-    script.print_header(args, versions, corpus)
-    if args.seed_only:
-        return
-    script.print_summary(script.run(args, env, corpus))
+    print(load_avg_line("at the end"))
 
 
 # --- main -------------------------------------------------------------------------
 def run(args: argparse.Namespace, env: dict[str, str], corpus: Corpus) -> list[Result]:
     """Start daphne, sign in, build the scenarios and measure each; daphne is stopped on the way out."""
     with one_daphne(env, "mdc-bench-docs-") as server:
-        api = Api(server.port, args.timeout)
+        api = Api(server.port, args.timeout, BENCH_EMAIL, BENCH_PASSWORD)
         api.login()
         scenarios = list_scenarios(api, corpus, args) + search_scenarios(corpus, args)
         results = []

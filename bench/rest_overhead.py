@@ -26,39 +26,35 @@ import argparse
 import contextlib
 import logging
 import os
-import platform
 import re
 import resource
-import shlex
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import httpx
-from auth_throughput import (
-    BASE_DIR,
+from _common import (
+    RequestFailed,
     Server,
-    cpu_model,
-    daphne_path,
-    free_ports,
+    TextMaker,
     load_average,
+    load_avg_line,
+    login_token,
     machine_cpu_ticks,
-    masked,
-    memory_total,
+    one_daphne,
+    postgres_cpu_seconds,
+    print_machine,
     process_cpu_seconds,
+    scenario_list,
     server_env,
+    setup_django,
     software_versions,
-    stop_servers,
-    wait_healthy,
+    stop_on_sigterm,
 )
-from documents_list_search import RequestFailed, TextMaker, postgres_cpu_seconds, setup_django
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/mdcreator_bench_rest"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -80,19 +76,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--connections", type=int, default=16, help="wrk connections (16)")
     parser.add_argument("--threads", type=int, default=2, help="wrk threads (2)")
     parser.add_argument("--warmup", type=int, default=2, help="unmeasured wrk seconds per scenario first (2)")
-    parser.add_argument("--single", default="bare,bare-onehop,healthz",
-                        help="scenarios also run on one connection, for latency; empty for none (bare,bare-onehop,healthz)")
+    parser.add_argument(
+        "--single",
+        default="bare,bare-onehop,healthz",
+        help="scenarios also run on one connection, for latency; empty for none (bare,bare-onehop,healthz)",
+    )
     parser.add_argument("--scenarios", default=",".join(SCENARIOS), help=f"comma list out of {', '.join(SCENARIOS)}")
     parser.add_argument("--documents", type=int, default=60, help="documents in the listed workspace (60)")
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL))
     parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL", DEFAULT_REDIS_URL))
     parser.add_argument("--timeout", type=float, default=30.0, help="per-request timeout of wrk and checks (30)")
     args = parser.parse_args(argv)
-    args.scenarios = [name.strip() for name in args.scenarios.split(",") if name.strip()]
-    args.single = [name.strip() for name in args.single.split(",") if name.strip()]
-    unknown = (set(args.scenarios) | set(args.single)) - set(SCENARIOS)
-    if unknown or not args.scenarios:
-        parser.error(f"unknown scenario(s): {', '.join(sorted(unknown)) or '(none given)'}")
+    args.scenarios = scenario_list(parser, args.scenarios, SCENARIOS)
+    args.single = scenario_list(parser, args.single, SCENARIOS) if args.single.strip(", ") else []
     if min(args.runs, args.seconds, args.connections, args.threads) < 1 or args.warmup < 0 or args.documents < 50:
         parser.error("--runs, --seconds, --connections and --threads must be >= 1, --warmup >= 0, --documents >= 50")
     if "bare" not in args.scenarios:
@@ -153,11 +149,7 @@ def scenario_paths(corpus: Corpus) -> dict[str, str]:
 
 
 def login(port: int, timeout: float) -> str:
-    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=timeout) as http:
-        response = http.post("/api/v1/auth/login", json={"email": BENCH_EMAIL, "password": BENCH_PASSWORD})
-        if response.status_code != 200:
-            raise RequestFailed(f"login answered {response.status_code}: {response.text[:300]}")
-        return response.json()["access_token"]
+    return login_token(port, timeout, BENCH_EMAIL, BENCH_PASSWORD)
 
 
 def check(port: int, path: str, token: str, timeout: float) -> str:
@@ -230,7 +222,11 @@ def in_process(name: str, path: str, token: str) -> Cost:
 
     logging.getLogger("mdcreator.staticfiles").setLevel(logging.ERROR)  # static files are not collected here
     client = Client(HTTP_HOST="127.0.0.1", HTTP_AUTHORIZATION=f"Bearer {token}")
-    bare = override_settings(ROOT_URLCONF=BARE_URLCONF, MIDDLEWARE=[]) if name.startswith("bare") else contextlib.nullcontext()
+    bare = (
+        override_settings(ROOT_URLCONF=BARE_URLCONF, MIDDLEWARE=[])
+        if name.startswith("bare")
+        else contextlib.nullcontext()
+    )
     calls = []
     with bare:
         for _ in range(3):
@@ -282,10 +278,22 @@ def wrk_ms(text: str, label: str) -> float:
 def wrk(args: argparse.Namespace, url: str, token: str, *, connections: int, seconds: int, pid: int) -> Run:
     """One wrk run against `url`, with daphne's, PostgreSQL's, wrk's and the machine's CPU around it."""
     threads = min(args.threads, connections)
-    command = [wrk_path(), f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency",
-               f"--timeout={int(args.timeout)}s", "-H", f"Authorization: Bearer {token}", url]
-    daphne, postgres, children = process_cpu_seconds(pid), postgres_cpu_seconds(), resource.getrusage(
-        resource.RUSAGE_CHILDREN)
+    command = [
+        wrk_path(),
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{seconds}s",
+        "--latency",
+        f"--timeout={int(args.timeout)}s",
+        "-H",
+        f"Authorization: Bearer {token}",
+        url,
+    ]
+    daphne, postgres, children = (
+        process_cpu_seconds(pid),
+        postgres_cpu_seconds(),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
     busy, total = machine_cpu_ticks()
     started = time.monotonic()
     done = subprocess.run(command, capture_output=True, text=True, check=False)
@@ -316,31 +324,11 @@ def wrk(args: argparse.Namespace, url: str, token: str, *, connections: int, sec
 
 
 def run_line(label: str, run: Run) -> str:
-    return (f"  {label:<16}{run.rps:>8.1f} req/s  p50 {run.p50:>6.1f}  p99 {run.p99:>6.1f} ms  "
-            f"daphne {run.daphne_ms:>5.2f}  pg {run.postgres_ms:>5.2f} s/1000 req  errors {run.errors}  "
-            f"wrk {run.wrk_cores:.2f} cores  machine {run.busy * 100:.0f}% busy  load {run.load}")
-
-
-# --- the daphne process ----------------------------------------------------------------
-@contextlib.contextmanager
-def bench_daphne(env: dict[str, str]):
-    """One daphne serving `bench.bare_asgi:application`, healthy before the body runs, stopped after it; a failed
-    request exits with what daphne printed."""
-    with tempfile.TemporaryDirectory(prefix="mdc-bench-rest-") as log_dir:
-        port = free_ports(1)[0]
-        log_path = Path(log_dir) / f"daphne-{port}.log"
-        with open(log_path, "wb") as log:
-            command = [daphne_path(), "-b", "127.0.0.1", "-p", str(port), APPLICATION]
-            process = subprocess.Popen(command, cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                       start_new_session=True)
-        server = Server(port=port, process=process, log_path=log_path)
-        try:
-            wait_healthy(server)
-            yield server
-        except RequestFailed as failure:
-            sys.exit(f"{failure}\n\ndaphne printed (access lines left out):\n{server.problems()}")
-        finally:
-            stop_servers([server])
+    return (
+        f"  {label:<16}{run.rps:>8.1f} req/s  p50 {run.p50:>6.1f}  p99 {run.p99:>6.1f} ms  "
+        f"daphne {run.daphne_ms:>5.2f}  pg {run.postgres_ms:>5.2f} s/1000 req  errors {run.errors}  "
+        f"wrk {run.wrk_cores:.2f} cores  machine {run.busy * 100:.0f}% busy  load {run.load}"
+    )
 
 
 # --- main ------------------------------------------------------------------------------
@@ -368,38 +356,46 @@ def print_header(args: argparse.Namespace, versions: dict[str, str], corpus: Cor
 
     database = settings.DATABASES["default"]
     pool = database.get("OPTIONS", {}).get("pool")
-    print(f"machine     {os.cpu_count()} CPUs, {cpu_model()}, {memory_total()} RAM, {platform.platform()}")
-    print("software    " + ", ".join(f"{name} {value}" for name, value in versions.items()))
-    print(f"command     DATABASE_URL={masked(args.database_url)} REDIS_URL={masked(args.redis_url)} "
-          f"{shlex.join(sys.orig_argv)}")
-    print(f"server      one daphne process, {APPLICATION} (the project's application plus the bare views), "
-          f"access log on; {settings.HTTP_WORKER_THREADS} request threads; database pool {pool or 'off'}")
-    print(f"load        wrk -t{args.threads} -c{args.connections} -d{args.seconds}s --latency, {args.runs} rounds "
-          f"interleaved (medians), {args.warmup} s warm-up per scenario; then -c1 for {', '.join(args.single) or '-'}")
-    print(f"corpus      team workspace {corpus.workspace_id} with {corpus.documents} markdown documents; "
-          f"documents/{{id}} reads {corpus.document_id} ({corpus.content_bytes} bytes of content)")
-    print(f"load avg    {load_average()} (1, 5, 15 min) before starting")
+    print_machine(versions, args)
+    print(
+        f"server      one daphne process, {APPLICATION} (the project's application plus the bare views), "
+        f"access log on; {settings.HTTP_WORKER_THREADS} request threads; database pool {pool or 'off'}"
+    )
+    print(
+        f"load        wrk -t{args.threads} -c{args.connections} -d{args.seconds}s --latency, {args.runs} rounds "
+        f"interleaved (medians), {args.warmup} s warm-up per scenario; then -c1 for {', '.join(args.single) or '-'}"
+    )
+    print(
+        f"corpus      team workspace {corpus.workspace_id} with {corpus.documents} markdown documents; "
+        f"documents/{{id}} reads {corpus.document_id} ({corpus.content_bytes} bytes of content)"
+    )
+    print(load_avg_line("before starting"))
 
 
 def print_summary(scenarios: list[Scenario]) -> None:
     bare = scenarios[0].median("rps")
     onehop = next((s.median("rps") for s in scenarios if s.name == "bare-onehop"), None)
-    print(f"\n{'scenario':<16}{'req/s':>8}{'of bare':>9}  {'target':<18}{'of onehop':>10}{'p50 ms':>8}{'p99 ms':>8}"
-          f"{'daphne':>8}{'pg':>7}{'queries':>9}{'redis':>7}")
+    print(
+        f"\n{'scenario':<16}{'req/s':>8}{'of bare':>9}  {'target':<18}{'of onehop':>10}{'p50 ms':>8}{'p99 ms':>8}"
+        f"{'daphne':>8}{'pg':>7}{'queries':>9}{'redis':>7}"
+    )
     print(f"{'':<16}{'median':>8}{'':>9}  {'':<18}{'':>10}{'':>8}{'':>8}{'s/1000 req':>15}")
     for s in scenarios:
         ratio = s.median("rps") / bare
         of_onehop = f"{s.median('rps') / onehop * 100:>9.0f}%" if onehop else f"{'-':>10}"
-        print(f"{s.name:<16}{s.median('rps'):>8.1f}{ratio * 100:>8.0f}%  {verdict(ratio, TARGETS.get(s.name)):<18}"
-              f"{of_onehop}"
-              f"{s.median('p50'):>8.1f}{s.median('p99'):>8.1f}{s.median('daphne_ms'):>8.2f}"
-              f"{s.median('postgres_ms'):>7.2f}{s.cost.queries:>9}{s.cost.redis:>7}")
+        print(
+            f"{s.name:<16}{s.median('rps'):>8.1f}{ratio * 100:>8.0f}%  {verdict(ratio, TARGETS.get(s.name)):<18}"
+            f"{of_onehop}"
+            f"{s.median('p50'):>8.1f}{s.median('p99'):>8.1f}{s.median('daphne_ms'):>8.2f}"
+            f"{s.median('postgres_ms'):>7.2f}{s.cost.queries:>9}{s.cost.redis:>7}"
+        )
     singles = [s for s in scenarios if s.single]
     if singles:
         print(f"\n{'one connection':<16}{'req/s':>8}{'p50 ms':>9}{'p99 ms':>8}{'daphne s/1000 req':>19}")
         for s in singles:
-            print(f"{s.name:<16}{s.single.rps:>8.1f}{s.single.p50:>9.2f}{s.single.p99:>8.2f}"
-                  f"{s.single.daphne_ms:>19.2f}")
+            print(
+                f"{s.name:<16}{s.single.rps:>8.1f}{s.single.p50:>9.2f}{s.single.p99:>8.2f}{s.single.daphne_ms:>19.2f}"
+            )
 
 
 def measure(args: argparse.Namespace, server: Server, scenarios: list[Scenario]) -> None:
@@ -413,7 +409,7 @@ def measure(args: argparse.Namespace, server: Server, scenarios: list[Scenario])
             wrk(args, base + scenario.path, token, connections=args.connections, seconds=args.warmup, pid=pid)
     for round_index in range(args.runs):
         print(f"\nround {round_index + 1} of {args.runs}  (daphne and PostgreSQL CPU per 1000 requests)")
-        order = scenarios[round_index % len(scenarios):] + scenarios[: round_index % len(scenarios)]
+        order = scenarios[round_index % len(scenarios) :] + scenarios[: round_index % len(scenarios)]
         for scenario in order:
             if time.monotonic() - signed_at > 480:  # the access token lasts 15 minutes; never inside a run
                 token, signed_at = login(server.port, args.timeout), time.monotonic()
@@ -430,7 +426,7 @@ def measure(args: argparse.Namespace, server: Server, scenarios: list[Scenario])
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # still stops daphne (bench_daphne's finally)
+    stop_on_sigterm()  # still stops daphne (one_daphne's finally)
     env = server_env(args)
     versions = software_versions(args)
     versions["wrk"] = wrk_version()
@@ -439,13 +435,13 @@ def main(argv: list[str] | None = None) -> None:
     print_header(args, versions, corpus)
     paths = scenario_paths(corpus)
     scenarios = [Scenario(name, paths[name]) for name in SCENARIOS if name in args.scenarios]
-    with bench_daphne(env) as server:
+    with one_daphne(env, "mdc-bench-rest-", APPLICATION) as server:
         print("\nscenarios   (checked through daphne, SQL and Redis of one request served in this process)")
         measure(args, server, scenarios)
         errors = sum(run.errors for s in scenarios for run in [*s.runs, *([s.single] if s.single else [])])
         if errors:
             print(f"\n{errors} requests failed; daphne printed (access lines left out):\n{server.problems()}")
-    print(f"\nload avg    {load_average()} (1, 5, 15 min) at the end")
+    print("\n" + load_avg_line("at the end"))
     print_summary(scenarios)
 
 

@@ -10,39 +10,38 @@ read it.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import random
 import re
-import shlex
 import statistics
 import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 
-import httpx
 import redis
-from auth_throughput import (
-    cpu_model,
-    ensure_database,
-    load_average,
-    masked,
-    memory_total,
-    percentile,
-)
-from documents_list_search import (
+from _common import (
+    Api,
     QueryPlan,
-    RequestFailed,
     Sample,
     TextMaker,
-    drop_database,
-    explain,
-    forget_kept_results,
-    full_plan,
+    add_read_options,
+    add_seed_options,
+    costs,
+    engine_urls,
+    first_ask_line,
+    first_asks,
+    latency_line,
+    load_avg_line,
     one_daphne,
+    percentile_ms,
+    prepare_seeded,
+    print_costs,
+    print_plans,
+    print_seeded_header,
     seeded_main,
-    server_facts,
+    served_selects,
+    timed_gets,
+    vacuum_analyze,
 )
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/mdcreator_bench_sharing"
@@ -110,15 +109,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--cold-requests", type=int, default=50, help="search requests answered with no kept ranking (50)"
     )
-    parser.add_argument("--seed", type=int, default=42, help="random seed of the corpus (42)")
-    parser.add_argument("--reseed", action="store_true", help="drop the database and seed again")
-    parser.add_argument("--seed-only", action="store_true", help="seed (when needed) and stop")
-    parser.add_argument("--only", default="", help="run only scenarios whose name contains one of these (comma list)")
-    parser.add_argument("--plans", action="store_true", help="also print the full EXPLAIN of slow queries")
-    parser.add_argument("--timeout", type=float, default=60.0, help="per-request timeout in seconds (60)")
+    add_seed_options(parser)
+    add_read_options(parser)
     args = parser.parse_args(argv)
-    args.database_url = os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
-    args.redis_url = os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL
+    engine_urls(args, DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL)
     args.documents = args.documents or args.users
     if args.users < 2 or args.grants_per_user < 1 or args.documents < args.grants_per_user or args.documents < 2:
         parser.error("--users must be >= 2, --grants-per-user >= 1, --documents >= max(2, --grants-per-user)")
@@ -136,13 +130,6 @@ def seed_marker(args: argparse.Namespace) -> str:
         f"bench-sharing seed v{SEED_VERSION} users={args.users} documents={args.documents} "
         f"grants-per-user={args.grants_per_user} comments={args.comments} seed={args.seed}"
     )
-
-
-def seeded(args: argparse.Namespace) -> bool:
-    """Whether a finished seed with these parameters is in the database."""
-    from workspaces.models import Workspace
-
-    return Workspace.objects.filter(description=seed_marker(args)).exists()
 
 
 def seed_users(args: argparse.Namespace) -> tuple[list, list]:
@@ -348,15 +335,6 @@ def seed_grants(args: argparse.Namespace, grantees: list, documents: list) -> No
     print(f"  bulk grants equal share_create's (share fields and guardian permissions) on {same}/{len(sample)} sampled")
 
 
-def vacuum_analyze() -> None:
-    """VACUUM (ANALYZE) the seeded tables: fresh statistics and visibility map, as after autovacuum."""
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        for table in SEED_TABLES:
-            cursor.execute(f"VACUUM (ANALYZE) {table}")
-
-
 def seed(args: argparse.Namespace) -> None:
     """Users, workspaces, documents, comments with reactions and grants; then mark the seed done."""
     from workspaces.models import Workspace
@@ -372,29 +350,16 @@ def seed(args: argparse.Namespace) -> None:
     documents = seed_documents(args, workspaces)
     seed_comments(args, documents[0], owners)
     seed_grants(args, grantees, documents)
-    vacuum_analyze()
+    vacuum_analyze(SEED_TABLES)
     Workspace.objects.filter(pk=workspaces[0].pk).update(description=seed_marker(args))
     print(f"seeded in {time.perf_counter() - started:.0f} s", flush=True)
 
 
 def prepare(args: argparse.Namespace) -> None:
     """Migrate, then seed unless a finished seed with the same parameters is there."""
-    from django.core.management import call_command
-    from django.db import connections
-
     from accounts.models import User
 
-    call_command("migrate", interactive=False, verbosity=0, skip_checks=True)
-    if seeded(args):
-        print("seed found: reusing it (--reseed to start again)")
-        return
-    if User.objects.exists():
-        # An unfinished seed, or one with other parameters: start from an empty database.
-        connections.close_all()
-        drop_database(args.database_url)
-        ensure_database(args.database_url)
-        call_command("migrate", interactive=False, verbosity=0, skip_checks=True)
-    seed(args)
+    prepare_seeded(args, marker=seed_marker(args), seed=seed, leftovers=User.objects.exists)
 
 
 # --- corpus facts -------------------------------------------------------------------
@@ -445,36 +410,6 @@ def describe_corpus() -> Corpus:
             sizes.append(f"{table.removeprefix('documents_')} {table_size} + indexes {index_size}")
     lines.append("tables             " + "; ".join(sizes))
     return Corpus(comments_document_id=str(document.pk), bench_grants=sum(bench_roles.values()), lines=lines)
-
-
-# --- HTTP client ----------------------------------------------------------------------
-class Api:
-    """A keep-alive HTTP client signed in with a real login."""
-
-    def __init__(self, port: int, timeout: float, email: str):
-        self.http = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=timeout)
-        self.email, self.token, self.signed_at = email, "", 0.0
-
-    def login(self) -> None:
-        """POST auth/login and keep the access token."""
-        response = self.http.post("/api/v1/auth/login", json={"email": self.email, "password": BENCH_PASSWORD})
-        if response.status_code != 200:
-            sys.exit(f"login of {self.email} failed: {response.status_code} {response.text[:300]}")
-        self.token = response.json()["access_token"]
-        self.http.headers["Authorization"] = f"Bearer {self.token}"
-        self.signed_at = time.monotonic()
-
-    def fresh(self) -> None:
-        """Sign in again when the 15-minute access token is getting old (never inside a measured loop)."""
-        if time.monotonic() - self.signed_at > 480:
-            self.login()
-
-    def get(self, path: str, params: dict) -> httpx.Response:
-        """One GET that must answer 200."""
-        response = self.http.get(path, params=params)
-        if response.status_code != 200:
-            raise RequestFailed(f"GET {path} {params} answered {response.status_code}: {response.text[:500]}")
-        return response
 
 
 # --- scenarios --------------------------------------------------------------------------
@@ -551,27 +486,9 @@ class Statements:
 
 def capture_request(token: str, scenario: Scenario) -> Statements:
     """Serve the scenario's request once in this process (nothing kept in the cache), count and EXPLAIN its SQL."""
-    from django.core.cache import cache
-    from django.db import connection
-    from django.test import Client
-    from django.test.utils import CaptureQueriesContext
-
-    client = Client(HTTP_HOST="127.0.0.1", HTTP_AUTHORIZATION=f"Bearer {token}")
-    cache.clear()  # the statements of a first request: no kept search ranking
-    with CaptureQueriesContext(connection) as captured:
-        response = client.get(scenario.path, scenario.params)
-    if response.status_code != 200:
-        sys.exit(f"in-process {scenario.name} answered {response.status_code}: {response.content[:300]!r}")
-    plans, settings = [], None
-    for sql in (query["sql"] for query in captured.captured_queries):
-        if sql.upper().startswith("SET LOCAL"):
-            settings = sql  # the planner settings the next statement ran under (documents.search.index_driven)
-        elif sql.lstrip("( ").upper().startswith("SELECT"):  # "(SELECT ...) UNION ALL (SELECT ...)" too
-            plan = explain(sql, settings)
-            plan.label = statement_label(sql)
-            plans.append(plan)
-            settings = None
-    return Statements(count=len(captured.captured_queries), plans=plans)
+    # "(SELECT ...) UNION ALL (SELECT ...)" is a SELECT too.
+    count, plans = served_selects(token, scenario, statement_label, strip="( ")
+    return Statements(count=count, plans=plans)
 
 
 # --- measurement ----------------------------------------------------------------------------
@@ -593,11 +510,11 @@ class Result:
 
     def ms(self, fraction: float) -> float:
         """Nearest-rank percentile in milliseconds."""
-        return percentile(sorted(self.latencies), fraction) * 1000
+        return percentile_ms(self.latencies, fraction)
 
     def cold_ms(self, fraction: float) -> float | None:
         """The same for the requests answered with no kept ranking."""
-        return percentile(sorted(self.cold_latencies), fraction) * 1000 if self.cold_latencies else None
+        return percentile_ms(self.cold_latencies, fraction) if self.cold_latencies else None
 
     @property
     def met(self) -> bool:
@@ -617,73 +534,37 @@ def measure(api: Api, scenario: Scenario, daphne_pid: int, args: argparse.Namesp
     """Capture the SQL, warm up, send `--requests` sequential requests, then the first asks of a search."""
     statements = capture_request(api.token, scenario)
     api.fresh()
-    for _ in range(args.warmup):
-        api.get(scenario.path, scenario.params)
+    timed_gets(api, scenario.path, scenario.params, args.warmup)
     before = Sample.take(daphne_pid)
-    latencies = []
-    for _ in range(args.requests):
-        started = time.perf_counter()
-        response = api.get(scenario.path, scenario.params)
-        latencies.append(time.perf_counter() - started)
-    after, body, n = Sample.take(daphne_pid), response.json(), args.requests
-    cold = []
-    for _ in range(args.cold_requests if scenario.cold else 0):
-        forget_kept_results(redis_client)
-        started = time.perf_counter()
-        api.get(scenario.path, scenario.params)
-        cold.append(time.perf_counter() - started)
+    latencies, response = timed_gets(api, scenario.path, scenario.params, args.requests)
+    after, body = Sample.take(daphne_pid), response.json()
+    cold = first_asks(api, scenario.path, scenario.params, args.cold_requests if scenario.cold else 0, redis_client)
     return Result(
         scenario=scenario,
         latencies=latencies,
         rows=rows_of(body),
         total=body.get("total"),
         body_bytes=len(response.content),
-        daphne_ms=(after.daphne - before.daphne) * 1000 / n,
-        postgres_ms=(after.postgres - before.postgres) * 1000 / n,
-        sessions=(after.sessions - before.sessions) / n,
-        machine_busy=(after.busy - before.busy) / max(1, after.ticks - before.ticks),
         statements=statements,
         cold_latencies=cold,
+        **costs(before, after, args.requests, args.requests),
     )
 
 
 # --- report -------------------------------------------------------------------------------
-def plan_line(plan: QueryPlan) -> str:
-    """One statement: execution time, name, indexes or sequential scans, JIT, buffers."""
-    how = [f"index {', '.join(plan.indexes)}" if plan.indexes else "no index"]
-    if plan.seq_scans:
-        how.append(f"seq scan {', '.join(plan.seq_scans)}")
-    if plan.jit_ms is not None:
-        how.append(f"JIT {plan.jit_ms:.0f} ms")
-    how.append(f"plan {plan.planning_ms:.1f} ms, {plan.buffers} buffers")
-    return f"    {plan.execution_ms:8.1f} ms  {plan.label:<24} {'; '.join(how)}"
-
-
 def print_result(result: Result, args: argparse.Namespace) -> None:
     """One scenario's figures, its SQL and, with --plans, the plans of its slow statements."""
-    s, p95 = result.scenario, result.ms(0.95)
+    s = result.scenario
     query = "&".join(f"{key}={value}" for key, value in s.params.items())
     who = BENCH_EMAIL if s.who == "bench" else OWNER_EMAIL.format(0)
     print(f"\n[{s.name}]  GET {s.path}{'?' if query else ''}{query}  as {who}")
-    print(
-        f"  latency ms   p50 {result.ms(0.50):.1f}  p95 {p95:.1f}  p99 {result.ms(0.99):.1f}  "
-        f"mean {statistics.fmean(result.latencies) * 1000:.1f}  max {max(result.latencies) * 1000:.1f}  "
-        f"({len(result.latencies)} sequential requests after {args.warmup} warm-up)"
-    )
+    print(latency_line(result.latencies, args.warmup))
     if result.cold_latencies:
-        print(
-            f"  first ask    p50 {result.cold_ms(0.50):.1f}  p95 {result.cold_ms(0.95):.1f}  "
-            f"max {max(result.cold_latencies) * 1000:.1f}  ({len(result.cold_latencies)} requests, each after "
-            "deleting the kept rankings and highlights)"
-        )
+        print(first_ask_line(result.cold_latencies, "the kept rankings and highlights"))
     print(f"  target       p95 <= {s.target_ms:.0f} ms: {'met' if result.met else 'MISSED'}")
     total = f"total {result.total}, " if result.total is not None else ""
     print(f"  answer       {total}{result.rows} rows, {result.body_bytes / 1024:.1f} KiB")
-    print(
-        f"  server CPU   daphne {result.daphne_ms:.1f} ms/request, PostgreSQL {result.postgres_ms:.1f} ms/request "
-        f"(all its processes); machine {result.machine_busy:.0%} busy"
-    )
-    print(f"  connections  {result.sessions:.2f} new PostgreSQL sessions per request")
+    print_costs(result)
     plans = result.statements.plans
     executing = sum(plan.execution_ms for plan in plans)
     planning = sum(plan.planning_ms for plan in plans)
@@ -691,28 +572,13 @@ def print_result(result: Result, args: argparse.Namespace) -> None:
         f"  SQL          {result.statements.count} statements, {len(plans)} SELECTs: "
         f"{executing:.1f} ms executing + {planning:.1f} ms planning"
     )
-    for plan in plans:
-        print(plan_line(plan))
-    for plan in plans if args.plans else []:
-        if plan.execution_ms >= 5:
-            lines = full_plan(plan.sql, plan.settings).splitlines()
-            print(f"\n  plan of {plan.label}:\n" + "\n".join("    " + line for line in lines))
+    print_plans(plans, full=args.plans, width=24)
 
 
 def print_header(args: argparse.Namespace, versions: dict[str, str], corpus: Corpus) -> None:
     """The machine, software, PostgreSQL settings, corpus and exact command."""
-    command = shlex.join(sys.orig_argv)
-    print(f"\nmachine     {os.cpu_count()} CPUs, {cpu_model()}, {memory_total()} RAM, {platform.platform()}")
-    print("software    " + ", ".join(f"{name} {value}" for name, value in versions.items()))
-    print("postgres    " + ", ".join(f"{name} {value}" for name, value in server_facts().items()))
-    print(f"command     DATABASE_URL={masked(args.database_url)} REDIS_URL={masked(args.redis_url)} {command}")
-    print(
-        f"load        {args.requests} sequential requests per scenario on one keep-alive connection, "
-        f"{args.warmup} warm-up"
-    )
-    print(f"load avg    {load_average()} (1, 5, 15 min) before starting")
-    for line in corpus.lines:
-        print(f"corpus      {line}")
+    load = f"{args.requests} sequential requests per scenario on one keep-alive connection, {args.warmup} warm-up"
+    print_seeded_header(args, versions, corpus.lines, load)
 
 
 def print_summary(results: list[Result]) -> None:
@@ -734,7 +600,7 @@ def print_summary(results: list[Result]) -> None:
             f"{statistics.fmean(r.latencies) * 1000:>8.1f}{r.statements.count:>5}{sql:>8.1f}{r.daphne_ms:>8.1f}"
             f"{r.postgres_ms:>7.1f}  {target:<8}  {first:>11}"
         )
-    print(f"load avg    {load_average()} (1, 5, 15 min) at the end")
+    print(load_avg_line("at the end"))
 
 
 # --- main -----------------------------------------------------------------------------------
@@ -742,8 +608,8 @@ def run(args: argparse.Namespace, env: dict[str, str], corpus: Corpus) -> list[R
     """Start daphne, sign in both users, measure each scenario; daphne is stopped on the way out."""
     with one_daphne(env, "mdc-bench-sharing-") as server:
         apis = {
-            "bench": Api(server.port, args.timeout, BENCH_EMAIL),
-            "owner": Api(server.port, args.timeout, OWNER_EMAIL.format(0)),
+            "bench": Api(server.port, args.timeout, BENCH_EMAIL, BENCH_PASSWORD),
+            "owner": Api(server.port, args.timeout, OWNER_EMAIL.format(0), BENCH_PASSWORD),
         }
         for api in apis.values():
             api.login()

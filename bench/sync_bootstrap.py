@@ -10,11 +10,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import random
 import re
-import shlex
 import statistics
 import sys
 import time
@@ -22,16 +19,25 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 
-import httpx
-from auth_throughput import (
-    cpu_model,
-    ensure_database,
+from _common import (
+    Api,
+    RequestFailed,
+    Sample,
+    TextMaker,
+    add_seed_options,
+    costs,
+    engine_urls,
     load_average,
-    masked,
-    memory_total,
+    load_avg_line,
+    one_daphne,
     percentile,
+    percentile_ms,
+    prepare_seeded,
+    print_seeded_header,
+    seeded_main,
+    timed_gets,
+    vacuum_analyze,
 )
-from documents_list_search import RequestFailed, Sample, TextMaker, drop_database, one_daphne, seeded_main, server_facts
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/mdcreator_bench_sync"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/12"
@@ -74,16 +80,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--warmup", type=int, default=20, help="unmeasured since-empty requests first (20)")
     parser.add_argument("--runs", type=int, default=5, help="measured full bootstraps (5)")
     parser.add_argument("--pushes", type=int, default=10, help=f"measured pushes of {PUSH_SIZE} updates (10)")
-    parser.add_argument("--seed", type=int, default=42, help="random seed of the corpus (42)")
-    parser.add_argument("--reseed", action="store_true", help="drop the database and seed again")
-    parser.add_argument("--seed-only", action="store_true", help="seed (when needed) and stop")
+    add_seed_options(parser)
     parser.add_argument(
         "--only", default="", help=f"run only scenarios whose name contains one of these: {', '.join(SCENARIOS)}"
     )
     parser.add_argument("--timeout", type=float, default=120.0, help="per-request timeout in seconds (120)")
     args = parser.parse_args(argv)
-    args.database_url = os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
-    args.redis_url = os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL
+    engine_urls(args, DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL)
     if args.documents < 1 or args.folders < 0 or args.requests < 1 or args.warmup < 0:
         parser.error("--documents and --requests must be >= 1, --folders and --warmup >= 0")
     if args.runs < 1 or args.pushes < 1:
@@ -101,13 +104,6 @@ def wanted(name: str, args: argparse.Namespace) -> bool:
 def seed_marker(args: argparse.Namespace) -> str:
     """What the big workspace's description says once a seed with these parameters finished."""
     return f"bench-sync seed v{SEED_VERSION} documents={args.documents} folders={args.folders} seed={args.seed}"
-
-
-def seeded(args: argparse.Namespace) -> bool:
-    """Whether a finished seed with these parameters is in the database."""
-    from workspaces.models import Workspace
-
-    return Workspace.objects.filter(description=seed_marker(args)).exists()
 
 
 @dataclass
@@ -167,15 +163,6 @@ def seed_documents(args: argparse.Namespace, user, workspace, *, count: int, fol
     print(f"  {count} documents in {workspace.name!r} in {elapsed:.1f} s ({elapsed * 1000 / count:.1f} ms each)")
 
 
-def vacuum_analyze() -> None:
-    """VACUUM (ANALYZE) the seeded tables: fresh statistics and visibility map, as after autovacuum."""
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        for table in SEED_TABLES:
-            cursor.execute(f"VACUUM (ANALYZE) {table}")
-
-
 def seed(args: argparse.Namespace) -> None:
     """The bench user, the big workspace (folders, documents) and the push workspace; then mark the seed done."""
     from accounts.services.users import user_create
@@ -191,7 +178,7 @@ def seed(args: argparse.Namespace) -> None:
     seed_documents(args, user, big, count=args.documents, folders=folders, rates=rates)
     push = workspace_create(owner=user, name=PUSH_WORKSPACE)
     seed_documents(args, user, push, count=PUSH_SIZE, folders=[], rates=None)
-    vacuum_analyze()
+    vacuum_analyze(SEED_TABLES)
     Workspace.objects.filter(pk=big.pk).update(description=seed_marker(args))
     print(
         f"seeded in {time.perf_counter() - started:.0f} s; the full corpus would take about "
@@ -202,22 +189,9 @@ def seed(args: argparse.Namespace) -> None:
 
 def prepare(args: argparse.Namespace) -> None:
     """Migrate, then seed unless a finished seed with the same parameters is there."""
-    from django.core.management import call_command
-    from django.db import connections
-
     from accounts.models import User
 
-    call_command("migrate", interactive=False, verbosity=0, skip_checks=True)
-    if seeded(args):
-        print("seed found: reusing it (--reseed to start again)")
-        return
-    if User.objects.exists():
-        # An unfinished seed, or one with other parameters: start from an empty database.
-        connections.close_all()
-        drop_database(args.database_url)
-        ensure_database(args.database_url)
-        call_command("migrate", interactive=False, verbosity=0, skip_checks=True)
-    seed(args)
+    prepare_seeded(args, marker=seed_marker(args), seed=seed, leftovers=User.objects.exists)
 
 
 # --- corpus facts -------------------------------------------------------------------
@@ -266,43 +240,6 @@ def describe_corpus() -> Corpus:
     )
     big_entries = SyncLog.objects.filter(workspace=big).count()
     return Corpus(big_id=str(big.pk), push_id=str(push.pk), big_entries=big_entries, lines=lines)
-
-
-# --- HTTP client ----------------------------------------------------------------------
-class Api:
-    """A keep-alive HTTP client signed in as the bench user with a real login."""
-
-    def __init__(self, port: int, timeout: float):
-        self.http = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=timeout)
-        self.token, self.signed_at = "", 0.0
-
-    def login(self) -> None:
-        """POST auth/login and keep the access token."""
-        response = self.http.post("/api/v1/auth/login", json={"email": BENCH_EMAIL, "password": BENCH_PASSWORD})
-        if response.status_code != 200:
-            sys.exit(f"login failed: {response.status_code} {response.text[:300]}")
-        self.token = response.json()["access_token"]
-        self.http.headers["Authorization"] = f"Bearer {self.token}"
-        self.signed_at = time.monotonic()
-
-    def fresh(self) -> None:
-        """Sign in again when the 15-minute access token is getting old (never inside a measured loop)."""
-        if time.monotonic() - self.signed_at > 480:
-            self.login()
-
-    def get(self, path: str, params: dict) -> httpx.Response:
-        """One GET that must answer 200."""
-        response = self.http.get(path, params=params)
-        if response.status_code != 200:
-            raise RequestFailed(f"GET {path} {params} answered {response.status_code}: {response.text[:500]}")
-        return response
-
-    def post(self, path: str, body: dict) -> httpx.Response:
-        """One POST of a JSON body that must answer 200."""
-        response = self.http.post(path, json=body)
-        if response.status_code != 200:
-            raise RequestFailed(f"POST {path} answered {response.status_code}: {response.text[:500]}")
-        return response
 
 
 def since_path(workspace_id: str) -> str:
@@ -386,7 +323,7 @@ class Result:
 
     def ms(self, fraction: float) -> float:
         """Nearest-rank percentile in milliseconds."""
-        return percentile(sorted(self.seconds), fraction) * 1000
+        return percentile_ms(self.seconds, fraction)
 
     @property
     def judged(self) -> tuple[str, float]:
@@ -398,16 +335,6 @@ class Result:
     @property
     def met(self) -> bool:
         return self.judged[1] <= TARGETS[self.name]
-
-
-def costs(before: Sample, after: Sample, units: int, requests: int) -> dict:
-    """CPU of daphne and PostgreSQL per unit, new sessions per request, the machine's busy share."""
-    return {
-        "daphne_ms": (after.daphne - before.daphne) * 1000 / units,
-        "postgres_ms": (after.postgres - before.postgres) * 1000 / units,
-        "sessions": (after.sessions - before.sessions) / max(1, requests),
-        "machine_busy": (after.busy - before.busy) / max(1, after.ticks - before.ticks),
-    }
 
 
 @dataclass
@@ -499,13 +426,9 @@ def measure_since_empty(api: Api, corpus: Corpus, pid: int, args: argparse.Names
     if entries_of(body) or body["has_more"] or body["cursor"] != cursor:
         sys.exit(f"since with the latest cursor {cursor} is not empty: {json.dumps(body)[:300]}")
     api.fresh()
-    for _ in range(args.warmup):
-        api.get(since_path(corpus.big_id), params)
-    before, latencies = Sample.take(pid), []
-    for _ in range(args.requests):
-        started = time.perf_counter()
-        response = api.get(since_path(corpus.big_id), params)
-        latencies.append(time.perf_counter() - started)
+    timed_gets(api, since_path(corpus.big_id), params, args.warmup)
+    before = Sample.take(pid)
+    latencies, response = timed_gets(api, since_path(corpus.big_id), params, args.requests)
     after = Sample.take(pid)
     lines = [
         f"  answer       cursor {cursor}, 0 entries, {len(response.content)} bytes",
@@ -650,18 +573,11 @@ def print_result(result: Result) -> None:
 
 def print_header(args: argparse.Namespace, versions: dict[str, str], corpus: Corpus) -> None:
     """The machine, software, PostgreSQL settings, corpus and exact command."""
-    command = shlex.join(sys.orig_argv)
-    print(f"\nmachine     {os.cpu_count()} CPUs, {cpu_model()}, {memory_total()} RAM, {platform.platform()}")
-    print("software    " + ", ".join(f"{name} {value}" for name, value in versions.items()))
-    print("postgres    " + ", ".join(f"{name} {value}" for name, value in server_facts().items()))
-    print(f"command     DATABASE_URL={masked(args.database_url)} REDIS_URL={masked(args.redis_url)} {command}")
-    print(
-        f"load        one keep-alive connection, sequential: {args.runs} bootstraps + 1 with content, "
+    load = (
+        f"one keep-alive connection, sequential: {args.runs} bootstraps + 1 with content, "
         f"{args.requests} empty since after {args.warmup} warm-up, {args.pushes} pushes of {PUSH_SIZE} after 1 warm-up"
     )
-    print(f"load avg    {load_average()} (1, 5, 15 min) before starting")
-    for line in corpus.lines:
-        print(f"corpus      {line}")
+    print_seeded_header(args, versions, corpus.lines, load)
 
 
 def print_summary(results: list[Result]) -> None:
@@ -679,7 +595,7 @@ def print_summary(results: list[Result]) -> None:
             f"{fmt_s(percentile(sorted(r.seconds), 0.95)):>10}{fmt_s(max(r.seconds)):>10}{r.requests_per_unit:>6.0f}"
             f"{r.daphne_ms:>9.1f}{r.postgres_ms:>9.1f}{r.statements.count:>6}  {target}"
         )
-    print(f"load avg    {load_average()} (1, 5, 15 min) at the end")
+    print(load_avg_line("at the end"))
 
 
 # --- main ---------------------------------------------------------------------------
@@ -689,7 +605,7 @@ MEASURES = {"bootstrap": measure_bootstrap, "since-empty": measure_since_empty, 
 def run(args: argparse.Namespace, env: dict[str, str], corpus: Corpus) -> list[Result]:
     """Start daphne, sign in, measure each scenario; daphne is stopped on the way out."""
     with one_daphne(env, "mdc-bench-sync-") as server:
-        api = Api(server.port, args.timeout)
+        api = Api(server.port, args.timeout, BENCH_EMAIL, BENCH_PASSWORD)
         api.login()
         # The first request served in this process pays for imports; keep that out of the in-process times.
         capture(api.token, "GET", since_path(corpus.big_id), {"cursor": 0, "limit": 1})

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import io
 import os
-import platform
 import random
 import statistics
 import sys
@@ -26,16 +25,18 @@ import time
 from pathlib import Path
 
 import httpx
-from auth_throughput import cpu_model, load_average, memory_total, percentile, server_env, software_versions
-from documents_list_search import one_daphne, setup_django
+from _common import load_avg_line, one_daphne, percentile_ms, print_machine, server_env, setup_django, software_versions
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/mdcreator_bench_uploads"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/13"
 EMAIL = "uploads-bench@bench.mdcreator.test"
 PASSWORD = "Upload-Probe-42x"
 MIB = 1024 * 1024
-TARGETS = {"upload-25mib": "memory growth < 10 MiB and >= 100 MiB/s", "presign": "p95 <= 20 ms",
-           "confirm-jpeg": "<= 500 ms"}
+TARGETS = {
+    "upload-25mib": "memory growth < 10 MiB and >= 100 MiB/s",
+    "presign": "p95 <= 20 ms",
+    "confirm-jpeg": "<= 500 ms",
+}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -108,17 +109,25 @@ class Api:
         self.http.headers["Authorization"] = f"Bearer {token}"
 
     def presign(self, workspace_id: str, name: str, content_type: str, size: int) -> dict:
-        response = self.http.post("/uploads/presign", json={
-            "file_name": name, "content_type": content_type, "size_bytes": size, "scope": "attachment",
-            "workspace_id": workspace_id})
+        response = self.http.post(
+            "/uploads/presign",
+            json={
+                "file_name": name,
+                "content_type": content_type,
+                "size_bytes": size,
+                "scope": "attachment",
+                "workspace_id": workspace_id,
+            },
+        )
         if response.status_code != 200:
             sys.exit(f"presign answered {response.status_code}: {response.text[:300]}")
         return response.json()
 
     def upload(self, form: dict, name: str, content_type: str, stream) -> None:
         url = form["upload_url"] if form["upload_url"].startswith("http") else self.base + form["upload_url"]
-        response = httpx.post(url, data=form["upload_fields"], files={"file": (name, stream, content_type)},
-                              timeout=self.http.timeout)
+        response = httpx.post(
+            url, data=form["upload_fields"], files={"file": (name, stream, content_type)}, timeout=self.http.timeout
+        )
         if response.status_code not in (200, 201, 204):
             sys.exit(f"upload answered {response.status_code}: {response.text[:300]}")
 
@@ -129,8 +138,7 @@ class Api:
         return response.json()
 
 
-def ms(values: list[float], fraction: float) -> float:
-    return percentile(sorted(values), fraction) * 1000
+ms = percentile_ms
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -144,10 +152,9 @@ def main(argv: list[str] | None = None) -> None:
     versions = software_versions(args)
     setup_django(env)
     workspace_id = prepare()
-    print(f"machine     {os.cpu_count()} CPUs, {cpu_model()}, {memory_total()} RAM, {platform.platform()}")
-    print("software    " + ", ".join(f"{name} {value}" for name, value in versions.items()))
+    print_machine(versions)
     print(f"storage     local disk ({media}); database {args.database_url}")
-    print(f"load avg    {load_average()} (1, 5, 15 min) before starting")
+    print(load_avg_line("before starting"))
     with one_daphne(env, "mdc-bench-uploads-") as server, tempfile.NamedTemporaryFile(suffix=".bin") as big:
         api = Api(server.port, args.timeout)
         pid = server.process.pid
@@ -170,10 +177,14 @@ def main(argv: list[str] | None = None) -> None:
             _, hwm_after = peak_rss_kib(pid)
             growth.append((hwm_after - rss_before) / 1024)
         print(f"\n[upload-25mib]  target: {TARGETS['upload-25mib']}")
-        print(f"  throughput MiB/s  median {25 / statistics.median(seconds):.0f}  worst {25 / max(seconds):.0f}  "
-              f"({args.uploads} uploads of 25 MiB, one at a time)")
-        print(f"  daphne peak memory growth MiB  first {growth[0]:.1f}  max {max(growth):.1f}  "
-              "(VmHWM after the upload minus VmRSS before, the peak reset just before)")
+        print(
+            f"  throughput MiB/s  median {25 / statistics.median(seconds):.0f}  worst {25 / max(seconds):.0f}  "
+            f"({args.uploads} uploads of 25 MiB, one at a time)"
+        )
+        print(
+            f"  daphne peak memory growth MiB  first {growth[0]:.1f}  max {max(growth):.1f}  "
+            "(VmHWM after the upload minus VmRSS before, the peak reset just before)"
+        )
 
         latencies = []
         for run in range(args.presigns + 20):
@@ -182,8 +193,10 @@ def main(argv: list[str] | None = None) -> None:
             if run >= 20:
                 latencies.append(time.perf_counter() - started)
         print(f"\n[presign]  target: {TARGETS['presign']}")
-        print(f"  latency ms  p50 {ms(latencies, 0.5):.1f}  p95 {ms(latencies, 0.95):.1f}  p99 {ms(latencies, 0.99):.1f}"
-              f"  ({args.presigns} sequential after 20 warm-up)")
+        print(
+            f"  latency ms  p50 {ms(latencies, 0.5):.1f}  p95 {ms(latencies, 0.95):.1f}  p99 {ms(latencies, 0.99):.1f}"
+            f"  ({args.presigns} sequential after 20 warm-up)"
+        )
 
         photo = jpeg_4000x3000()
         confirms = []
@@ -196,9 +209,11 @@ def main(argv: list[str] | None = None) -> None:
             if body["processing_status"] != "complete" or not body["thumbnail_url"]:
                 sys.exit(f"the JPEG was not confirmed with a thumbnail: {body}")
         print(f"\n[confirm-jpeg]  target: {TARGETS['confirm-jpeg']}")
-        print(f"  latency ms  median {statistics.median(confirms) * 1000:.0f}  max {max(confirms) * 1000:.0f}  "
-              f"({args.confirms} confirms of a {len(photo) / MIB:.1f} MiB 4000x3000 JPEG, thumbnail included)")
-    print(f"\nload avg    {load_average()} (1, 5, 15 min) at the end")
+        print(
+            f"  latency ms  median {statistics.median(confirms) * 1000:.0f}  max {max(confirms) * 1000:.0f}  "
+            f"({args.confirms} confirms of a {len(photo) / MIB:.1f} MiB 4000x3000 JPEG, thumbnail included)"
+        )
+    print("\n" + load_avg_line("at the end"))
 
 
 if __name__ == "__main__":

@@ -18,14 +18,19 @@ from django.db import OperationalError, connection
 
 from accounts.services.sessions import ClientInfo, session_start
 from collab.tests.live import LIVE_MARKDOWN, wait_servers_idle
+from collab.tests.rest_state import TEXT
 from documents.services.documents import document_create
 from workspaces.tests.conftest import Team, team  # noqa: F401  (one person per role; works in transactional tests)
 
 ROOT = Path(__file__).resolve().parents[2]
 # daphne drops (without a close frame) messages over 1 MiB by default: above SPEC §5.4's 8 MiB, so that
 # the consumer itself sees oversize messages and answers them with close 1009.
-DAPHNE_WEBSOCKET_LIMITS = ("--websocket-max-message-size", str(16 * 1024 * 1024),
-                           "--websocket-max-frame-size", str(16 * 1024 * 1024))
+DAPHNE_WEBSOCKET_LIMITS = (
+    "--websocket-max-message-size",
+    str(16 * 1024 * 1024),
+    "--websocket-max-frame-size",
+    str(16 * 1024 * 1024),
+)
 
 
 def free_port() -> int:
@@ -63,8 +68,15 @@ class DaphneProcess:
     def start(self, *, request: bool = True) -> DaphneProcess:
         """Start and wait until it serves: until `/healthz` answers, or with `request=False` until the port
         accepts connections (no request reaches the application)."""
-        command = [str(Path(sys.executable).parent / "daphne"), "-b", "127.0.0.1", "-p", str(self.port),
-                   *DAPHNE_WEBSOCKET_LIMITS, "mdcreator.asgi:application"]
+        command = [
+            str(Path(sys.executable).parent / "daphne"),
+            "-b",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            *DAPHNE_WEBSOCKET_LIMITS,
+            "mdcreator.asgi:application",
+        ]
         with open(self.log, "a") as log:
             self.process = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 30
@@ -217,3 +229,9 @@ def live_doc(team):  # noqa: F811
     return document_create(
         actor=team.user("owner"), workspace=team.workspace, data={"title": "Live notes", "content": LIVE_MARKDOWN}
     )
+
+
+@pytest.fixture
+def document(team):  # noqa: F811
+    """A markdown document of the team workspace with a heading and one paragraph (rest_state.TEXT)."""
+    return document_create(actor=team.user("owner"), workspace=team.workspace, data={"title": "Y", "content": TEXT})

@@ -16,6 +16,7 @@ from accounts.services.sessions import ClientInfo, session_start
 from accounts.tokens import issue_access_token
 from collab.markdown import fragment_to_markdown, parse_markdown, serialize_markdown
 from collab.models import CollabState, CollabUpdate
+from collab.tests.yclient import HocuspocusSocket, YWebsocketClient
 
 LIVE_TITLE = "Title"
 LIVE_MARKDOWN = f"# {LIVE_TITLE}\n\nFirst paragraph.\n\nSecond paragraph.\n"
@@ -80,6 +81,29 @@ def append_to_block(client, index: int, text: str) -> None:
     run.insert(len(run), text)
 
 
+async def open_both_dialects(steps, server, document_id, token: str):
+    """A y-websocket client and a Hocuspocus document on a socket of its own (`hub`), both signed in with
+    `token`, synced, and with every message the Hocuspocus side sent acknowledged; returns (yws, hp, hub)."""
+    yws = steps.keep(await YWebsocketClient.connect(server.ws, document_id, token))
+    hub = steps.keep(await HocuspocusSocket.connect(server.ws))
+    hp = await hub.open(document_id, token)
+    for client in (yws, hp):
+        await client.wait_for(lambda c=client: c.synced.is_set())
+    await hp.wait_for(lambda: len(hp.statuses) == len(hp.sent))
+    return yws, hp, hub
+
+
+async def refused_edits(yws, hp) -> int:
+    """An edit through each dialect of a read-only connection, waited on until refused (y-websocket: an `error`
+    event; Hocuspocus: one more status); returns how many statuses the Hocuspocus side had before its edit."""
+    acknowledged = len(hp.statuses)
+    append_to_block(yws, 1, " refused")
+    append_to_block(hp, 2, " refused too")
+    await yws.wait_for(lambda: yws.events_of("error"))
+    await hp.wait_for(lambda: len(hp.statuses) > acknowledged)
+    return acknowledged
+
+
 async def refusal(url: str, **headers) -> tuple[int | None, list]:
     """Connect, read until the server closes; (close code, frames received before the close)."""
     frames: list = []
@@ -137,5 +161,9 @@ def wait_servers_idle(timeout: float = 30.0, quiet: float = 0.12) -> None:
         elif time.monotonic() - quiet_since >= quiet:
             return
         time.sleep(0.02)
-    sessions = "; ".join(f"pid {pid} {state} (waiting on {wait or 'nothing'}): {query!r}" for pid, state, wait, query in busy)
-    raise AssertionError(f"the live servers did not leave the database idle for {quiet} s within {timeout} s: {sessions}")
+    sessions = "; ".join(
+        f"pid {pid} {state} (waiting on {wait or 'nothing'}): {query!r}" for pid, state, wait, query in busy
+    )
+    raise AssertionError(
+        f"the live servers did not leave the database idle for {quiet} s within {timeout} s: {sessions}"
+    )

@@ -5,9 +5,10 @@ import base64
 import pycrdt
 import pytest
 
-from collab.markdown import fragment_to_markdown, markdown_to_update
+from collab.markdown import markdown_to_update
 from collab.models import CollabState, CollabUpdate
 from collab.tests.live import markdown_of, normalized, stored_markdown
+from collab.tests.rest_state import READERS, TEXT, appended, b64, content_markdown, served_doc
 from collab.tests.yclient import HocuspocusClient, YWebsocketClient
 from documents.models import Document, DocumentVersion
 from documents.services.documents import document_create, document_delete
@@ -25,41 +26,9 @@ from sync.models import SyncLog
 
 pytestmark = pytest.mark.django_db
 
-READERS = ("owner", "admin", "editor", "commenter", "viewer")
-TEXT = "# Shared\n\nOne paragraph.\n"
-
-
-@pytest.fixture
-def document(team):
-    return document_create(actor=team.user("owner"), workspace=team.workspace, data={"title": "Y", "content": TEXT})
-
 
 def _url(document_id) -> str:
     return f"/api/v1/documents/{document_id}/yjs-state"
-
-
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode()
-
-
-def _doc(state_b64: str, base: pycrdt.Doc | None = None) -> pycrdt.Doc:
-    doc = base or pycrdt.Doc()
-    doc.apply_update(base64.b64decode(state_b64))
-    return doc
-
-
-def _markdown(doc: pycrdt.Doc) -> str:
-    return fragment_to_markdown(doc.get("content", type=pycrdt.XmlFragment))
-
-
-def _edit(state_b64: str, suffix: str) -> bytes:
-    """A client's update appending `suffix` to the last paragraph of the served state."""
-    doc = _doc(state_b64)
-    before = doc.get_state()
-    blocks = doc.get("content", type=pycrdt.XmlFragment).children
-    run = blocks[len(blocks) - 1].children[0]
-    run.insert(len(run), suffix)
-    return doc.get_update(before)
 
 
 @pytest.mark.parametrize("actor", ACTORS)
@@ -72,8 +41,8 @@ def test_api_collab_yjs_state_get_by_actor(team, document, actor):
         return
     body = response.json()
     assert set(body) == {"state_b64", "state_vector_b64", "last_seq"}
-    served = _doc(body["state_b64"])
-    assert _markdown(served) == normalized(TEXT)
+    served = served_doc(body["state_b64"])
+    assert content_markdown(served) == normalized(TEXT)
     assert base64.b64decode(body["state_vector_b64"]) == served.get_state()
     assert body["last_seq"] == 0
     assert CollabState.objects.filter(document=document).exists()  # hydrated on first use
@@ -82,19 +51,24 @@ def test_api_collab_yjs_state_get_by_actor(team, document, actor):
 def test_api_collab_yjs_state_get_diff_against_a_state_vector(team, document):
     client = client_for(team.user("viewer"))
     full = client.get(_url(document.pk)).json()
-    known = _doc(full["state_b64"])
-    update = _edit(full["state_b64"], " More.")
-    assert client_for(team.user("editor")).post(_url(document.pk), {"update_b64": _b64(update)}, format="json").status_code == 200
+    known = served_doc(full["state_b64"])
+    update = appended(full["state_b64"], " More.")
+    assert (
+        client_for(team.user("editor")).post(_url(document.pk), {"update_b64": b64(update)}, format="json").status_code
+        == 200
+    )
     diff = client.get(_url(document.pk), {"state_vector": full["state_vector_b64"]}).json()
     assert diff["last_seq"] == 1
-    assert len(base64.b64decode(diff["state_b64"])) < len(base64.b64decode(client.get(_url(document.pk)).json()["state_b64"]))
-    caught_up = _doc(diff["state_b64"], known)
-    assert _markdown(caught_up) == "# Shared\n\nOne paragraph. More.\n"
+    assert len(base64.b64decode(diff["state_b64"])) < len(
+        base64.b64decode(client.get(_url(document.pk)).json()["state_b64"])
+    )
+    caught_up = served_doc(diff["state_b64"], known)
+    assert content_markdown(caught_up) == "# Shared\n\nOne paragraph. More.\n"
     assert caught_up.get_state() == base64.b64decode(diff["state_vector_b64"])
     # Nothing new for an up-to-date client: an empty update.
     same = client.get(_url(document.pk), {"state_vector": diff["state_vector_b64"]}).json()
-    check = _doc(same["state_b64"], _doc(full["state_b64"]))
-    assert _markdown(check) == normalized(TEXT) and len(base64.b64decode(same["state_b64"])) <= 4
+    check = served_doc(same["state_b64"], served_doc(full["state_b64"]))
+    assert content_markdown(check) == normalized(TEXT) and len(base64.b64decode(same["state_b64"])) <= 4
 
 
 @pytest.mark.parametrize("value", ["%%%not-base64", "YQ", "BQ==", "AQU="])
@@ -113,7 +87,7 @@ def test_api_collab_yjs_state_not_collaborative_is_409(team, kind):
     assert_problem(client.get(_url(document.pk)), 409, "not-collaborative")
     update = pycrdt.Doc()
     update.get("content", type=pycrdt.Text).insert(0, "x")
-    response = client.post(_url(document.pk), {"update_b64": _b64(update.get_update())}, format="json")
+    response = client.post(_url(document.pk), {"update_b64": b64(update.get_update())}, format="json")
     assert_problem(response, 409, "not-collaborative")
     assert not CollabState.objects.exists() and Document.objects.get(pk=document.pk).content == content
 
@@ -125,15 +99,15 @@ def test_api_collab_yjs_state_invisible_document_is_404(team, document, case):
     target = {"missing": MISSING_ID, "malformed": "not-a-uuid", "deleted": document.pk}[case]
     client = client_for(team.user("owner"))
     assert_refused(client.get(_url(target)), 404)
-    assert_refused(client.post(_url(target), {"update_b64": _b64(b"\x00\x00")}, format="json"), 404)
+    assert_refused(client.post(_url(target), {"update_b64": b64(b"\x00\x00")}, format="json"), 404)
 
 
 @pytest.mark.parametrize("actor", ACTORS)
 def test_api_collab_yjs_state_post_by_actor(team, document, actor):
     served = client_for(team.user("owner")).get(_url(document.pk)).json()
-    update = _edit(served["state_b64"], f" By {actor}.")
+    update = appended(served["state_b64"], f" By {actor}.")
     versions = DocumentVersion.objects.filter(document=document).count()
-    response = client_for(team.user(actor)).post(_url(document.pk), {"update_b64": _b64(update)}, format="json")
+    response = client_for(team.user(actor)).post(_url(document.pk), {"update_b64": b64(update)}, format="json")
     status = outcome(actor, EDITORS)
     if status != 200:
         assert_refused(response, status)
@@ -151,7 +125,10 @@ def test_api_collab_yjs_state_post_by_actor(team, document, actor):
     assert (row.seq, bytes(row.update), row.user) == (1, update, team.user(actor))
     record = CollabState.objects.get(document=document)
     assert record.materialized_seq == record.last_seq == 1
-    assert base64.b64decode(body["state_vector_b64"]) == _doc(served["state_b64"], _doc(_b64(update))).get_state()
+    assert (
+        base64.b64decode(body["state_vector_b64"])
+        == served_doc(served["state_b64"], served_doc(b64(update))).get_state()
+    )
     latest = DocumentVersion.objects.filter(document=document).order_by("-version_number").first()
     assert (latest.content, latest.created_by, latest.source) == (fresh.content, team.user(actor), "auto")
     # The owner wrote version 1 a moment ago: its auto version is coalesced (SPEC §3.3 throttle).
@@ -159,7 +136,7 @@ def test_api_collab_yjs_state_post_by_actor(team, document, actor):
     assert SyncLog.objects.filter(entity_id=document.pk, changed_by=team.user(actor), operation="update").exists()
 
 
-@pytest.mark.parametrize("value", [_b64(b"not an update"), _b64(b"\x00"), _b64(b"\x01")])
+@pytest.mark.parametrize("value", [b64(b"not an update"), b64(b"\x00"), b64(b"\x01")])
 def test_api_collab_yjs_state_post_invalid_update_is_400(team, document, value):
     response = client_for(team.user("editor")).post(_url(document.pk), {"update_b64": value}, format="json")
     body = assert_problem(response, 400, "invalid-yjs-update")
@@ -178,7 +155,9 @@ def test_api_collab_yjs_state_post_of_a_foreign_history_is_merged_not_replacing(
     """An update from a client that seeded its own fragment merges as a CRDT: nothing is lost."""
     stranger = pycrdt.Doc()
     stranger.apply_update(markdown_to_update("Seeded elsewhere.\n"))
-    response = client_for(team.user("owner")).post(_url(document.pk), {"update_b64": _b64(stranger.get_update())}, format="json")
+    response = client_for(team.user("owner")).post(
+        _url(document.pk), {"update_b64": b64(stranger.get_update())}, format="json"
+    )
     assert response.status_code == 200
     content = Document.objects.get(pk=document.pk).content
     assert "One paragraph." in content and "Seeded elsewhere." in content
@@ -196,8 +175,8 @@ def test_api_collab_yjs_state_post_reaches_connected_clients(daphne, steps, team
 
     yws, hp = steps(connect())
     served = client_for(team.user("editor")).get(_url(live_doc.pk)).json()
-    update = _edit(served["state_b64"], " Posted.")
-    response = client_for(team.user("editor")).post(_url(live_doc.pk), {"update_b64": _b64(update)}, format="json")
+    update = appended(served["state_b64"], " Posted.")
+    response = client_for(team.user("editor")).post(_url(live_doc.pk), {"update_b64": b64(update)}, format="json")
     assert response.status_code == 200
 
     async def receive():
@@ -213,10 +192,10 @@ def test_api_collab_yjs_state_post_of_nothing_new_is_not_stored(team, document):
     """An empty update, or one the document already holds, is no edit: 200, nothing stored (SPEC §5.4)."""
     client = client_for(team.user("editor"))
     served = client.get(_url(document.pk)).json()
-    update = _edit(served["state_b64"], " Once.")
-    first = client.post(_url(document.pk), {"update_b64": _b64(update)}, format="json").json()
+    update = appended(served["state_b64"], " Once.")
+    first = client.post(_url(document.pk), {"update_b64": b64(update)}, format="json").json()
     for nothing_new in (b"\x00\x00", update, base64.b64decode(client.get(_url(document.pk)).json()["state_b64"])):
-        response = client.post(_url(document.pk), {"update_b64": _b64(nothing_new)}, format="json")
+        response = client.post(_url(document.pk), {"update_b64": b64(nothing_new)}, format="json")
         assert response.status_code == 200
         assert response.json() == first
     assert list(CollabUpdate.objects.values_list("seq", flat=True)) == [1]

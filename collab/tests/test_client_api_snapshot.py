@@ -3,12 +3,11 @@ POST yjs-state, and read back with the content's HTML. Requests as snapshotClien
 
 import base64
 
-import pycrdt
 import pytest
 
-from collab.markdown import fragment_to_markdown
 from collab.models import CollabState, CollabUpdate
 from collab.tests.live import normalized
+from collab.tests.rest_state import READERS, TEXT, appended, b64, content_markdown, served_doc
 from documents.models import Document
 from documents.services.documents import document_create
 from documents.tests.helpers import (
@@ -26,44 +25,13 @@ from workspaces.tests.helpers import allow_guests
 
 pytestmark = pytest.mark.django_db
 
-READERS = ("owner", "admin", "editor", "commenter", "viewer")
-TEXT = "# Shared\n\nOne paragraph.\n"
-
-
-@pytest.fixture
-def document(team):
-    return document_create(actor=team.user("owner"), workspace=team.workspace, data={"title": "Y", "content": TEXT})
-
 
 def _url(document_id) -> str:
     return f"/api/v1/documents/{document_id}/snapshot"
 
 
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode()
-
-
-def _doc(state_b64: str) -> pycrdt.Doc:
-    doc = pycrdt.Doc()
-    doc.apply_update(base64.b64decode(state_b64))
-    return doc
-
-
-def _markdown(doc: pycrdt.Doc) -> str:
-    return fragment_to_markdown(doc.get("content", type=pycrdt.XmlFragment))
-
-
-def _client_state(served_b64: str, suffix: str) -> bytes:
-    """The client's `Y.encodeStateAsUpdate(ydoc)` after appending `suffix` to its last paragraph."""
-    doc = _doc(served_b64)
-    blocks = doc.get("content", type=pycrdt.XmlFragment).children
-    run = blocks[len(blocks) - 1].children[0]
-    run.insert(len(run), suffix)
-    return doc.get_update()
-
-
 def _push(client, document_id, state: bytes):
-    body = {"yjs_state": _b64(state), "html": "<p>client html</p>", "updated_at": "2025-01-02T03:04:05.000Z"}
+    body = {"yjs_state": b64(state), "html": "<p>client html</p>", "updated_at": "2025-01-02T03:04:05.000Z"}
     return client.post(_url(document_id), body, format="json")
 
 
@@ -77,15 +45,18 @@ def test_client_api_snapshot_get_by_actor(team, document, actor):
         return
     body = response.json()
     assert set(body) == {"yjs_state", "html", "updated_at", "yjs_version"}
-    assert _markdown(_doc(body["yjs_state"])) == normalized(TEXT)
+    assert content_markdown(served_doc(body["yjs_state"])) == normalized(TEXT)
     assert body["html"] == "<h1>Shared</h1>\n<p>One paragraph.</p>\n"
     assert is_timestamp(body["updated_at"]) and body["yjs_version"] == 0
 
 
 def test_client_api_snapshot_get_through_a_share_link(team, document):
     allow_guests(team.workspace)
-    link = client_for(team.user("owner")).post(f"/api/v1/documents/{document.pk}/share-links", {"mode": "view"},
-                                               format="json").json()
+    link = (
+        client_for(team.user("owner"))
+        .post(f"/api/v1/documents/{document.pk}/share-links", {"mode": "view"}, format="json")
+        .json()
+    )
     anonymous = client_for(None)
     assert anonymous.get(_url(document.pk), HTTP_X_SHARE_TOKEN=link["token"]).status_code == 200
     assert_refused(anonymous.get(_url(document.pk)), 401)
@@ -94,7 +65,7 @@ def test_client_api_snapshot_get_through_a_share_link(team, document):
 @pytest.mark.parametrize("actor", ACTORS)
 def test_client_api_snapshot_post_by_actor(team, document, actor):
     served = client_for(team.user("owner")).get(_url(document.pk)).json()
-    state = _client_state(served["yjs_state"], f" By {actor}.")
+    state = appended(served["yjs_state"], f" By {actor}.", whole=True)
     response = _push(client_for(team.user(actor)), document.pk, state)
     expected = outcome(actor, EDITORS)
     if expected != 200:
@@ -109,14 +80,14 @@ def test_client_api_snapshot_post_by_actor(team, document, actor):
     assert is_timestamp(body["updated_at"]) and fresh.updated_by == team.user(actor)
     assert CollabUpdate.objects.get(document=document).user == team.user(actor)
     again = client_for(team.user("viewer")).get(_url(document.pk)).json()
-    assert _markdown(_doc(again["yjs_state"])) == fresh.content and again["yjs_version"] == 1
+    assert content_markdown(served_doc(again["yjs_state"])) == fresh.content and again["yjs_version"] == 1
     assert again["html"] == f"<h1>Shared</h1>\n<p>One paragraph. By {actor}.</p>\n"
 
 
 def test_client_api_snapshot_repeated_state_stores_nothing(team, document):
     client = client_for(team.user("editor"))
     served = client.get(_url(document.pk)).json()
-    state = _client_state(served["yjs_state"], " Once.")
+    state = appended(served["yjs_state"], " Once.", whole=True)
     assert _push(client, document.pk, state).status_code == 200
     # Every ~3 s the client posts its whole state again: nothing new, nothing stored or broadcast.
     again = _push(client, document.pk, state)
@@ -141,7 +112,10 @@ def test_client_api_snapshot_unknown_and_non_markdown_documents(team):
     client = client_for(team.user("owner"))
     assert_refused(client.get(_url(MISSING_ID)), 404)
     assert_refused(_push(client, MISSING_ID, b"\x00\x00"), 404)  # the client drops a snapshot on 404
-    mindmap = document_create(actor=team.user("owner"), workspace=team.workspace,
-                              data={"title": "M", "type": "mindmap", "content": '{"nodes": [], "edges": []}'})
+    mindmap = document_create(
+        actor=team.user("owner"),
+        workspace=team.workspace,
+        data={"title": "M", "type": "mindmap", "content": '{"nodes": [], "edges": []}'},
+    )
     assert_problem(client.get(_url(mindmap.pk)), 409, "not-collaborative")
     assert_problem(_push(client, mindmap.pk, b"\x00\x00"), 409, "not-collaborative")

@@ -7,7 +7,16 @@ import pytest
 from django.utils import timezone
 
 from collab.models import CollabUpdate, Presence
-from collab.tests.live import api, append_to_block, refusal, stored_markdown, token_issued_at, wait_servers_idle
+from collab.tests.live import (
+    api,
+    append_to_block,
+    open_both_dialects,
+    refusal,
+    refused_edits,
+    stored_markdown,
+    token_issued_at,
+    wait_servers_idle,
+)
 from collab.tests.yclient import HocuspocusSocket, YWebsocketClient
 from documents.services.documents import document_create
 
@@ -79,21 +88,12 @@ def test_consumers_lifecycle_downgrade_makes_the_socket_read_only(daphne, steps,
     editor = team.user("editor")
 
     async def connect():
-        yws = steps.keep(await YWebsocketClient.connect(daphne.ws, live_doc.pk, tokens["editor"]))
-        hub = steps.keep(await HocuspocusSocket.connect(daphne.ws))
-        hp = await hub.open(live_doc.pk, tokens["editor"])
-        for client in (yws, hp):
-            await client.wait_for(lambda c=client: c.synced.is_set())
-        await hp.wait_for(lambda: len(hp.statuses) == len(hp.sent))
+        yws, hp, _ = await open_both_dialects(steps, daphne, live_doc.pk, tokens["editor"])
         async with api(daphne, tokens["owner"]) as http:
             response = await http.patch(f"/workspaces/{team.workspace.pk}/members/{editor.pk}", json={"role": "viewer"})
         for client in (yws, hp):
             await client.wait_for(lambda c=client: c.events_of("access"))
-        acknowledged = len(hp.statuses)
-        append_to_block(yws, 1, " refused")
-        append_to_block(hp, 2, " refused too")
-        await yws.wait_for(lambda: yws.events_of("error"))
-        await hp.wait_for(lambda: len(hp.statuses) > acknowledged)
+        acknowledged = await refused_edits(yws, hp)
         return response, yws, hp, acknowledged
 
     response, yws, hp, acknowledged = steps(connect())

@@ -8,8 +8,8 @@ override makes them writable again. Nothing a refused edit carried is stored or 
 import pytest
 
 from collab.models import CollabUpdate
-from collab.tests.live import api, append_to_block, stored_markdown
-from collab.tests.yclient import HocuspocusSocket, YWebsocketClient
+from collab.tests.live import api, append_to_block, open_both_dialects, refused_edits, stored_markdown
+from collab.tests.yclient import YWebsocketClient
 from workspaces.models import WorkspaceMember
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -26,17 +26,9 @@ def test_consumers_overrides_revoked_edit_connects_read_only(daphne, steps, team
 
     async def scenario():
         watcher = steps.keep(await YWebsocketClient.connect(daphne.ws, live_doc.pk, tokens["owner"]))
-        yws = steps.keep(await YWebsocketClient.connect(daphne.ws, live_doc.pk, tokens["editor"]))
-        hub = steps.keep(await HocuspocusSocket.connect(daphne.ws))
-        hp = await hub.open(live_doc.pk, tokens["editor"])
-        for client in (watcher, yws, hp):
-            await client.wait_for(lambda c=client: c.synced.is_set())
-        await hp.wait_for(lambda: len(hp.statuses) == len(hp.sent))
-        acknowledged = len(hp.statuses)
-        append_to_block(yws, 1, " refused")
-        append_to_block(hp, 2, " refused too")
-        await yws.wait_for(lambda: yws.events_of("error"))
-        await hp.wait_for(lambda: len(hp.statuses) > acknowledged)
+        yws, hp, _ = await open_both_dialects(steps, daphne, live_doc.pk, tokens["editor"])
+        await watcher.wait_for(lambda: watcher.synced.is_set())
+        acknowledged = await refused_edits(yws, hp)
         await watcher.ping()  # anything relayed would have arrived before this pong
         return watcher, yws, hp, acknowledged
 
@@ -56,22 +48,15 @@ def test_consumers_overrides_revoking_edit_while_connected_makes_sockets_read_on
     editor = team.user("editor")
 
     async def revoke():
-        yws = steps.keep(await YWebsocketClient.connect(daphne.ws, live_doc.pk, tokens["editor"]))
-        hub = steps.keep(await HocuspocusSocket.connect(daphne.ws))
-        hp = await hub.open(live_doc.pk, tokens["editor"])
-        for client in (yws, hp):
-            await client.wait_for(lambda c=client: c.synced.is_set())
-        await hp.wait_for(lambda: len(hp.statuses) == len(hp.sent))
+        yws, hp, _ = await open_both_dialects(steps, daphne, live_doc.pk, tokens["editor"])
         assert hp.scope == "read-write"
         async with api(daphne, tokens["owner"]) as http:
-            response = await http.patch(_members_url(team, "editor"), json={"permissions": {"can_edit_documents": False}})
+            response = await http.patch(
+                _members_url(team, "editor"), json={"permissions": {"can_edit_documents": False}}
+            )
         for client in (yws, hp):
             await client.wait_for(lambda c=client: c.events_of("access"))
-        acknowledged = len(hp.statuses)
-        append_to_block(yws, 1, " refused")
-        append_to_block(hp, 2, " refused too")
-        await yws.wait_for(lambda: yws.events_of("error"))
-        await hp.wait_for(lambda: len(hp.statuses) > acknowledged)
+        acknowledged = await refused_edits(yws, hp)
         return response, yws, hp, acknowledged
 
     response, yws, hp, acknowledged = steps(revoke())

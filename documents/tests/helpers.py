@@ -42,6 +42,17 @@ def assert_refused(response, status: int) -> None:
     assert_problem(response, status, SLUG[status])
 
 
+def allowed(response, actor: str, roles: tuple[str, ...]) -> bool:
+    """Whether `actor` may do the action `roles` may do, judged on its `response`: a 200 then; otherwise the
+    refusal `outcome` gives is asserted and the test checks what the refusal left unchanged."""
+    expected = outcome(actor, roles)
+    if expected != 200:
+        assert_refused(response, expected)
+        return False
+    assert response.status_code == 200
+    return True
+
+
 DOCUMENT_FIELDS = {
     "id",
     "workspace_id",
@@ -152,9 +163,9 @@ def state(workspace) -> dict:
             DocumentStar.objects.filter(document__in=documents).values_list("user_id", "document_id"), key=str
         ),
         "versions": sorted(
-            DocumentVersion.objects.filter(document__in=documents).values_list(
-                *[f.attname for f in DocumentVersion._meta.concrete_fields]
-            ),
+            DocumentVersion.objects.filter(document__in=documents).values_list(*[
+                f.attname for f in DocumentVersion._meta.concrete_fields
+            ]),
             key=str,
         ),
         "mindmaps": sorted(
@@ -162,9 +173,9 @@ def state(workspace) -> dict:
             key=str,
         ),
         "folders": sorted(
-            Folder.objects.filter(workspace_id=workspace_id).values_list(
-                *[f.attname for f in Folder._meta.concrete_fields]
-            ),
+            Folder.objects.filter(workspace_id=workspace_id).values_list(*[
+                f.attname for f in Folder._meta.concrete_fields
+            ]),
             key=str,
         ),
         "sync": list(SyncLog.objects.filter(workspace_id=workspace_id).order_by("seq").values_list("seq", "entity_id")),

@@ -26,6 +26,20 @@ OUTCOME_WORDS = {
 }
 
 
+# What each actor gets from a read open to every member.
+EVERY_MEMBER_READS = {**dict.fromkeys(MEMBER_ROLES, 200), "non_member": 404, "anonymous": 401}
+
+
+def invitee_only(ok: int) -> dict:
+    """The outcomes of an invitation answered by its invitee only: `ok` for the invitee (the non-member, by
+    email), 403 `invitation-email-mismatch` for every member, 401 when signed out."""
+    return {
+        **dict.fromkeys(MEMBER_ROLES, (403, "invitation-email-mismatch")),
+        "non_member": (ok, None),
+        "anonymous": (401, "authentication-required"),
+    }
+
+
 def actor_params(outcomes: dict) -> list:
     """One `actor` parameter per actor, named `<actor>_<outcome>` (`admin_forbidden`) after its expected status."""
     assert set(outcomes) == set(ACTORS), outcomes
@@ -157,6 +171,19 @@ def assert_validation(response, *fields: str) -> dict:
     for name in fields:
         assert name in body["errors"], body["errors"]
     return body
+
+
+def member_read(response, actor: str) -> bool:
+    """Whether `actor` read what every member may: a 200 then; otherwise the 401 of the signed-out caller or the
+    404 of a non-member is asserted."""
+    if actor == "anonymous":
+        assert_problem(response, 401, "authentication-required")
+        return False
+    if actor == "non_member":
+        assert_problem(response, 404, "not-found")
+        return False
+    assert response.status_code == 200
+    return True
 
 
 def db_state(workspace: Workspace) -> dict:
