@@ -11,7 +11,14 @@ from accounts.serializers import UserSummarySerializer, summary_of
 from documents.content import TITLE_MAX
 from documents.models import Document, DocumentShare, DocumentVersion, ShareLink
 from documents.selectors import comment_rows, comments_with_counts
-from mdcreator.fields import JSONObjectField, StrictBooleanField, StrictCharField, StrictUUIDField, TimestampField
+from mdcreator.fields import (
+    IntegerField,
+    JSONObjectField,
+    StrictBooleanField,
+    StrictCharField,
+    StrictUUIDField,
+    TimestampField,
+)
 from mdcreator.pagination import MAX_OFFSET
 from mdcreator.timestamps import utc_timestamp_or_none
 from mdcreator.validation import ascii_digits
@@ -69,7 +76,7 @@ class DocumentWriteSerializer(serializers.Serializer):
     folder_id = StrictUUIDField(required=False, allow_null=True)
     is_starred = StrictBooleanField(required=False)
     # The existing client's precondition and CRDT state (SPEC §3.9); null is the same as absent.
-    expected_yjs_version = serializers.IntegerField(required=False, allow_null=True, min_value=0)
+    expected_yjs_version = IntegerField(required=False, allow_null=True, min_value=0)
     yjs_state_b64 = YjsStateField(required=False)
 
 
@@ -140,7 +147,7 @@ class DocumentListSerializer(serializers.Serializer):
 
 
 class DocumentListQuerySerializer(serializers.Serializer):
-    limit = serializers.IntegerField(min_value=1, max_value=100, default=50)
+    limit = IntegerField(min_value=1, max_value=100, default=50)
     cursor = serializers.CharField(required=False, max_length=2000)
     type = serializers.ChoiceField(choices=Document.Type.choices, required=False)
     tags = serializers.CharField(required=False, max_length=4000)
@@ -191,7 +198,7 @@ class VersionCreatedSerializer(serializers.Serializer):
 
 class DiffQuerySerializer(serializers.Serializer):
     to = serializers.CharField(default="current", max_length=20)
-    context = serializers.IntegerField(min_value=0, max_value=1000, default=3)
+    context = IntegerField(min_value=0, max_value=1000, default=3)
 
     def validate_to(self, value: str) -> str | int:
         if value == "current":
@@ -209,7 +216,7 @@ class DiffSerializer(serializers.Serializer):
 
 
 class RestoreSerializer(serializers.Serializer):
-    version_number = serializers.IntegerField(min_value=1)
+    version_number = IntegerField(min_value=1)
 
 
 class RestoredSerializer(serializers.Serializer):
@@ -244,7 +251,7 @@ class FolderWriteSerializer(serializers.Serializer):
 
     def validate_color(self, value: str | None) -> str | None:
         return value or None  # "no colour" is null (SPEC §1.3), whether sent as null or ""
-    position = serializers.IntegerField(required=False, min_value=-(2**31), max_value=2**31 - 1)
+    position = IntegerField(required=False, min_value=-(2**31), max_value=2**31 - 1)
     is_expanded = StrictBooleanField(required=False)
 
 
@@ -252,8 +259,8 @@ class SearchQuerySerializer(serializers.Serializer):
     q = serializers.CharField(min_length=1, max_length=256, trim_whitespace=True)
     workspace_id = serializers.UUIDField(required=False)
     type = serializers.ChoiceField(choices=Document.Type.choices, required=False)
-    limit = serializers.IntegerField(min_value=1, max_value=50, default=20)
-    offset = serializers.IntegerField(min_value=0, max_value=500, default=0)
+    limit = IntegerField(min_value=1, max_value=50, default=20)
+    offset = IntegerField(min_value=0, max_value=500, default=0)
 
 
 class SearchResultSerializer(serializers.Serializer):
@@ -326,7 +333,7 @@ class SharedWithMeSerializer(serializers.Serializer):
 
 
 class SharedWithMeQuerySerializer(serializers.Serializer):
-    limit = serializers.IntegerField(min_value=1, max_value=100, default=50)
+    limit = IntegerField(min_value=1, max_value=100, default=50)
     cursor = serializers.CharField(required=False, max_length=2000)
 
 
@@ -419,8 +426,8 @@ class CommentEditSerializer(serializers.Serializer):
 class CommentListQuerySerializer(serializers.Serializer):
     resolved = serializers.BooleanField(required=False, allow_null=True, default=None)
     thread_id = serializers.UUIDField(required=False)
-    limit = serializers.IntegerField(min_value=1, max_value=200, default=100)
-    offset = serializers.IntegerField(min_value=0, max_value=MAX_OFFSET, default=0)
+    limit = IntegerField(min_value=1, max_value=200, default=100)
+    offset = IntegerField(min_value=0, max_value=MAX_OFFSET, default=0)
 
 
 class ReactionSerializer(serializers.Serializer):
@@ -511,7 +518,7 @@ class ShareLinkCreateSerializer(serializers.Serializer):
     # `edit` is not offered (decision 13): a ChoiceField refuses it with a 400 naming `mode`.
     mode = serializers.ChoiceField(choices=ShareLink.Mode.choices)
     expires_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
-    max_uses = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=1_000_000, default=None)
+    max_uses = IntegerField(required=False, allow_null=True, min_value=1, max_value=1_000_000, default=None)
     password = StrictCharField(required=False, allow_null=True, min_length=4, max_length=128, trim_whitespace=False,
                                default=None)
 

@@ -17,6 +17,7 @@ from documents.permissions import DocumentAbility, SignedInOrShareToken, check_a
 from documents.selectors_context_files import context_file_get, context_file_list
 from documents.services import context_files
 from mdcreator.errors import NotFoundError, PermissionDeniedError
+from mdcreator.fields import IntegerField
 from mdcreator.timestamps import utc_timestamp, utc_timestamp_or_none
 from mdcreator.validation import validated
 
@@ -34,7 +35,7 @@ CONTEXT_FILE_ADDED = inline_serializer("ContextFileAdded", {
 class ContextFileCreateSerializer(serializers.Serializer):
     file_name = serializers.CharField(max_length=500, trim_whitespace=False)
     file_type = serializers.CharField(max_length=20)  # an unknown type is a 415, from the service
-    size_bytes = serializers.IntegerField(min_value=0)
+    size_bytes = IntegerField(min_value=0)
     content_hash = serializers.RegexField(r"^[0-9a-f]{64}\Z", trim_whitespace=False, error_messages={
         "invalid": "The sha256 of the file's bytes, as 64 lowercase hex digits."})
     storage_mode = serializers.ChoiceField(choices=ContextFile.StorageMode.choices)

@@ -28,6 +28,7 @@ from mdcreator.errors import (
     UnsupportedMediaTypeError,
     ValidationProblem,
 )
+from mdcreator.fields import IntegerField
 from mdcreator.pagination import MAX_OFFSET
 from mdcreator.timestamps import utc_timestamp
 from mdcreator.validation import query_params, validated
@@ -52,15 +53,15 @@ ATTACHMENT_PAGE = inline_serializer("AttachmentPage", {
 class PresignSerializer(serializers.Serializer):
     file_name = serializers.CharField(max_length=500, trim_whitespace=False)
     content_type = serializers.CharField(max_length=100)
-    size_bytes = serializers.IntegerField(min_value=0)
+    size_bytes = IntegerField(min_value=0)
     scope = serializers.ChoiceField(choices=["attachment"], default="attachment")
     workspace_id = serializers.UUIDField()
     document_id = serializers.UUIDField(required=False, allow_null=True)
 
 
 class PageSerializer(serializers.Serializer):
-    limit = serializers.IntegerField(min_value=1, max_value=100, default=50)
-    offset = serializers.IntegerField(min_value=0, max_value=MAX_OFFSET, default=0)
+    limit = IntegerField(min_value=1, max_value=100, default=50)
+    offset = IntegerField(min_value=0, max_value=MAX_OFFSET, default=0)
 
 
 def attachment_payload(attachment: Attachment, store) -> dict:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 from django.core.validators import URLValidator
 from django.db import models
 from rest_framework import serializers
 
 from mdcreator.timestamps import utc_timestamp_or_none
+from mdcreator.validation import ascii_integer
 
 
 class TimestampField(serializers.DateTimeField):
@@ -83,10 +86,62 @@ class JSONObjectField(serializers.JSONField):
         return super().to_internal_value(data)
 
 
+class _AsciiInteger:
+    """An integer: a JSON number, or a string of ASCII digits with an optional leading minus (SPEC §9).
+
+    DRF reads a string with `int()`, which also takes other scripts' digits ("١٢", "１２"), spaces, `+`, `_`
+    and a trailing ".0".
+    """
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool):
+            self.fail("invalid")
+        if not isinstance(data, str):
+            return super().to_internal_value(data)  # a JSON number: whole floats such as 2.0 are still read
+        if len(data) > self.MAX_STRING_LENGTH:
+            self.fail("max_string_length")
+        number = ascii_integer(data)
+        if number is None:
+            self.fail("invalid")
+        return number
+
+
+class IntegerField(_AsciiInteger, serializers.IntegerField):
+    """The project's integer field: the serializers declare it, and ModelSerializer maps integer columns to it."""
+
+
+class BigIntegerField(_AsciiInteger, serializers.BigIntegerField):
+    """What ModelSerializer makes of a bigint column."""
+
+
+# JSON's number grammar, leading zeros aside: what a string may spell where a number is expected.
+_ASCII_DECIMAL = re.compile(r"-?[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
+
+
+class FloatField(serializers.FloatField):
+    """A number: a JSON number, or a string spelling one in ASCII (SPEC §9); `float()` would also read other
+    scripts' digits, spaces, `+`, `_`, "nan" and "infinity"."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or (isinstance(data, str) and not _ASCII_DECIMAL.fullmatch(data)):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+_STRICT_NUMBERS = {
+    serializers.IntegerField: IntegerField,
+    serializers.BigIntegerField: BigIntegerField,
+    serializers.FloatField: FloatField,
+}
+
+
 class ModelSerializer(serializers.ModelSerializer):
-    """ModelSerializer whose datetimes render as SPEC §0 timestamps."""
+    """ModelSerializer whose datetimes render as SPEC §0 timestamps and whose numbers are read as ASCII."""
 
     serializer_field_mapping = {
-        **serializers.ModelSerializer.serializer_field_mapping,
+        **{
+            column: _STRICT_NUMBERS.get(field, field)
+            for column, field in serializers.ModelSerializer.serializer_field_mapping.items()
+        },
         models.DateTimeField: TimestampField,
     }

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mdcreator.errors import ValidationProblem
+from mdcreator.validation import ascii_integer
 
 # Larger offsets overflow the database's OFFSET (bigint in PostgreSQL) and would end in a 500.
 MAX_OFFSET = 2**31 - 1
@@ -24,9 +25,8 @@ def _int_param(params, name: str, default: int, low: int, high: int) -> int | st
     raw = params.get(name)
     if raw is None or raw == "":
         return default
-    try:
-        value = int(raw)
-    except ValueError:
+    value = ascii_integer(raw)
+    if value is None:
         return "Must be an integer."
     if value < low or value > high:
         return f"Must be between {low} and {high}."

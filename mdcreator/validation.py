@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from urllib.parse import unquote_to_bytes
 
@@ -46,15 +47,33 @@ def query_params(request):
     return request.query_params
 
 
+_ASCII_INTEGER = re.compile(r"-?[0-9]+")
+
+
+def ascii_integer(text) -> int | None:
+    """The integer a string spells in ASCII digits, with an optional leading minus, else None.
+
+    What every integer read from a request goes through (SPEC §9): `int()` also takes other scripts' digits
+    ("١٢", "１２" are 12), surrounding spaces, a `+` and `_` between digits, none of which is a number in a
+    query string or a JSON string. A number too long for `int()` to convert (thousands of digits) is None too.
+    """
+    if not isinstance(text, str) or not _ASCII_INTEGER.fullmatch(text):
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        return None
+
+
 def ascii_digits(text) -> int | None:
-    """The number a string of ASCII digits spells, else None.
+    """The number a string of ASCII digits spells (no sign), else None.
 
     `str.isdigit()` is also true of superscripts ("²", which `int()` refuses) and of other scripts' digits
     ("١", "１", which `int()` reads as 1): neither is a number in a URL or a query parameter.
     """
-    if not isinstance(text, str) or not text or not (text.isascii() and text.isdigit()):
+    if not isinstance(text, str) or text.startswith("-"):
         return None
-    return int(text)
+    return ascii_integer(text)
 
 
 def uuid_or_404(value) -> uuid.UUID:

@@ -28,7 +28,7 @@ from collab import bridge
 from documents.models import Document
 from documents.serializers import YjsStateField
 from documents.services import client_sync, documents
-from mdcreator.fields import StrictCharField, StrictUUIDField
+from mdcreator.fields import IntegerField, StrictCharField, StrictUUIDField
 from mdcreator.validation import validated
 from sync.push import push_one, pusher_for
 from sync.services import ClientInfo
@@ -47,7 +47,7 @@ class BatchOperationSerializer(serializers.Serializer):
             "clientId": StrictCharField(max_length=255),
             "documentId": serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=255),
             "data": serializers.JSONField(required=False, default=dict),
-            "expectedVersion": serializers.IntegerField(required=False, allow_null=True, min_value=0),
+            "expectedVersion": IntegerField(required=False, allow_null=True, min_value=0),
         }
 
 

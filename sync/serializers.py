@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from mdcreator.fields import IntegerField
+
 
 class SinceQuerySerializer(serializers.Serializer):
-    cursor = serializers.IntegerField(min_value=0)
-    limit = serializers.IntegerField(min_value=1, max_value=500, default=100)
+    cursor = IntegerField(min_value=0)
+    limit = IntegerField(min_value=1, max_value=500, default=100)
     include_content = serializers.BooleanField(required=False, default=False)
 
 

@@ -22,7 +22,7 @@ from rest_framework.views import APIView
 from documents.ai import diagram, providers, service
 from documents.ai.errors import AiProviderError, AiProviderTimeoutError, InvalidApiKeyError
 from mdcreator.errors import ProblemError
-from mdcreator.fields import StrictBooleanField, StrictCharField, StrictUUIDField
+from mdcreator.fields import FloatField, IntegerField, StrictBooleanField, StrictCharField, StrictUUIDField
 from mdcreator.handlers import AwaitedResponse
 from mdcreator.problems import problem_body
 from mdcreator.timestamps import utc_timestamp, utc_timestamp_or_none
@@ -34,8 +34,8 @@ CONTEXT_IDS_MAX = 10
 
 
 class OptionsSerializer(serializers.Serializer):
-    temperature = serializers.FloatField(min_value=0, max_value=2, required=False)
-    max_tokens = serializers.IntegerField(min_value=1, max_value=4096, required=False)
+    temperature = FloatField(min_value=0, max_value=2, required=False)
+    max_tokens = IntegerField(min_value=1, max_value=4096, required=False)
 
 
 class _CallSerializer(serializers.Serializer):
@@ -298,7 +298,7 @@ class KeyView(APIView):
 
 
 class UsageSerializer(serializers.Serializer):
-    month = serializers.RegexField(r"^\d{4}-(0[1-9]|1[0-2])$", required=False,
+    month = serializers.RegexField(r"^(?!0000)[0-9]{4}-(0[1-9]|1[0-2])\Z", required=False,
                                    error_messages={"invalid": "A month as YYYY-MM."})
 
 

@@ -21,7 +21,7 @@ from documents.etags import etag
 from documents.models import Document
 from documents.permissions import DocumentAbility, workspace_for
 from documents.services import client_sync, documents
-from mdcreator.fields import StrictBooleanField
+from mdcreator.fields import IntegerField, StrictBooleanField
 from mdcreator.validation import query_params, validated
 from workspaces.abilities import Kind
 from workspaces.access import access_from_membership
@@ -67,8 +67,8 @@ class ClientDocumentSerializer(s.DocumentSerializer):
 class ClientDocumentListQuerySerializer(serializers.Serializer):
     """FastAPI-style paging; without `limit` the whole workspace (the client sends none and drops what is missing)."""
 
-    skip = serializers.IntegerField(min_value=0, max_value=2**31 - 1, default=0)
-    limit = serializers.IntegerField(min_value=1, max_value=1000, required=False)
+    skip = IntegerField(min_value=0, max_value=2**31 - 1, default=0)
+    limit = IntegerField(min_value=1, max_value=1000, required=False)
 
 
 class ClientDocumentsView(APIView):

@@ -17,7 +17,7 @@ from documents import serializers as s
 from documents.client_api.documents import WorkspaceQuerySerializer, workspace_from_query
 from documents.permissions import DocumentAbility, check_ability, workspace_for
 from documents.services import folders
-from mdcreator.fields import StrictUUIDField
+from mdcreator.fields import IntegerField, StrictUUIDField
 from mdcreator.validation import query_params, validated
 
 
@@ -36,7 +36,7 @@ class ClientFolderMoveSerializer(serializers.Serializer):
     """`{parent_id, position?}`: null parent is the workspace's root."""
 
     parent_id = StrictUUIDField(allow_null=True)
-    position = serializers.IntegerField(required=False, min_value=-(2**31), max_value=2**31 - 1)
+    position = IntegerField(required=False, min_value=-(2**31), max_value=2**31 - 1)
 
 
 class ClientFoldersView(APIView):
