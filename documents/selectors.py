@@ -38,6 +38,7 @@ from documents.models import (
 )
 from documents.search import index_driven, text_filter
 from documents.sharing import granted_documents
+from documents.summaries import summaries, summary_annotations, summary_rows
 from mdcreator.errors import NotFoundError
 from mdcreator.queries import count_of, only_row
 from mdcreator.sql import with_tables
@@ -47,25 +48,13 @@ from workspaces.access import active_memberships, resolve
 SORT_FIELDS = {"updated_at": "updated_at", "created_at": "created_at", "title": "title"}
 
 
-def _version_count():
-    return count_of(DocumentVersion.objects.filter(document=OuterRef("pk")), "document")
-
-
-def _comment_count():
-    """Live comments of the document, as one subquery (the partial index on live comments answers it)."""
-    return count_of(Comment.objects.filter(document=OuterRef("pk"), deleted_at__isnull=True), "document")
-
-
 def with_summary_fields(documents: QuerySet[Document], *, user) -> QuerySet[Document]:
-    """Everything a DocSummary needs, in a constant number of queries whatever the page size."""
+    """Everything a DocSummary needs, in a constant number of queries whatever the page size (the lists
+    themselves read rows instead: `documents.summaries`)."""
     return (
         documents.select_related("created_by", "updated_by")
         .defer("search_vector")
-        .annotate(
-            is_starred=Exists(DocumentStar.objects.filter(document=OuterRef("pk"), user=user)),
-            version_count=_version_count(),
-            comment_count=_comment_count(),
-        )
+        .annotate(**summary_annotations(user))
         .prefetch_related(Prefetch("tag_rows", queryset=DocumentTag.objects.order_by("pk")))
     )
 
@@ -140,8 +129,8 @@ def _after(documents: QuerySet[Document], filters: ListFilters, payload: dict) -
     return documents.filter(Q(**{f"{field}__{bound}": value}), after)
 
 
-def document_list(*, user, workspace, filters: ListFilters) -> tuple[list[Document], str | None, bool, int]:
-    """One page of a workspace's documents: rows, next cursor, has_more, total."""
+def document_list(*, user, workspace, filters: ListFilters) -> tuple[list[dict], str | None, bool, int]:
+    """One page of a workspace's documents: DocSummary bodies, next cursor, has_more, total."""
     documents = _filtered(workspace, user, filters)
     total = _total(documents, workspace, filters)
     field = SORT_FIELDS[filters.sort]
@@ -149,11 +138,11 @@ def document_list(*, user, workspace, filters: ListFilters) -> tuple[list[Docume
     page = documents.order_by(f"{prefix}{field}", f"{prefix}id")
     if filters.cursor:
         page = _after(page, filters, decode_cursor(filters.cursor, sort=filters.sort, order=filters.order))
-    rows = list(with_summary_fields(page, user=user).defer("content")[: filters.limit + 1])
+    rows = summary_rows(page[: filters.limit + 1], user=user)
     has_more = len(rows) > filters.limit
     rows = rows[: filters.limit]
     cursor = _cursor_after(rows[-1], filters) if has_more else None
-    return rows, cursor, has_more, total
+    return summaries(rows), cursor, has_more, total
 
 
 TOTAL_CACHE_SECONDS = 600
@@ -179,10 +168,10 @@ def _total(documents: QuerySet[Document], workspace, filters: ListFilters) -> in
     return total
 
 
-def _cursor_after(last: Document, filters: ListFilters) -> str:
-    value = getattr(last, SORT_FIELDS[filters.sort])
+def _cursor_after(last: dict, filters: ListFilters) -> str:
+    value = last[SORT_FIELDS[filters.sort]]
     value = value.isoformat() if hasattr(value, "isoformat") else value
-    return encode_cursor({"s": filters.sort, "o": filters.order, "v": value, "id": str(last.pk)})
+    return encode_cursor({"s": filters.sort, "o": filters.order, "v": value, "id": str(last["id"])})
 
 
 def version_list(*, document: Document, source: str | None = None) -> QuerySet[DocumentVersion]:
@@ -242,23 +231,22 @@ def pending_document_invitations(*, document: Document):
     )
 
 
-def shared_with_me(*, user, limit: int, cursor: str | None) -> tuple[list[Document], str | None, bool]:
-    """The caller's granted documents (grants in force), newest grant first: rows with `role`, cursor, has_more."""
-    documents = with_summary_fields(granted_documents(user), user=user).defer("content").annotate(
-        role=F("shares__role"), granted_at=F("shares__granted_at")
-    )
+def shared_with_me(*, user, limit: int, cursor: str | None) -> tuple[list[dict], str | None, bool]:
+    """The caller's granted documents (grants in force), newest grant first: DocSummary bodies with the grant's
+    `role`, cursor, has_more."""
+    documents = granted_documents(user).annotate(role=F("shares__role"), granted_at=F("shares__granted_at"))
     page = documents.order_by("-granted_at", "-pk")
     if cursor:
         payload = decode_cursor(cursor, sort="granted_at", order="desc")
         page = page.filter(Q(granted_at__lt=payload["v"]) | Q(granted_at=payload["v"], pk__lt=payload["id"]))
-    rows = list(page[: limit + 1])
+    rows = summary_rows(page[: limit + 1], user=user, extra=("role", "granted_at"))
     has_more = len(rows) > limit
     rows = rows[:limit]
     next_cursor = None
     if has_more:
         last = rows[-1]
-        next_cursor = encode_cursor({"s": "granted_at", "o": "desc", "v": last.granted_at.isoformat(), "id": str(last.pk)})
-    return rows, next_cursor, has_more
+        next_cursor = encode_cursor({"s": "granted_at", "o": "desc", "v": last["granted_at"].isoformat(), "id": str(last["id"])})
+    return [{**body, "role": row["role"]} for body, row in zip(summaries(rows), rows, strict=True)], next_cursor, has_more
 
 
 def search_scope(user) -> tuple[dict, dict]:

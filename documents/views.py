@@ -57,7 +57,7 @@ class WorkspaceDocumentsView(APIView):
             deleted=query["deleted"],
         )
         rows, cursor, has_more, total = selectors.document_list(user=request.user, workspace=workspace, filters=filters)
-        body = {"documents": s.DocumentSummarySerializer(rows, many=True).data, "cursor": cursor, "has_more": has_more}
+        body = {"documents": rows, "cursor": cursor, "has_more": has_more}
         return Response({**body, "total": total})
 
     @extend_schema(tags=["documents"], request=s.DocumentCreateSerializer, responses={201: s.DocumentSerializer})

@@ -138,5 +138,5 @@ class SharedWithMeViewSet(ViewSet):
             user=request.user, limit=query["limit"], cursor=query.get("cursor")
         )
         return Response(
-            {"documents": s.SharedDocumentSerializer(rows, many=True).data, "cursor": cursor, "has_more": has_more}
+            {"documents": rows, "cursor": cursor, "has_more": has_more}
         )

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from accounts.tokens import sha256_hex
 from mdcreator.errors import NotFoundError
-from mdcreator.queries import count_of
+from mdcreator.queries import count_of, only_row
 from mdcreator.validation import first_or_404, uuid_or_404
 from workspaces.access import Access, access_from_membership, active_memberships
 from workspaces.contents import count_annotations
@@ -44,12 +44,12 @@ def workspace_get(*, user, workspace_id: uuid.UUID | str, with_counts: bool = Tr
     need the access leave them out: counting a workspace's documents reads its whole index.
     """
     workspace_id = uuid_or_404(workspace_id)
-    members = active_memberships(user).filter(workspace_id=workspace_id).select_related("workspace", "workspace__owner")
-    if with_counts:
-        members = members.annotate(
+    members = active_memberships(user).filter(workspace_id=workspace_id).select_related("workspace")
+    if with_counts:  # the Workspace body: its owner and counts
+        members = members.select_related("workspace__owner").annotate(
             member_count=_active_member_count("workspace_id"), **count_annotations("workspace_id")
         )
-    member = members.first()
+    member = only_row(members)  # (workspace, user) is unique
     if member is None:
         raise NotFoundError("No workspace with this id.")
     if with_counts:
