@@ -68,6 +68,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=30.0, help="measured seconds per scenario (30)")
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds of edits before measuring (3)")
     parser.add_argument("--processes", type=int, default=1, help="daphne processes; clients alternate (1)")
+    parser.add_argument(
+        "--affinity", choices=("none", "document"), default="none",
+        help="with several processes: none (a document's clients alternate between them, every edit crosses "
+        "Redis) or document (all clients of a document on one process, as a proxy hashing the document id "
+        "routes them) (none)",
+    )  # fmt: skip
     parser.add_argument("--users", type=int, default=40, help="bench users; clients rotate through them (40)")
     parser.add_argument("--connect-concurrency", type=int, default=20, help="connections opened at once (20)")
     parser.add_argument("--drain", type=float, default=30.0, help="seconds allowed to converge after the edits (30)")
@@ -190,6 +196,7 @@ def run_scenario(name: str, documents: list[dict], args, env, log_dir: Path) -> 
             "seconds": args.seconds,
             "connect_concurrency": args.connect_concurrency,
             "drain": args.drain,
+            "affinity": args.affinity,
         }
         config_path = log_dir / f"{name}.json"
         config_path.write_text(json.dumps(config))
@@ -254,7 +261,8 @@ def print_header(args, versions: dict[str, str]) -> None:
     print_machine(versions, args)
     print(
         f"load        {args.rate:g} edits/s per client, {args.warmup:g} s warm-up + {args.seconds:g} s measured, "
-        f"{args.processes} daphne process(es), {args.users} users, clients: stock y-websocket WebsocketProvider"
+        f"{args.processes} daphne process(es) (affinity: {args.affinity}), {args.users} users, "
+        "clients: stock y-websocket WebsocketProvider"
     )
     print(load_avg_line("before starting"))
     print(f"background  {background_busy():.0f}% of the machine's CPU busy during 3 s before starting")

@@ -209,7 +209,10 @@ const main = async () => {
   let turn = 0
   rooms.forEach((room, r) => {
     config.documents[r].tokens.forEach((token, index) => {
-      const client = new Client(room, index, token, config.servers[turn++ % config.servers.length])
+      // Sockets alternate between the processes, or with document affinity (what a proxy hashing the
+      // document id does) every socket of a document goes to the same process.
+      const slot = config.affinity === 'document' ? r : turn++
+      const client = new Client(room, index, token, config.servers[slot % config.servers.length])
       room.clients.push(client)
       clients.push(client)
     })
