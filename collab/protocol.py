@@ -8,6 +8,8 @@ import re
 
 import pycrdt
 
+from mdcreator.parsers import VALUE_MAX_DEPTH
+
 # y-websocket message types (first varuint of a frame)
 MSG_SYNC, MSG_AWARENESS, MSG_AUTH, MSG_QUERY_AWARENESS = 0, 1, 2, 3
 # y-protocols sync message types
@@ -177,7 +179,10 @@ def adds_nothing(missing: bytes, known_deletions: bytes) -> bool:
 
 
 def update_adds_nothing(doc: pycrdt.Doc, update: bytes) -> bool:
-    """Whether a (decodable) update holds no item and no deletion `doc` lacks (then it is no edit)."""
+    """Whether a (decodable) update holds no item and no deletion `doc` lacks (then it is no edit).
+
+    Items `doc` holds pending count as lacking: they are not part of its state yet.
+    """
     state_vector = doc.get_state()
     try:
         missing = pycrdt.get_update(update, state_vector)
@@ -185,12 +190,71 @@ def update_adds_nothing(doc: pycrdt.Doc, update: bytes) -> bool:
         return False
     if not missing.startswith(b"\x00"):  # items the document lacks: no need to look at deletions
         return False
-    return adds_nothing(missing, doc.get_update(state_vector))
+    # pycrdt's own encoding: the integrated items only (a PendingDoc adds its pending ones to `get_update`).
+    return adds_nothing(missing, pycrdt.Doc.get_update(doc, state_vector))
+
+
+def unintegrated(doc: pycrdt.Doc, updates: list[bytes]) -> bytes | None:
+    """What `doc` holds pending of `updates`, all applied to it: their items beyond its state vector and, when
+    some of their deletions name clocks beyond it, their deletions (one update); None when all took effect.
+
+    Such items depend on items `doc` lacks (another client's missing clocks), and such deletions name
+    items it does not hold yet: they wait inside the document until a later update brings what is missing.
+    """
+    if not updates:
+        return None
+    update = pycrdt.merge_updates(*updates) if len(updates) > 1 else updates[0]
+    state_vector = doc.get_state()
+    rest = pycrdt.get_update(update, state_vector)
+    decoder = Decoder(rest)
+    if decoder.var_uint() or _deletes_beyond(decoder, decode_state_vector(state_vector)):
+        return rest
+    return None
+
+
+def _deletes_beyond(decoder: Decoder, clocks: dict[int, int]) -> bool:
+    """Whether the delete set `decoder` is at names a clock at or beyond `clocks` (a state vector)."""
+    for _ in range(decoder.var_uint()):
+        client = decoder.var_uint()
+        known = clocks.get(client, 0)
+        for _ in range(decoder.var_uint()):
+            if decoder.var_uint() + decoder.var_uint() > known:
+                return True
+    return False
+
+
+class PendingDoc(pycrdt.Doc):
+    """A pycrdt document whose encodings keep the items it holds pending, as Yjs's do.
+
+    An update whose items depend on items the document lacks stays pending inside it until a later
+    update supplies them. pycrdt leaves pending items and deletions out of `get_update`; this document
+    merges them back in, so that whatever is built from its encoding (a room's copy that checks
+    incoming updates, a newcomer's sync step 2, a compacted state) holds them too and integrates them
+    exactly when the document itself does. Without them, the update that completes a pending foreign
+    insert in the root `content` would be checked on a document where it completes nothing, and a
+    legitimate pending edit would vanish from a compacted state or from the copy of a client that
+    joined before its dependency arrived. The state vector leaves them out, as in Yjs.
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.pending: bytes | None = None
+
+    def apply_update(self, update: bytes) -> None:
+        super().apply_update(update)
+        self.pending = unintegrated(self, [part for part in (self.pending, update) if part is not None])
+
+    def get_update(self, state: bytes | None = None) -> bytes:
+        update = super().get_update(state)
+        if self.pending is None:
+            return update
+        pending = self.pending if state is None else pycrdt.get_update(self.pending, state)
+        return pycrdt.merge_updates(update, pending)
 
 
 # --- JSON read from the sockets: events and awareness states (SPEC §9) ------------------------------------
 
-MAX_JSON_DEPTH = 32
+MAX_JSON_DEPTH = VALUE_MAX_DEPTH  # SPEC §9's one nesting limit, for socket JSON as for request bodies
 _JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?', re.DOTALL)  # an unterminated string runs to the end
 _NOT_BRACKET = re.compile(r"[^\[\]{}]+")
 _INNERMOST_PAIR = re.compile(r"[\[{][\]}]")
@@ -256,6 +320,15 @@ def apply_checked(doc: pycrdt.Doc, update: bytes) -> None:
     values or shared types) or sets a key on it; any other exception means the update does not
     apply. Unknown element names are XML and pass. Only the root's own children are looked at, so
     an edit inside a block costs nothing more than applying it.
+
+    What the root receives is seen when it integrates. An update whose items depend on items `doc`
+    lacks stays pending and passes: a real client's update may arrive before its dependency (two tabs
+    of one browser share their edits, each tab's socket sends its own), and nothing of it is in the
+    document yet. `doc` keeps it pending (see PendingDoc for the copies made of it); the later update
+    that brings the missing items integrates it, and is refused here when that puts foreign items in
+    the root, whichever client or path sends it. So a pending foreign insert never takes effect, and
+    the items it depends on can no longer be stored: a client whose items a foreign update was built
+    on gets its update refused like a direct foreign insert.
     """
     fragment = doc.get(CONTENT, type=pycrdt.XmlFragment)
     foreign: list[str] = []

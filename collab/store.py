@@ -19,6 +19,7 @@ from django.utils import timezone
 from collab.errors import DocumentTooLargeError, NotCollaborativeError
 from collab.markdown import markdown_to_update
 from collab.models import CollabState, CollabUpdate
+from collab.protocol import PendingDoc
 from documents.models import Document
 from mdcreator.sql import with_tables
 
@@ -37,9 +38,9 @@ class Snapshot:
     updates: list[tuple[int, bytes]]
     last_seq: int
 
-    def as_doc(self) -> pycrdt.Doc:
-        """A pycrdt document holding this snapshot."""
-        doc = pycrdt.Doc()
+    def as_doc(self) -> PendingDoc:
+        """A pycrdt document holding this snapshot, items still pending included (see PendingDoc)."""
+        doc = PendingDoc()
         if self.state:
             doc.apply_update(self.state)
         for _, update in self.updates:
@@ -338,8 +339,10 @@ def compact(document_id) -> int:
         return 0
     parts = ([bytes(record.state)] if record.state else []) + [bytes(update) for _, update in rows]
     merged = pycrdt.merge_updates(*parts) if len(parts) > 1 else parts[0]
-    # Re-encoding through a document drops superseded items' content: a compact state.
-    doc = pycrdt.Doc()
+    # Re-encoding through a document drops superseded items' content: a compact state. Items still pending
+    # (they depend on items no update has brought yet) stay in it as they were in the log: a later update
+    # may complete them, and is checked against them (collab.protocol.apply_checked).
+    doc = PendingDoc()
     doc.apply_update(merged)
     state = doc.get_update()
     CollabState.objects.filter(document_id=document_id).update(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -65,8 +66,10 @@ def xml_children(parent: XmlFragment | XmlElement) -> list[XmlElement | XmlText]
     though the editors still show it. The root is then read through an array view of the same type,
     which lists every item, and the items that are not XML nodes are skipped.
     """
+    if not isinstance(parent, XmlFragment):
+        return element_children(parent)
     children = list(parent.children)
-    if len(children) == len(parent.children) or not isinstance(parent, XmlFragment):
+    if len(children) == len(parent.children):
         return children
     return [item for item in parent.doc.get(FRAGMENT_NAME, type=Array) if isinstance(item, XmlElement | XmlText)]
 
@@ -89,9 +92,41 @@ def remove_foreign_items(doc: Doc) -> int:
     return len(foreign)
 
 
+def element_children(element: XmlElement) -> list[XmlElement | XmlText]:
+    """The XML nodes among a block's children, in order; the other children are skipped.
+
+    A foreign client may nest a Y.Text, Y.Array, Y.Map, plain values, binary data, a subdocument or an
+    XmlFragment among an element's children. pycrdt's list of the children ends at the first one that is
+    not an XML node, and reading such a child by index panics in Rust (raised as pyo3's PanicException,
+    a BaseException). So when the list is short, every index is read, and what does not read as an
+    XmlElement or XmlText is skipped: the XML nodes after a foreign child are still found.
+    """
+    children = list(element.children)
+    count = len(element.children)
+    if len(children) < count:
+        children = [_child_at(element, index) for index in range(count)]
+    return [child for child in children if isinstance(child, XmlElement | XmlText)]
+
+
+def _child_at(element: XmlElement, index: int) -> object:
+    """An element's child at `index`, or None when it is not an XML node (pycrdt panics reading it)."""
+    try:
+        return element.children[index]
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException:
+        return None
+
+
 def read_blocks(fragment: XmlFragment | XmlElement) -> list[dict]:
-    """The fragment's children as nodes; unknown elements are kept as opaque nodes, stray text as paragraphs,
-    items that are not XML nodes are skipped."""
+    """The fragment's children as nodes; unknown elements are kept as opaque nodes, stray text as paragraphs.
+
+    What markdown cannot hold is skipped, wherever a foreign client put it, and reading never fails on it:
+    items of the root and children of elements that are not XML nodes (shared types, plain values, binary
+    data, subdocuments, nested fragments), attribute values and mark attributes that are not JSON (shared
+    types, binary data, subdocuments, non-finite numbers: the attribute takes its default), and embeds in
+    text runs. The markdown depends on the document only, never on the objects pycrdt hands out.
+    """
     with fragment.doc.transaction():
         blocks = []
         for child in xml_children(fragment):
@@ -104,9 +139,9 @@ def read_blocks(fragment: XmlFragment | XmlElement) -> list[dict]:
 
 def _read_element(element: XmlElement) -> dict:
     """One XmlElement and its subtree as a node (missing attributes take their defaults)."""
-    attrs = {key: _json(value) for key, value in element.attributes if value is not None}
+    attrs = _json_values(dict(element.attributes))
     content: list[dict] = []
-    for child in element.children:
+    for child in element_children(element):
         if isinstance(child, XmlText):
             content.extend(_read_text(child))
         elif isinstance(child, XmlElement):
@@ -126,7 +161,7 @@ def _marks(formatting: dict[str, Any] | None) -> list[dict]:
         if value is None or value is False:
             continue
         name = _HASH_SUFFIX_RE.sub("", key)
-        attrs = {k: _json(v) for k, v in value.items()} if isinstance(value, dict) else {}
+        attrs = _json_values(value) if isinstance(value, dict) else {}
         defaults = MARK_ATTRS.get(name)
         if defaults:
             marks.append({"type": name, "attrs": {**defaults, **attrs}})
@@ -137,15 +172,34 @@ def _marks(formatting: dict[str, Any] | None) -> list[dict]:
     return sorted(marks, key=lambda m: MARK_RANK.get(m["type"], len(MARK_RANK)))
 
 
+_NOT_JSON = object()
+
+
+def _json_values(values: dict) -> dict[str, Any]:
+    """The entries of a Yjs map of attributes whose values are JSON (see `_json`), None values left out."""
+    plain = {key: _json(value) for key, value in values.items() if isinstance(key, str)}
+    return {key: value for key, value in plain.items() if value is not None and value is not _NOT_JSON}
+
+
 def _json(value: Any) -> Any:
-    """A Yjs value as JSON: numbers without a fraction become ints (Yjs numbers are doubles)."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
+    """A Yjs value as JSON: numbers without a fraction become ints (Yjs numbers are doubles); `_NOT_JSON` for
+    what JSON cannot hold (shared types, binary data, subdocuments, NaN and infinities), or a list or map
+    holding any of these."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return _NOT_JSON
+        return int(value) if value.is_integer() else value
     if isinstance(value, list):
-        return [_json(item) for item in value]
+        items = [_json(item) for item in value]
+        return _NOT_JSON if any(item is _NOT_JSON for item in items) else items
     if isinstance(value, dict):
-        return {key: _json(item) for key, item in value.items()}
-    return value
+        if not all(isinstance(key, str) for key in value):
+            return _NOT_JSON
+        entries = {key: _json(item) for key, item in value.items()}
+        return _NOT_JSON if any(item is _NOT_JSON for item in entries.values()) else entries
+    return _NOT_JSON
 
 
 def fragment_to_markdown(fragment: XmlFragment) -> str:
