@@ -3,6 +3,7 @@ sockets read (SPEC §9) and what an update may do to the root `content` (SPEC §
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 
@@ -330,28 +331,38 @@ def apply_checked(doc: pycrdt.Doc, update: bytes) -> None:
     the items it depends on can no longer be stored: a client whose items a foreign update was built
     on gets its update refused like a direct foreign insert.
     """
-    fragment = doc.get(CONTENT, type=pycrdt.XmlFragment)
-    foreign: list[str] = []
-
-    def inspect(event) -> None:
-        try:
-            if event.keys:
-                foreign.append("keys " + ", ".join(sorted(map(str, event.keys))))
-            for operation in event.delta:
-                inserted = operation.get("insert", [])
-                for value in inserted if isinstance(inserted, list) else [inserted]:
-                    if not isinstance(value, (pycrdt.XmlElement, pycrdt.XmlText)):
-                        foreign.append(type(value).__name__)
-        except BaseException:  # whatever cannot be read is refused
-            foreign.append("unreadable")
-
-    subscription = fragment.observe(inspect)
-    try:
-        doc.apply_update(update)
-    finally:
-        fragment.unobserve(subscription)
+    foreign = _root_watch(doc)
+    foreign.clear()  # what earlier applies saw
+    doc.apply_update(update)
     if foreign:
         raise ForeignContentError(f"The update puts {', '.join(sorted(set(foreign)))} in the root `content`.")
+
+
+def _root_watch(doc: pycrdt.Doc) -> list[str]:
+    """The list a standing observer of `doc`'s root `content` appends what foreign it sees inserted to.
+
+    Set up once per document: pycrdt's `observe` inspects the callback's signature, which cost more than
+    applying an edit when it was subscribed and dropped around every update.
+    """
+    found = getattr(doc, "_foreign_seen", None)
+    if found is None:
+        found = doc._foreign_seen = []
+        fragment = doc.get(CONTENT, type=pycrdt.XmlFragment)
+        doc._foreign_watch = fragment.observe(functools.partial(_note_foreign, found))
+    return found
+
+
+def _note_foreign(found: list[str], event) -> None:
+    try:
+        if event.keys:
+            found.append("keys " + ", ".join(sorted(map(str, event.keys))))
+        for operation in event.delta:
+            inserted = operation.get("insert", [])
+            for value in inserted if isinstance(inserted, list) else [inserted]:
+                if not isinstance(value, (pycrdt.XmlElement, pycrdt.XmlText)):
+                    found.append(type(value).__name__)
+    except BaseException:  # whatever cannot be read is refused
+        found.append("unreadable")
 
 
 def content_refusal(doc: pycrdt.Doc, update: bytes) -> str | None:
