@@ -9,6 +9,7 @@ from datetime import timedelta
 from urllib.parse import parse_qs
 
 from django.conf import settings
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from accounts.authentication import authenticate_token
@@ -107,23 +108,32 @@ def _is_uuid(value: str) -> bool:
     return True
 
 
+_PRESENCE_REOPENED = ("user", "document", "device_type", "is_active", "disconnected_at", "expires_at", "last_activity_at")
+
+
 def presence_open(*, user, document: Document, connection_id: str, device_type: str) -> bool:
-    """Record a live connection (limits enforced); returns whether it is the user's first on this document."""
+    """Record a live connection (limits enforced); returns whether it is the user's first on this document.
+
+    Two statements: one counts the document's, the user's and the user's own connections to the document
+    at once, one inserts the row (or revives it: a Hocuspocus socket may open an address again).
+    """
     now = timezone.now()
-    live = Presence.objects.filter(is_active=True, expires_at__gt=now)
-    if live.filter(document=document).count() >= MAX_CONNECTIONS_PER_DOCUMENT:
-        raise SessionRefused(CloseCode.TOO_MANY)
-    if live.filter(user=user).count() >= MAX_CONNECTIONS_PER_USER:
-        raise SessionRefused(CloseCode.TOO_MANY)
-    first = not live.filter(user=user, document=document).exists()
-    Presence.objects.update_or_create(
-        connection_id=connection_id,
-        defaults={
-            "user": user, "document": document, "device_type": device_type, "is_active": True,
-            "disconnected_at": None, "expires_at": now + PRESENCE_TTL, "last_activity_at": now,
-        },
+    live = Presence.objects.filter(Q(document=document) | Q(user=user), is_active=True, expires_at__gt=now)
+    counts = live.aggregate(
+        on_document=Count("pk", filter=Q(document=document)),
+        of_user=Count("pk", filter=Q(user=user)),
+        of_user_here=Count("pk", filter=Q(user=user, document=document)),
     )
-    return first
+    if counts["on_document"] >= MAX_CONNECTIONS_PER_DOCUMENT or counts["of_user"] >= MAX_CONNECTIONS_PER_USER:
+        raise SessionRefused(CloseCode.TOO_MANY)
+    row = Presence(
+        connection_id=connection_id, user=user, document=document, device_type=device_type, is_active=True,
+        disconnected_at=None, expires_at=now + PRESENCE_TTL, last_activity_at=now,
+    )  # fmt: skip
+    Presence.objects.bulk_create(
+        [row], update_conflicts=True, unique_fields=["connection_id"], update_fields=list(_PRESENCE_REOPENED)
+    )
+    return counts["of_user_here"] == 0
 
 
 def presence_heartbeat(connection_id: str, *, is_typing: bool | None = None) -> None:
