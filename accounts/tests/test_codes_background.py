@@ -35,16 +35,6 @@ NEW_PASSWORD = "Brand-New-Pass7"
 
 
 @pytest.fixture
-def background(settings):
-    """Mail as production sends it: through the background worker, delivered into the locmem outbox."""
-    settings.EMAIL_BACKEND = "accounts.emails.BackgroundEmailBackend"
-    settings.EMAIL_DELIVERY_BACKEND = LOCMEM
-    settings.EMAIL_RETRY_BACKOFF_SECONDS = 0.01
-    yield settings
-    assert emails.outbox_wait(timeout=60), "the background worker did not finish"
-
-
-@pytest.fixture
 def smtp_down(background):
     """The delivery backend is SMTP at a local port nobody listens on."""
     with socket.socket() as sock:

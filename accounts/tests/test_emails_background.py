@@ -50,16 +50,6 @@ class FlakyBackend(BaseEmailBackend):
 
 
 @pytest.fixture
-def background(settings):
-    """Mail as production sends it (the background sender), delivered by `settings.EMAIL_DELIVERY_BACKEND`."""
-    settings.EMAIL_BACKEND = "accounts.emails.BackgroundEmailBackend"
-    settings.EMAIL_DELIVERY_BACKEND = LOCMEM
-    settings.EMAIL_RETRY_BACKOFF_SECONDS = 0.01
-    yield settings
-    assert emails.outbox_wait(timeout=60), "the background sender did not finish"
-
-
-@pytest.fixture
 def smtp_down(background):
     background.EMAIL_DELIVERY_BACKEND = SMTP
     background.EMAIL_HOST, background.EMAIL_PORT = "127.0.0.1", _closed_port()
