@@ -306,7 +306,7 @@ class ShareCreateSerializer(serializers.Serializer):
     email = serializers.EmailField(required=False, max_length=254)
     user_id = StrictUUIDField(required=False)
     role = serializers.ChoiceField(choices=DocumentShare.Role.choices)
-    expires_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    expires_at = TimestampField(required=False, allow_null=True, default=None)
     message = StrictCharField(required=False, allow_blank=True, max_length=1000, default="")
 
     def validate(self, attrs: dict) -> dict:
@@ -317,7 +317,7 @@ class ShareCreateSerializer(serializers.Serializer):
 
 class ShareUpdateSerializer(serializers.Serializer):
     role = serializers.ChoiceField(choices=DocumentShare.Role.choices, required=False)
-    expires_at = serializers.DateTimeField(required=False, allow_null=True)
+    expires_at = TimestampField(required=False, allow_null=True)
 
 
 class SharedDocumentSerializer(DocumentSummarySerializer):
@@ -517,7 +517,7 @@ class ShareLinkCreatedSerializer(ShareLinkSerializer):
 class ShareLinkCreateSerializer(serializers.Serializer):
     # `edit` is not offered (decision 13): a ChoiceField refuses it with a 400 naming `mode`.
     mode = serializers.ChoiceField(choices=ShareLink.Mode.choices)
-    expires_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    expires_at = TimestampField(required=False, allow_null=True, default=None)
     max_uses = IntegerField(required=False, allow_null=True, min_value=1, max_value=1_000_000, default=None)
     password = StrictCharField(required=False, allow_null=True, min_length=4, max_length=128, trim_whitespace=False,
                                default=None)

@@ -13,7 +13,13 @@ from mdcreator.validation import ascii_integer
 
 
 class TimestampField(serializers.DateTimeField):
-    """ISO 8601 UTC with millisecond precision and a `Z`."""
+    """ISO 8601 UTC with millisecond precision and a `Z`; read as ISO 8601 in ASCII digits only (Django's
+    parser takes any script's digits)."""
+
+    def to_internal_value(self, value):
+        if isinstance(value, str) and not value.isascii():
+            raise serializers.ValidationError("Write the date and time as ISO 8601 in ASCII digits.")
+        return super().to_internal_value(value)
 
     def to_representation(self, value):
         return utc_timestamp_or_none(value)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
 import pytest
@@ -335,3 +336,28 @@ def test_ascii_integers_too_long_to_convert_are_refused_not_failures(world):
         world.client.post(f"{document_url}/restore-version", {"version_number": digits}, format="json"),
         "version_number",
     )
+
+
+FULL_WIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
+
+
+@pytest.mark.parametrize(
+    "path, body",
+    [
+        ("share-links", {"mode": "view"}),
+        ("shares", {"email": "someone@example.com", "role": "viewer"}),
+    ],
+)
+def test_ascii_integers_dates_in_requests_are_ascii_too(world, path, body):
+    """Timestamps in requests are ISO 8601 in ASCII digits (Django's parser reads any script's digits)."""
+    ascii_date = (datetime.now(UTC) + timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%SZ")  # within a link's year
+    url = f"/api/v1/documents/{world.document.pk}/{path}"
+    arabic_indic = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+    for spelled in (ascii_date.translate(FULL_WIDTH), ascii_date[:4].translate(arabic_indic) + ascii_date[4:]):
+        response = world.client.post(url, {**body, "expires_at": spelled}, format="json")
+        assert response.status_code == 400, (spelled, response.content)
+        assert_validation(response, "expires_at")
+    taken = world.client.post(url, {**body, "expires_at": ascii_date}, format="json")
+    assert taken.status_code == 201, taken.content
+    if path == "share-links":  # (a grant to an address without an account waits as a 7-day invitation)
+        assert taken.json()["expires_at"].startswith(ascii_date[:-1])
