@@ -12,7 +12,7 @@ from datetime import timedelta
 
 import pycrdt
 from django.db import close_old_connections, transaction
-from django.db.models import F
+from django.db.models import F, Subquery
 from django.utils import timezone
 
 from accounts.models import User
@@ -26,21 +26,20 @@ from documents.models import Document
 from documents.services.documents import document_update
 from mdcreator.errors import ValidationProblem
 from mdcreator.events import broadcast_on_commit, document_group
+from mdcreator.queries import only_row
 from sync.origin import LIVE
 
 logger = logging.getLogger(__name__)
 
 
 def _last_editor(document: Document, materialized_seq: int):
-    editor_id = (
+    """Who made the newest live edit not materialized yet (one query), else the document's last editor."""
+    newest = (
         CollabUpdate.objects.filter(document_id=document.pk, seq__gt=materialized_seq, user__isnull=False)
         .order_by("-seq")
-        .values_list("user_id", flat=True)
-        .first()
+        .values("user_id")[:1]
     )
-    if editor_id is not None:
-        return User.objects.filter(pk=editor_id).first() or document.updated_by or document.created_by
-    return document.updated_by or document.created_by
+    return only_row(User.objects.filter(pk=Subquery(newest))) or document.updated_by or document.created_by
 
 
 MATERIALIZE_ATTEMPTS = 3
@@ -64,10 +63,15 @@ def collab_materialize(document_id) -> bool:
 
 def _materialize_once(document_id) -> bool | None:
     """True when written, False when nothing was to be done, None when the content moved meanwhile."""
-    seen = Document.objects.filter(pk=document_id, deleted=False).values_list("content_hash", flat=True).first()
-    record = CollabState.objects.filter(document_id=document_id).only("last_seq", "materialized_seq").first()
-    if seen is None or record is None or record.last_seq <= record.materialized_seq:
+    # The content seen and whether the log is ahead of it, in one query (no state row: nothing live to write).
+    found = only_row(
+        Document.objects.filter(pk=document_id, deleted=False).values_list(
+            "content_hash", "collab_state__last_seq", "collab_state__materialized_seq"
+        )
+    )
+    if found is None or found[1] is None or found[1] <= found[2]:
         return False
+    seen = found[0]
     snapshot = store.load_snapshot(document_id)
     blocks = read_blocks(content_fragment(snapshot.as_doc()))
     markdown = serialize_markdown(blocks) if blocks else None
