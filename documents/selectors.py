@@ -38,7 +38,7 @@ from documents.models import (
 )
 from documents.search import index_driven, text_filter
 from documents.sharing import granted_documents
-from documents.summaries import summaries, summary_annotations, summary_rows
+from documents.summaries import summaries, summary_annotations, summary_rows, tags_of
 from mdcreator.errors import NotFoundError
 from mdcreator.queries import count_of, only_row
 from mdcreator.sql import with_tables
@@ -48,15 +48,15 @@ from workspaces.access import active_memberships, resolve
 SORT_FIELDS = {"updated_at": "updated_at", "created_at": "created_at", "title": "title"}
 
 
-def with_summary_fields(documents: QuerySet[Document], *, user) -> QuerySet[Document]:
+def with_summary_fields(documents: QuerySet[Document], *, user, prefetch_tags: bool = True) -> QuerySet[Document]:
     """Everything a DocSummary needs, in a constant number of queries whatever the page size (the lists
-    themselves read rows instead: `documents.summaries`)."""
-    return (
-        documents.select_related("created_by", "updated_by")
-        .defer("search_vector")
-        .annotate(**summary_annotations(user))
-        .prefetch_related(Prefetch("tag_rows", queryset=DocumentTag.objects.order_by("pk")))
-    )
+    themselves read rows instead: `documents.summaries`). Without `prefetch_tags` the caller sets each
+    document's `tag_list` itself."""
+    documents = documents.select_related("created_by", "updated_by").defer("search_vector")
+    documents = documents.annotate(**summary_annotations(user))
+    if prefetch_tags:
+        documents = documents.prefetch_related(Prefetch("tag_rows", queryset=DocumentTag.objects.order_by("pk")))
+    return documents
 
 
 def document_get(
@@ -73,7 +73,7 @@ def document_get(
         documents = documents.filter(deleted=False)
     if summary:
         reader = user if user is not None and user.is_authenticated else None  # a link's anonymous reader
-        documents = with_summary_fields(documents, user=reader)
+        documents = with_summary_fields(documents, user=reader, prefetch_tags=False)
     else:
         documents = documents.select_related("workspace").defer("content", "search_vector")
     document = only_row(documents)  # a primary-key lookup
@@ -81,6 +81,8 @@ def document_get(
     if access is None:
         raise NotFoundError("No document with this id.")
     document.access = access
+    if summary:  # one plain query, cheaper than the prefetch machinery for one document
+        document.tag_list = tags_of([document.pk]).get(document.pk, [])
     return document
 
 

@@ -107,7 +107,8 @@ class DocumentSummarySerializer(serializers.Serializer):
     deleted_at = TimestampField()
 
     def get_tags(self, document) -> list[str]:
-        return [row.tag for row in document.tag_rows.all()]
+        tags = getattr(document, "tag_list", None)  # set by `selectors.document_get`
+        return tags if tags is not None else [row.tag for row in document.tag_rows.all()]
 
 
 class DocumentSerializer(DocumentSummarySerializer):
