@@ -8,6 +8,7 @@ from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from accounts.tests.factories import UserFactory
+from workspaces.tests.team import Team, team_of_every_role
 
 
 def _clear_cache() -> None:
@@ -80,3 +81,9 @@ def fake_providers(fake_providers_server):
     fake_providers_server.reset(keys=True)
     yield fake_providers_server
     fake_providers_server.reset(keys=True)
+
+
+@pytest.fixture
+def team(db) -> Team:
+    """A team workspace with one person per role and a non-member (works in transactional tests too)."""
+    return team_of_every_role()

@@ -20,7 +20,6 @@ from documents.models import DocumentVersion, Folder
 from documents.tests.factories import DocumentFactory, FolderFactory
 from mdcreator.fields import ModelSerializer
 from workspaces.models import Workspace
-from workspaces.tests.conftest import Team, team  # noqa: F401  (the per-role team of the workspaces tests)
 from workspaces.tests.helpers import allow_guests, assert_validation
 
 pytestmark = pytest.mark.django_db
@@ -65,7 +64,7 @@ class World:
 
 
 @pytest.fixture
-def world(team, settings, tmp_path):  # noqa: F811  (the imported fixture)
+def world(team, settings, tmp_path):
     """The team owner's client, a markdown document with version 1 and a folder."""
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.OPENAI_API_KEY = ""  # ai/generate past validation: 503, no provider called

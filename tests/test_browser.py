@@ -20,7 +20,7 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as shown
 from selenium.webdriver.support.select import Select
-from selenium.webdriver.support.wait import WebDriverWait  # noqa: E402
+from selenium.webdriver.support.wait import WebDriverWait
 
 from accounts.services.staff import staff_grant
 from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory

@@ -20,7 +20,6 @@ from accounts.services.sessions import ClientInfo, session_start
 from collab.tests.live import LIVE_MARKDOWN, wait_servers_idle
 from collab.tests.rest_state import TEXT
 from documents.services.documents import document_create
-from workspaces.tests.conftest import Team, team  # noqa: F401  (one person per role; works in transactional tests)
 
 ROOT = Path(__file__).resolve().parents[2]
 # daphne drops (without a close frame) messages over 1 MiB by default: above SPEC §5.4's 8 MiB, so that
@@ -218,13 +217,13 @@ def steps():
 
 
 @pytest.fixture
-def tokens(team) -> dict[str, str]:  # noqa: F811
+def tokens(team) -> dict[str, str]:
     """A fresh access token per actor of the team (no entry for "anonymous")."""
     return {actor: session_start(user=user, client=ClientInfo()).access_token for actor, user in team.users.items()}
 
 
 @pytest.fixture
-def live_doc(team):  # noqa: F811
+def live_doc(team):
     """A markdown document of the team workspace with two paragraphs under a heading."""
     return document_create(
         actor=team.user("owner"), workspace=team.workspace, data={"title": "Live notes", "content": LIVE_MARKDOWN}
@@ -232,6 +231,6 @@ def live_doc(team):  # noqa: F811
 
 
 @pytest.fixture
-def document(team):  # noqa: F811
+def document(team):
     """A markdown document of the team workspace with a heading and one paragraph (rest_state.TEXT)."""
     return document_create(actor=team.user("owner"), workspace=team.workspace, data={"title": "Y", "content": TEXT})

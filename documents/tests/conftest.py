@@ -13,12 +13,11 @@ from documents.services.links import link_create, link_resolve
 from documents.services.shares import share_create
 from documents.tests.factories import DocumentFactory
 from documents.tests.helpers import client_for
-from workspaces.tests.conftest import Team, team  # noqa: F401  (the same per-role team as the workspaces tests)
 from workspaces.tests.helpers import allow_guests
 
 
 @pytest.fixture
-def document(team):  # noqa: F811  (the imported fixture)
+def document(team):
     """A markdown document of the team workspace, written by its owner."""
     return DocumentFactory(workspace=team.workspace, title="Design notes", content="# Plan\n\nFirst line.\n")
 
