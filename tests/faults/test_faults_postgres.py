@@ -26,13 +26,9 @@ PROBLEM = "application/problem+json"
 
 
 @pytest.fixture
-def stack(tmp_path):
+def stack(stack_with):
     # A short wait for a pooled connection (5 s by default) keeps the outage phase of the test short.
-    running = Stack(tmp_path, DATABASE_POOL_TIMEOUT="2")
-    try:
-        yield running.start()
-    finally:
-        running.close()
+    return stack_with(DATABASE_POOL_TIMEOUT="2")
 
 
 class Writes:

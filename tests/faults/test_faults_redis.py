@@ -25,13 +25,9 @@ EDIT_SECONDS = 2.0 if ROUNDS == 1 else 6.0
 
 
 @pytest.fixture
-def stack(tmp_path):
+def stack(stack_with):
     # The probe stays under the API limit; wrong-password logins reach the login limit (10/min, 429) in longer runs.
-    running = Stack(tmp_path, RATE_LIMIT_API="100000/minute")
-    try:
-        yield running.start()
-    finally:
-        running.close()
+    return stack_with(RATE_LIMIT_API="100000/minute")
 
 
 def _unacceptable(response: httpx.Response) -> str | None:

@@ -14,19 +14,15 @@ from __future__ import annotations
 
 import pytest
 
-from tests.faults.servers import ROUNDS, Stack
+from tests.faults.servers import ROUNDS
 from tests.faults.test_faults_redis import redis_restart_scenario
 
 pytestmark = [pytest.mark.live, pytest.mark.faults]
 
 
 @pytest.fixture
-def stack(tmp_path):
-    running = Stack(tmp_path, RATE_LIMIT_API="100000/minute")
-    try:
-        yield running.start()
-    finally:
-        running.close()
+def stack(stack_with):
+    return stack_with(RATE_LIMIT_API="100000/minute")
 
 
 def test_faults_known_reconnect_after_redis_restart_is_served_or_closed(stack):
