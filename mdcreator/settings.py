@@ -113,6 +113,8 @@ JWT_SIGNING_KEY = env.str("JWT_SIGNING_KEY", default="").strip() or keys.derived
 if IS_POSTGRES:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     if env.bool("DATABASE_POOL", default=True):
+        # Django's backend, with the pool's health check skipped for connections in use a moment ago.
+        DATABASES["default"]["ENGINE"] = "mdcreator.postgresql"
         # One pool per process: request threads, consumers and the collab writers borrow a connection
         # and give it back, instead of opening one (a few milliseconds, more under load) every time.
         DATABASES["default"]["CONN_MAX_AGE"] = 0
