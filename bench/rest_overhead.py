@@ -195,30 +195,14 @@ class Cost:
         return f"{self.queries} SQL ({kinds}), {self.redis} Redis round trips{first}"
 
 
-@contextlib.contextmanager
-def redis_round_trips():
-    """Count what redis-py sends in this process (one `send_packed_command` per round trip)."""
-    from redis.connection import AbstractConnection
-
-    original, sent = AbstractConnection.send_packed_command, [0]
-
-    def counted(self, command, check_health=True):
-        sent[0] += 1
-        return original(self, command, check_health)
-
-    AbstractConnection.send_packed_command = counted
-    try:
-        yield sent
-    finally:
-        AbstractConnection.send_packed_command = original
-
-
 def in_process(name: str, path: str, token: str) -> Cost:
     """Serve `path` three times through Django's test client (the project's middleware, or none and the bare URL
     map for the bare views), counting SQL and Redis round trips; the last call is the one reported."""
     from django.db import connection
     from django.test import Client, override_settings
     from django.test.utils import CaptureQueriesContext
+
+    from mdcreator.cache import redis_round_trips
 
     logging.getLogger("mdcreator.staticfiles").setLevel(logging.ERROR)  # static files are not collected here
     client = Client(HTTP_HOST="127.0.0.1", HTTP_AUTHORIZATION=f"Bearer {token}")
@@ -234,7 +218,7 @@ def in_process(name: str, path: str, token: str) -> Cost:
                 response = client.get(path)
             if response.status_code != 200:
                 sys.exit(f"in-process GET {path} answered {response.status_code}: {response.content[:300]!r}")
-            calls.append((captured.captured_queries, sent[0]))
+            calls.append((captured.captured_queries, len(sent)))
     queries, redis = calls[-1]
     kinds = Counter(statement_kind(query["sql"]) for query in queries)
     return Cost(len(queries), kinds, redis, len(calls[0][0]), calls[0][1])

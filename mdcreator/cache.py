@@ -9,6 +9,7 @@ connection to Redis (and redis-py read its package metadata from disk to describ
 
 from __future__ import annotations
 
+import contextlib
 import threading
 
 from django.core.cache.backends.locmem import LocMemCache as DjangoLocMemCache
@@ -17,6 +18,8 @@ from django.core.cache.backends.redis import RedisCacheClient
 
 _clients: dict[tuple, object] = {}  # (server, pool options) -> redis.Redis on its own pool, for the whole process
 _lock = threading.Lock()
+# DECR on a missing key would create it at -1 with no expiry.
+_DECR_IF_PRESENT = "if redis.call('exists', KEYS[1]) == 1 then return redis.call('decr', KEYS[1]) end return 0"
 
 
 class SharedRedisCacheClient(RedisCacheClient):
@@ -50,6 +53,19 @@ class SharedRedisCacheClient(RedisCacheClient):
         pipe.incr(key)
         return pipe.execute()[1]
 
+    def decr_window(self, key: str) -> None:
+        """Take one hit back from a window counter that still exists (a missing one is not created)."""
+        self.get_client(key, write=True).eval(_DECR_IF_PRESENT, 1, key)
+
+    def get_and_incr_window(self, key: str, counter: str, timeout: int):
+        """`get(key)` and `incr_window(counter, timeout)` in one round trip: (value or None, count)."""
+        pipe = self.get_client(counter, write=True).pipeline(transaction=False)
+        pipe.get(key)
+        pipe.set(counter, 0, ex=timeout, nx=True)
+        pipe.incr(counter)
+        value, _, count = pipe.execute()
+        return (None if value is None else self._serializer.loads(value)), count
+
 
 class RedisCache(DjangoRedisCache):
     """`django.core.cache.backends.redis.RedisCache` on process-wide pools."""
@@ -63,6 +79,16 @@ class RedisCache(DjangoRedisCache):
         key = self.make_and_validate_key(key)
         return self._cache.incr_window(key, timeout)
 
+    def decr_window(self, key: str) -> None:
+        """Take one hit back from a window counter (`incr_window`); a counter gone meanwhile stays gone."""
+        self._cache.decr_window(self.make_and_validate_key(key))
+
+    def get_and_incr_window(self, key: str, counter: str, timeout: int):
+        """`get(key)` (None when missing) and `incr_window(counter, timeout)` in one round trip."""
+        return self._cache.get_and_incr_window(
+            self.make_and_validate_key(key), self.make_and_validate_key(counter), timeout
+        )
+
 
 class LocMemCache(DjangoLocMemCache):
     """The embedded default's in-memory cache, with the same window counter."""
@@ -75,3 +101,31 @@ class LocMemCache(DjangoLocMemCache):
         except ValueError:  # expired between add and incr
             self.add(key, 1, timeout=timeout)
             return 1
+
+    def get_and_incr_window(self, key: str, counter: str, timeout: int):
+        """`get(key)` (None when missing) and `incr_window(counter, timeout)`."""
+        return self.get(key), self.incr_window(counter, timeout)
+
+    def decr_window(self, key: str) -> None:
+        """Take one hit back from a window counter (`incr_window`); a counter gone meanwhile stays gone."""
+        with contextlib.suppress(ValueError):
+            self.decr(key)
+
+
+@contextlib.contextmanager
+def redis_round_trips():
+    """For tests and benchmarks: a list that collects every command batch redis-py sends in this process
+    while the block runs (one send per round trip)."""
+    from redis.connection import AbstractConnection
+
+    original, sent = AbstractConnection.send_packed_command, []
+
+    def counted(self, command, check_health=True):
+        sent.append(command)
+        return original(self, command, check_health)
+
+    AbstractConnection.send_packed_command = counted
+    try:
+        yield sent
+    finally:
+        AbstractConnection.send_packed_command = original

@@ -41,15 +41,43 @@ def _key(scope: str, identity: str | None) -> str:
     return f"rl:{scope}:{digest}"
 
 
-def hit(scope: str, identity: str | None, rate: Rate | str) -> None:
-    """Count one hit; raise `RateLimitedError` with Retry-After once over the limit."""
+@dataclass(frozen=True)
+class Window:
+    """The current window of one limit for one identity: its counter's key and what a count over it means."""
+
+    key: str
+    timeout: int
+    limit: int
+    retry_after: int
+
+    def judge(self, count: int) -> None:
+        """Raise `RateLimitedError` with Retry-After when `count` hits are over the limit."""
+        if count > self.limit:
+            raise RateLimitedError(retry_after=self.retry_after)
+
+
+def window(scope: str, identity: str | None, rate: Rate | str) -> Window:
+    """The window `now` falls in for `scope` and `identity`."""
     rate = Rate.parse(rate) if isinstance(rate, str) else rate
     now = time.time()
-    window = int(now // rate.period)
-    key = f"{_key(scope, identity)}:{window}"
-    count = cache.incr_window(key, rate.period + 1)
-    if count > rate.limit:
-        raise RateLimitedError(retry_after=int((window + 1) * rate.period - now) + 1)
+    index = int(now // rate.period)
+    return Window(
+        key=f"{_key(scope, identity)}:{index}",
+        timeout=rate.period + 1,
+        limit=rate.limit,
+        retry_after=int((index + 1) * rate.period - now) + 1,
+    )
+
+
+def hit(scope: str, identity: str | None, rate: Rate | str) -> None:
+    """Count one hit; raise `RateLimitedError` with Retry-After once over the limit."""
+    current = window(scope, identity, rate)
+    current.judge(cache.incr_window(current.key, current.timeout))
+
+
+def api_window(user_id) -> Window:
+    """The general API limit's window for one user (`RATE_LIMIT_API`)."""
+    return window("api", str(user_id), settings.RATE_LIMIT_API)
 
 
 def client_ip(request) -> str | None:
@@ -72,11 +100,20 @@ def client_ip(request) -> str | None:
 
 
 class ApiRateThrottle(BaseThrottle):
-    """The general API limit per authenticated user (`RATE_LIMIT_API`)."""
+    """The general API limit per authenticated user (`RATE_LIMIT_API`).
+
+    A local bearer token's hit is counted by the authentication, in the same Redis round trip as the
+    session's revocation check (`counted_hit` on `request.auth`); the throttle then only judges it.
+    """
 
     def allow_request(self, request, view):
         user = getattr(request, "user", None)
         if user is None or not user.is_authenticated:
             return True
-        hit("api", str(user.pk), settings.RATE_LIMIT_API)
+        counted = getattr(request.auth, "counted_hit", None)
+        if counted is not None:
+            current, count = counted
+            current.judge(count)
+        else:
+            hit("api", str(user.pk), settings.RATE_LIMIT_API)
         return True

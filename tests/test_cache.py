@@ -41,3 +41,30 @@ def test_cache_redis_threads_share_one_pool_and_client():
         thread.join()
     assert len(seen) == 4 and len({id(client) for client in seen}) == 1
     assert len({id(client.connection_pool) for client in seen}) == 1
+
+
+def test_cache_redis_reads_a_key_and_counts_a_window_in_one_round_trip():
+    assert isinstance(caches["default"], RedisCache), "the suite runs on Redis (make test sets REDIS_URL)"
+    cache.set("kept", {"owner": "x"})
+    assert cache.get_and_incr_window("kept", "one-trip", 30) == ({"owner": "x"}, 1)
+    assert cache.get_and_incr_window("missing", "one-trip", 30) == (None, 2)
+    client = cache._cache.get_client(write=True)
+    assert 0 < client.ttl(cache.make_and_validate_key("one-trip")) <= 30
+    cache.decr_window("one-trip")
+    assert cache.incr_window("one-trip", 30) == 2
+
+
+def test_cache_redis_taking_a_hit_back_never_creates_a_counter():
+    """A window that expired meanwhile stays gone: DECR alone would leave a -1 with no expiry behind."""
+    cache.decr_window("never-counted")
+    assert cache._cache.get_client(write=True).exists(cache.make_and_validate_key("never-counted")) == 0
+
+
+def test_cache_in_memory_reads_a_key_and_counts_a_window():
+    memory = LocMemCache("one-trip-test", {})
+    memory.set("kept", "owner")
+    assert memory.get_and_incr_window("kept", "w", 10) == ("owner", 1)
+    assert memory.get_and_incr_window("missing", "w", 10) == (None, 2)
+    memory.decr_window("w")
+    memory.decr_window("never-counted")
+    assert memory.incr_window("w", 10) == 2 and memory.get("never-counted") is None

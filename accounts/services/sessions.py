@@ -14,7 +14,7 @@ from django.utils import timezone
 from accounts.models import RefreshToken, User
 from accounts.tokens import issue_access_token, new_refresh_token, seal_successor, sha256_hex, unseal_successor
 from mdcreator import errors
-from mdcreator.ratelimit import hit
+from mdcreator.ratelimit import Window, hit
 
 REFRESH_RATE = "60/minute"
 
@@ -215,14 +215,20 @@ def session_logout(
         session_family_revoke(family_id=session_id, reason=reason, user=user)
 
 
-def session_is_live(session_id: uuid.UUID, user_id) -> bool:
-    """Whether the refresh family behind an access token exists, belongs to `user_id` and is not revoked.
+def session_is_live(session_id: uuid.UUID, user_id, *, counting: Window | None = None) -> tuple[bool, int | None]:
+    """Whether the refresh family behind an access token exists, belongs to `user_id` and is not revoked;
+    with `counting`, one hit is also counted in that rate-limit window, in the same round trip to the cache.
+    Returns (live, the window's count or None).
 
     A made-up `sid` has no rows and is therefore not live. The family's state is cached for 30 s as
     its owner's id ("" once revoked or missing); revocation overwrites the entry after commit.
     """
     key = _FAMILY_CACHE_KEY.format(session_id)
-    owner = cache.get(key)
+    count = None
+    if counting is None:
+        owner = cache.get(key)
+    else:
+        owner, count = cache.get_and_incr_window(key, counting.key, counting.timeout)
     if owner is None:
         owners = list(
             RefreshToken.objects.filter(family_id=session_id)
@@ -232,4 +238,4 @@ def session_is_live(session_id: uuid.UUID, user_id) -> bool:
         live = len(owners) == 1 and owners[0]["revoked"] == 0
         owner = str(owners[0]["user_id"]) if live else ""
         cache.set(key, owner, settings.FAMILY_REVOCATION_CACHE_SECONDS)
-    return owner != "" and owner == str(user_id)
+    return owner != "" and owner == str(user_id), count
