@@ -55,6 +55,10 @@ class Window:
         if count > self.limit:
             raise RateLimitedError(retry_after=self.retry_after)
 
+    def hit(self) -> None:
+        """Count one hit in this window, then judge the count."""
+        self.judge(cache.incr_window(self.key, self.timeout))
+
 
 def window(scope: str, identity: str | None, rate: Rate | str) -> Window:
     """The window `now` falls in for `scope` and `identity`."""
@@ -71,8 +75,7 @@ def window(scope: str, identity: str | None, rate: Rate | str) -> Window:
 
 def hit(scope: str, identity: str | None, rate: Rate | str) -> None:
     """Count one hit; raise `RateLimitedError` with Retry-After once over the limit."""
-    current = window(scope, identity, rate)
-    current.judge(cache.incr_window(current.key, current.timeout))
+    window(scope, identity, rate).hit()
 
 
 def api_window(user_id) -> Window:
@@ -111,9 +114,9 @@ class ApiRateThrottle(BaseThrottle):
         if user is None or not user.is_authenticated:
             return True
         counted = getattr(request.auth, "counted_hit", None)
-        if counted is not None:
+        if counted is None:
+            api_window(user.pk).hit()
+        else:
             current, count = counted
             current.judge(count)
-        else:
-            hit("api", str(user.pk), settings.RATE_LIMIT_API)
         return True

@@ -141,3 +141,11 @@ def test_oidc_concurrent_first_requests_make_one_user(oidc_provider, person):
 
     assert statuses == [200, 200, 200, 200]
     assert User.objects.filter(oidc_sub=person["sub"]).count() == 1
+
+
+def test_oidc_access_tokens_count_against_the_api_rate_limit(api_client, oidc_provider, person, settings):
+    """The throttle counts an OIDC token's requests itself (local tokens are counted by their session check)."""
+    settings.RATE_LIMIT_API = "3/minute"
+    token = oidc_provider.sign_in(person)["access_token"]
+    statuses = [_me(api_client, token).status_code for _ in range(4)]
+    assert statuses == [200, 200, 200, 429]
