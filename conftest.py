@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import time
+from datetime import UTC, datetime
+
 import pytest
+import time_machine
 from django.conf import settings
 from django.core.cache import cache
 from rest_framework.test import APIClient
@@ -87,3 +91,12 @@ def fake_providers(fake_providers_server):
 def team(db) -> Team:
     """A team workspace with one person per role and a non-member (works in transactional tests too)."""
     return team_of_every_role()
+
+
+@pytest.fixture
+def start_of_minute():
+    """The test runs from the start of a minute (the clock still ticks): rate limits count in fixed windows,
+    and a test crossing into the next one would start counting again."""
+    start = datetime.fromtimestamp((time.time() // 60 + 1) * 60, UTC)
+    with time_machine.travel(start, tick=True):
+        yield

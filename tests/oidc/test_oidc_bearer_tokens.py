@@ -143,7 +143,9 @@ def test_oidc_concurrent_first_requests_make_one_user(oidc_provider, person):
     assert User.objects.filter(oidc_sub=person["sub"]).count() == 1
 
 
-def test_oidc_access_tokens_count_against_the_api_rate_limit(api_client, oidc_provider, person, settings):
+def test_oidc_access_tokens_count_against_the_api_rate_limit(
+    api_client, oidc_provider, person, settings, start_of_minute
+):
     """The throttle counts an OIDC token's requests itself (local tokens are counted by their session check)."""
     settings.RATE_LIMIT_API = "3/minute"
     token = oidc_provider.sign_in(person)["access_token"]

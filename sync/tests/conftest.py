@@ -1,2 +1,0 @@
-"""Fixtures of the sync tests: the workspaces tests' team (one person per role)."""
-
