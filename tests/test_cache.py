@@ -6,7 +6,7 @@ import time
 import time_machine
 from django.core.cache import cache, caches
 
-from mdcreator.cache import LocMemCache, RedisCache
+from mdcreator.cache import LocMemCache, RedisCache, redis_round_trips
 
 
 def test_cache_in_memory_window_counter_counts_and_expires():
@@ -46,7 +46,9 @@ def test_cache_redis_threads_share_one_pool_and_client():
 def test_cache_redis_reads_a_key_and_counts_a_window_in_one_round_trip():
     assert isinstance(caches["default"], RedisCache), "the suite runs on Redis (make test sets REDIS_URL)"
     cache.set("kept", {"owner": "x"})
-    assert cache.get_and_incr_window("kept", "one-trip", 30) == ({"owner": "x"}, 1)
+    with redis_round_trips() as sent:
+        assert cache.get_and_incr_window("kept", "one-trip", 30) == ({"owner": "x"}, 1)
+    assert len(sent) == 1
     assert cache.get_and_incr_window("missing", "one-trip", 30) == (None, 2)
     client = cache._cache.get_client(write=True)
     assert 0 < client.ttl(cache.make_and_validate_key("one-trip")) <= 30

@@ -4,7 +4,6 @@ that sat idle, so that a connection the server dropped meanwhile is replaced bef
 from __future__ import annotations
 
 import time
-from contextlib import contextmanager
 
 import pytest
 from django.db import connection, connections
@@ -26,19 +25,17 @@ def wrapper():
     own.close()
 
 
-@contextmanager
-def checks_counted():
+@pytest.fixture
+def checks_made(monkeypatch) -> list:
+    """The connections the pool health-checks from here on (the check still runs)."""
     original, made = ConnectionPool.check_connection, []
 
     def counted(conn):
         made.append(conn)
         original(conn)
 
-    ConnectionPool.check_connection = staticmethod(counted)
-    try:
-        yield made
-    finally:
-        ConnectionPool.check_connection = original
+    monkeypatch.setattr(ConnectionPool, "check_connection", staticmethod(counted))
+    return made
 
 
 def borrow_pid(wrapper) -> int:
@@ -50,12 +47,11 @@ def borrow_pid(wrapper) -> int:
     return pid
 
 
-def test_postgresql_pool_checks_a_connection_once_while_it_is_in_steady_use(wrapper):
-    with checks_counted() as made:
-        pids = [borrow_pid(wrapper) for _ in range(6)]
+def test_postgresql_pool_checks_a_connection_once_while_it_is_in_steady_use(wrapper, checks_made):
+    pids = [borrow_pid(wrapper) for _ in range(6)]
     # Each idle connection of the pool is checked when first handed out, then not while in steady use
     # (Django's stock check made six).
-    assert len(made) == len(set(pids)) < 6
+    assert len(checks_made) == len(set(pids)) < 6
 
 
 def test_postgresql_pool_replaces_a_connection_the_server_dropped_while_it_was_idle(wrapper, monkeypatch):
@@ -64,6 +60,5 @@ def test_postgresql_pool_replaces_a_connection_the_server_dropped_while_it_was_i
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_terminate_backend(%s)", [first])
     time.sleep(0.3)
-    with checks_counted() as made:
-        later = [borrow_pid(wrapper) for _ in range(6)]  # no error reaches a caller: the check found it dead
-    assert first not in later and made
+    later = [borrow_pid(wrapper) for _ in range(6)]  # no error reaches a caller: the check found it dead
+    assert first not in later

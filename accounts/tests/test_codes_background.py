@@ -30,7 +30,6 @@ RESET = "/api/v1/auth/password/reset"
 RESET_CONFIRM = "/api/v1/auth/password/reset/confirm"
 RESEND = "/api/v1/auth/confirm/resend"
 CONFIRM = "/api/v1/auth/confirm"
-LOCMEM = "django.core.mail.backends.locmem.EmailBackend"
 NEW_PASSWORD = "Brand-New-Pass7"
 
 
