@@ -13,11 +13,15 @@ from workspaces.tests.helpers import (  # noqa: F401  (re-exported for the tests
     MEMBER_ROLES,
     MISSING_ID,
     ROLE_FLAGS,
+    SLUG,
+    allowed,
     assert_problem,
+    assert_refused,
     assert_validation,
     client_for,
     is_timestamp,
     last_seq,
+    outcome,
     sync_entries,
     user_summary,
 )
@@ -26,33 +30,6 @@ from workspaces.tests.helpers import (  # noqa: F401  (re-exported for the tests
 READERS = MEMBER_ROLES
 CREATORS = EDITORS = ("owner", "admin", "editor")
 DELETERS = ("owner", "admin")
-SLUG = {401: "authentication-required", 403: "permission-denied", 404: "not-found"}
-
-
-def outcome(actor: str, allowed: tuple[str, ...], ok: int = 200) -> int:
-    """The status `actor` gets on an action that `allowed` roles may do."""
-    if actor == "anonymous":
-        return 401
-    if actor == "non_member":
-        return 404
-    return ok if actor in allowed else 403
-
-
-def assert_refused(response, status: int) -> None:
-    assert_problem(response, status, SLUG[status])
-
-
-def allowed(response, actor: str, roles: tuple[str, ...]) -> bool:
-    """Whether `actor` may do the action `roles` may do, judged on its `response`: a 200 then; otherwise the
-    refusal `outcome` gives is asserted and the test checks what the refusal left unchanged."""
-    expected = outcome(actor, roles)
-    if expected != 200:
-        assert_refused(response, expected)
-        return False
-    assert response.status_code == 200
-    return True
-
-
 DOCUMENT_FIELDS = {
     "id",
     "workspace_id",

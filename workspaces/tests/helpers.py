@@ -26,8 +26,6 @@ OUTCOME_WORDS = {
 }
 
 
-# What each actor gets from a read open to every member.
-EVERY_MEMBER_READS = {**dict.fromkeys(MEMBER_ROLES, 200), "non_member": 404, "anonymous": 401}
 
 
 def invitee_only(ok: int) -> dict:
@@ -173,17 +171,35 @@ def assert_validation(response, *fields: str) -> dict:
     return body
 
 
-def member_read(response, actor: str) -> bool:
-    """Whether `actor` read what every member may: a 200 then; otherwise the 401 of the signed-out caller or the
-    404 of a non-member is asserted."""
+SLUG = {401: "authentication-required", 403: "permission-denied", 404: "not-found"}
+
+
+def outcome(actor: str, allowed: tuple[str, ...], ok: int = 200) -> int:
+    """The status `actor` gets on an action that `allowed` roles may do."""
     if actor == "anonymous":
-        assert_problem(response, 401, "authentication-required")
-        return False
+        return 401
     if actor == "non_member":
-        assert_problem(response, 404, "not-found")
+        return 404
+    return ok if actor in allowed else 403
+
+
+def assert_refused(response, status: int) -> None:
+    assert_problem(response, status, SLUG[status])
+
+
+def allowed(response, actor: str, roles: tuple[str, ...]) -> bool:
+    """Whether `actor` may do the action `roles` may do, judged on its `response`: a 200 then; otherwise the
+    refusal `outcome` gives is asserted and the test checks what the refusal left unchanged."""
+    expected = outcome(actor, roles)
+    if expected != 200:
+        assert_refused(response, expected)
         return False
     assert response.status_code == 200
     return True
+
+
+# What each actor gets from a read open to every member.
+EVERY_MEMBER_READS = {actor: outcome(actor, MEMBER_ROLES) for actor in ACTORS}
 
 
 def db_state(workspace: Workspace) -> dict:
