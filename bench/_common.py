@@ -11,6 +11,7 @@ import argparse
 import contextlib
 import itertools
 import json
+import math
 import os
 import platform
 import random
@@ -296,7 +297,7 @@ def login_token(port: int, timeout: float, email: str, password: str) -> str:
     with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=timeout) as http:
         response = http.post("/api/v1/auth/login", json={"email": email, "password": password})
         if response.status_code != 200:
-            raise RequestFailed(f"login answered {response.status_code}: {response.text[:300]}")
+            raise RequestFailed(f"login of {email} answered {response.status_code}: {response.text[:300]}")
         return response.json()["access_token"]
 
 
@@ -305,14 +306,12 @@ class Api:
 
     def __init__(self, port: int, timeout: float, email: str, password: str):
         self.http = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=timeout)
+        self.port, self.timeout = port, timeout
         self.email, self.password, self.token, self.signed_at = email, password, "", 0.0
 
     def login(self) -> None:
-        """POST auth/login and keep the access token."""
-        response = self.http.post("/api/v1/auth/login", json={"email": self.email, "password": self.password})
-        if response.status_code != 200:
-            sys.exit(f"login of {self.email} failed: {response.status_code} {response.text[:300]}")
-        self.token = response.json()["access_token"]
+        """POST auth/login (`login_token`) and keep the access token."""
+        self.token = login_token(self.port, self.timeout, self.email, self.password)
         self.http.headers["Authorization"] = f"Bearer {self.token}"
         self.signed_at = time.monotonic()
 
@@ -469,7 +468,9 @@ def percentile(sorted_values: list[float], fraction: float) -> float:
     """Nearest-rank percentile of an ascending list (0 when empty)."""
     if not sorted_values:
         return 0.0
-    rank = max(1, min(len(sorted_values), round(fraction * len(sorted_values) + 0.5)))
+    # The smallest rank covering `fraction` of the values; rounding first keeps float noise such as
+    # 0.95 * 100 == 95.00000000000001 from pushing the rank one place up.
+    rank = max(1, min(len(sorted_values), math.ceil(round(fraction * len(sorted_values), 9))))
     return sorted_values[rank - 1]
 
 
@@ -647,7 +648,7 @@ def plan_nodes(node: dict):
         yield from plan_nodes(child)
 
 
-def explain(sql: str, settings: str | None = None, *, label: str = "") -> QueryPlan:
+def explain(sql: str, settings: str | None, *, label: str) -> QueryPlan:
     """Run EXPLAIN (ANALYZE, BUFFERS) on one captured statement, under the SET LOCAL it ran with."""
     from django.db import connection, transaction
 
@@ -695,7 +696,7 @@ def served_selects(token: str, scenario, label_of, strip: str | None = None) -> 
     return len(captured.captured_queries), plans
 
 
-def full_plan(sql: str, settings: str | None = None) -> str:
+def full_plan(sql: str, settings: str | None) -> str:
     """The text EXPLAIN (ANALYZE, BUFFERS) of a statement."""
     from django.db import connection, transaction
 

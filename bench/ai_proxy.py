@@ -36,7 +36,6 @@ from _common import (
     login_token,
     machine_cpu_ticks,
     one_daphne,
-    percentile_ms,
     print_machine,
     process_cpu_seconds,
     scenario_list,
@@ -45,6 +44,7 @@ from _common import (
     software_versions,
     stop_on_sigterm,
 )
+from _common import percentile_ms as ms
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/mdcreator_bench_ai"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/14"
@@ -117,9 +117,6 @@ def prepare() -> None:
 
 def login(port: int, timeout: float) -> str:
     return login_token(port, timeout, EMAIL, PASSWORD)
-
-
-ms = percentile_ms
 
 
 def spread(values: list[float], *fractions: float) -> str:
@@ -469,12 +466,9 @@ def main(argv: list[str] | None = None) -> None:
     from documents.tests.ai_fakes import FakeProviders
 
     prepare()
-    print_machine(versions)
+    print_machine(versions, args)
     with FakeProviders() as fakes:
-        print(
-            f"providers   fake OpenAI and Anthropic in this process ({fakes.openai_base_url}); "
-            f"database {args.database_url}"
-        )
+        print(f"providers   fake OpenAI and Anthropic in this process ({fakes.openai_base_url})")
         print(load_avg_line("before starting"))
         with one_daphne(ai_env(args, fakes), "mdc-bench-ai-") as server:
             results = asyncio.run(run(args, server, fakes))

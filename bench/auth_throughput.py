@@ -29,11 +29,10 @@ from _common import (
     build_request,
     engine_urls,
     free_ports,
-    load_average,
     load_avg_line,
     migrate,
     peak_rss_mib,
-    percentile,
+    percentile_ms,
     print_machine,
     scenario_list,
     server_env,
@@ -267,8 +266,7 @@ def print_scenario(name: str, stats: Stats, samples: tuple, seconds: float, pids
     total = sum(stats.outcomes.values())
     ok = len(stats.latencies)
     errors = {k: v for k, v in stats.outcomes.items() if not (isinstance(k, int) and 200 <= k < 300)}
-    lat = sorted(stats.latencies)
-    p50, p95, p99 = (percentile(lat, f) * 1000 for f in (0.50, 0.95, 0.99))
+    p50, p95, p99 = (percentile_ms(stats.latencies, f) for f in (0.50, 0.95, 0.99))
     server, client = after.server - before.server, after.client - before.client
     busy = (after.machine_busy - before.machine_busy) / CLK_TCK
     span = (after.machine_total - before.machine_total) / CLK_TCK
@@ -276,7 +274,7 @@ def print_scenario(name: str, stats: Stats, samples: tuple, seconds: float, pids
     print(f"  requests     {total} ({ok} 2xx)")
     print(f"  errors       {', '.join(f'{k}: {v}' for k, v in sorted(errors.items(), key=str)) or 'none'}")
     print(f"  throughput   {ok / seconds:.1f} req/s (2xx per measured second)")
-    print(f"  latency ms   p50 {p50:.1f}  p95 {p95:.1f}  p99 {p99:.1f}  max {(lat[-1] if lat else 0) * 1000:.1f}")
+    print(f"  latency ms   p50 {p50:.1f}  p95 {p95:.1f}  p99 {p99:.1f}  max {max(stats.latencies, default=0) * 1000:.1f}")
     print(f"  server CPU   {server:.2f} s in {wall:.2f} s = {server / wall:.2f} cores (all daphne processes)")
     print(
         f"  per request  {1000 * server / max(total, 1):.1f} ms of server CPU (comparable across busy and idle machines)"
@@ -284,7 +282,7 @@ def print_scenario(name: str, stats: Stats, samples: tuple, seconds: float, pids
     print(f"  client CPU   {client:.2f} s = {client / wall:.2f} cores (this load generator)")
     print(f"  machine CPU  {busy:.2f} of {span:.2f} core-seconds busy ({100 * busy / span if span else 0:.0f}%)")
     print(f"  other CPU    {busy - server - client:.2f} s (PostgreSQL, Redis and anything else running)")
-    print(f"  load average {load_average()} (1, 5, 15 min) at the end")
+    print("  " + load_avg_line("at the end"))
     print(f"  server RSS   {sum(peak_rss_mib(pid) for pid in pids):.0f} MiB peak so far (VmHWM, all daphne processes)")
     return {
         "rps": ok / seconds,

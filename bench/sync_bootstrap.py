@@ -27,10 +27,8 @@ from _common import (
     add_seed_options,
     costs,
     engine_urls,
-    load_average,
     load_avg_line,
     one_daphne,
-    percentile,
     percentile_ms,
     prepare_seeded,
     print_seeded_header,
@@ -389,14 +387,14 @@ def measure_bootstrap(api: Api, corpus: Corpus, pid: int, args: argparse.Namespa
     content_after = Sample.take(pid)
     content_cost = costs(content_before, content_after, 1, with_content.pages)
     run = runs[-1]
-    page_ms = sorted(s for r in runs for s in r.page_seconds)
+    page_seconds = [s for r in runs for s in r.page_seconds]
     lines = [
         f"  runs s       {'  '.join(f'{r.seconds:.2f}' for r in runs)}  (in order; the first is the coldest)",
         f"  walk         {run.pages} page(s) of <= {PAGE_LIMIT}, {run.entries} entries "
         f"(the log holds {corpus.big_entries}), {run.body_bytes / 1024 / 1024:.1f} MiB of JSON, last cursor "
         f"{run.last_cursor}{'' if run.entries == corpus.big_entries else '  <-- NOT THE WHOLE LOG'}",
-        f"  page ms      p50 {percentile(page_ms, 0.5) * 1000:.1f}  p95 {percentile(page_ms, 0.95) * 1000:.1f}  "
-        f"max {page_ms[-1] * 1000:.1f}  (request sent to body parsed, {len(page_ms)} pages)",
+        f"  page ms      p50 {percentile_ms(page_seconds, 0.5):.1f}  p95 {percentile_ms(page_seconds, 0.95):.1f}  "
+        f"max {max(page_seconds) * 1000:.1f}  (request sent to body parsed, {len(page_seconds)} pages)",
         f"  first page   {len(entries_of(first))} entries, {statements.described()}",
         f"  with content {with_content.seconds:.2f} s, {with_content.pages} page(s), {with_content.entries} entries, "
         f"{with_content.contents} with content inlined, {with_content.body_bytes / 1024 / 1024:.1f} MiB; "
@@ -568,7 +566,7 @@ def print_result(result: Result) -> None:
         f"{per} (PostgreSQL: all its processes); machine {result.machine_busy:.0%} busy"
     )
     print(f"  connections  {result.sessions:.2f} new PostgreSQL sessions per request")
-    print(f"  load average {load_average()} (1, 5, 15 min) at the end")
+    print("  " + load_avg_line("at the end"))
 
 
 def print_header(args: argparse.Namespace, versions: dict[str, str], corpus: Corpus) -> None:
@@ -592,7 +590,7 @@ def print_summary(results: list[Result]) -> None:
         target = f"{label} <= {fmt_s(TARGETS[r.name])}: {'ok' if r.met else 'NO'}"
         print(
             f"{r.name:<13}{r.unit:<10}{len(r.seconds):>4}{fmt_s(min(r.seconds)):>10}{fmt_s(statistics.median(r.seconds)):>10}"
-            f"{fmt_s(percentile(sorted(r.seconds), 0.95)):>10}{fmt_s(max(r.seconds)):>10}{r.requests_per_unit:>6.0f}"
+            f"{fmt_s(r.ms(0.95) / 1000):>10}{fmt_s(max(r.seconds)):>10}{r.requests_per_unit:>6.0f}"
             f"{r.daphne_ms:>9.1f}{r.postgres_ms:>9.1f}{r.statements.count:>6}  {target}"
         )
     print(load_avg_line("at the end"))

@@ -25,7 +25,8 @@ import time
 from pathlib import Path
 
 import httpx
-from _common import load_avg_line, one_daphne, percentile_ms, print_machine, server_env, setup_django, software_versions
+from _common import load_avg_line, one_daphne, print_machine, server_env, setup_django, software_versions
+from _common import percentile_ms as ms
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/mdcreator_bench_uploads"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/13"
@@ -138,9 +139,6 @@ class Api:
         return response.json()
 
 
-ms = percentile_ms
-
-
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     env = server_env(args)
@@ -152,8 +150,8 @@ def main(argv: list[str] | None = None) -> None:
     versions = software_versions(args)
     setup_django(env)
     workspace_id = prepare()
-    print_machine(versions)
-    print(f"storage     local disk ({media}); database {args.database_url}")
+    print_machine(versions, args)
+    print(f"storage     local disk ({media})")
     print(load_avg_line("before starting"))
     with one_daphne(env, "mdc-bench-uploads-") as server, tempfile.NamedTemporaryFile(suffix=".bin") as big:
         api = Api(server.port, args.timeout)
