@@ -1,4 +1,4 @@
-"""Helpers of the live-collaboration tests: stored state, tokens, edits and refusals."""
+"""Helpers of the live-collaboration tests: stored state, tokens, connected clients, edits and refusals."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from accounts.services.sessions import ClientInfo, session_start
 from accounts.tokens import issue_access_token
 from collab.markdown import fragment_to_markdown, parse_markdown, serialize_markdown
 from collab.models import CollabState, CollabUpdate
-from collab.tests.yclient import HocuspocusSocket, YWebsocketClient
+from collab.tests.yclient import HocuspocusClient, HocuspocusSocket, YWebsocketClient
 
 LIVE_TITLE = "Title"
 LIVE_MARKDOWN = f"# {LIVE_TITLE}\n\nFirst paragraph.\n\nSecond paragraph.\n"
@@ -81,16 +81,32 @@ def append_to_block(client, index: int, text: str) -> None:
     run.insert(len(run), text)
 
 
+async def connect(dialect: str, base: str, document_id, token: str, *, events: bool = True):
+    """A client of `dialect` ("ywebsocket" or "hocuspocus") of the document, signed in with `token`; `events`
+    asks a y-websocket client for the JSON events."""
+    if dialect == "ywebsocket":
+        return await YWebsocketClient.connect(base, document_id, token, events=events)
+    return await HocuspocusClient.connect(base, document_id, token)
+
+
+async def synced_clients(steps, server, document_id, *tokens: str, dialect: str = "ywebsocket") -> list:
+    """A client of `dialect` per token, kept by `steps`, each of them synced."""
+    clients = [steps.keep(await connect(dialect, server.ws, document_id, token)) for token in tokens]
+    for client in clients:
+        await client.wait_for(lambda c=client: c.synced.is_set())
+    return clients
+
+
 async def open_both_dialects(steps, server, document_id, token: str):
-    """A y-websocket client and a Hocuspocus document on a socket of its own (`hub`), both signed in with
-    `token`, synced, and with every message the Hocuspocus side sent acknowledged; returns (yws, hp, hub)."""
+    """A y-websocket client and a Hocuspocus document on a socket of its own (kept by `steps`), both signed in
+    with `token`, synced, and with every message the Hocuspocus side sent acknowledged; returns (yws, hp)."""
     yws = steps.keep(await YWebsocketClient.connect(server.ws, document_id, token))
     hub = steps.keep(await HocuspocusSocket.connect(server.ws))
     hp = await hub.open(document_id, token)
     for client in (yws, hp):
         await client.wait_for(lambda c=client: c.synced.is_set())
     await hp.wait_for(lambda: len(hp.statuses) == len(hp.sent))
-    return yws, hp, hub
+    return yws, hp
 
 
 async def refused_edits(yws, hp) -> int:

@@ -1,5 +1,6 @@
 """What the REST tests of a document's live Yjs state share (yjs-state, the client's snapshot): the readers, the
-text the `document` fixture starts from, and the served state decoded and edited as a client would."""
+text the `document` fixture starts from, the served state fetched, decoded and edited as a client would, and the
+markdown the document then serves."""
 
 from __future__ import annotations
 
@@ -15,6 +16,29 @@ TEXT = "# Shared\n\nOne paragraph.\n"
 
 def b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
+
+
+def yjs_state_url(document_id) -> str:
+    return f"/api/v1/documents/{document_id}/yjs-state"
+
+
+def served_state(client, document_id) -> bytes:
+    """The document's live state as GET yjs-state serves it to `client`."""
+    response = client.get(yjs_state_url(document_id))
+    assert response.status_code == 200, response.content
+    return base64.b64decode(response.json()["state_b64"])
+
+
+def post_update(client, document_id, update: bytes):
+    """POST yjs-state of `update` by `client`; the response."""
+    return client.post(yjs_state_url(document_id), {"update_b64": b64(update)}, format="json")
+
+
+def content_of(client, document_id) -> str:
+    """The document's markdown as GET documents/{id} serves it to `client`."""
+    response = client.get(f"/api/v1/documents/{document_id}")
+    assert response.status_code == 200, response.content
+    return response.json()["content"]
 
 
 def served_doc(state_b64: str, base: pycrdt.Doc | None = None) -> pycrdt.Doc:

@@ -88,7 +88,7 @@ def test_consumers_lifecycle_downgrade_makes_the_socket_read_only(daphne, steps,
     editor = team.user("editor")
 
     async def connect():
-        yws, hp, _ = await open_both_dialects(steps, daphne, live_doc.pk, tokens["editor"])
+        yws, hp = await open_both_dialects(steps, daphne, live_doc.pk, tokens["editor"])
         async with api(daphne, tokens["owner"]) as http:
             response = await http.patch(f"/workspaces/{team.workspace.pk}/members/{editor.pk}", json={"role": "viewer"})
         for client in (yws, hp):

@@ -26,7 +26,7 @@ def test_consumers_overrides_revoked_edit_connects_read_only(daphne, steps, team
 
     async def scenario():
         watcher = steps.keep(await YWebsocketClient.connect(daphne.ws, live_doc.pk, tokens["owner"]))
-        yws, hp, _ = await open_both_dialects(steps, daphne, live_doc.pk, tokens["editor"])
+        yws, hp = await open_both_dialects(steps, daphne, live_doc.pk, tokens["editor"])
         await watcher.wait_for(lambda: watcher.synced.is_set())
         acknowledged = await refused_edits(yws, hp)
         await watcher.ping()  # anything relayed would have arrived before this pong
@@ -48,7 +48,7 @@ def test_consumers_overrides_revoking_edit_while_connected_makes_sockets_read_on
     editor = team.user("editor")
 
     async def revoke():
-        yws, hp, _ = await open_both_dialects(steps, daphne, live_doc.pk, tokens["editor"])
+        yws, hp = await open_both_dialects(steps, daphne, live_doc.pk, tokens["editor"])
         assert hp.scope == "read-write"
         async with api(daphne, tokens["owner"]) as http:
             response = await http.patch(

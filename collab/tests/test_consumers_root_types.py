@@ -1,16 +1,15 @@
 """The root `content` stays an XML fragment: updates putting another type there are refused before they are
 stored or relayed, on both dialects and over REST; unknown element names are kept (SPEC §5.4, §5.7)."""
 
-import base64
-
 import pycrdt
 import pytest
 
 from collab import protocol as p
 from collab.models import CollabUpdate
 from collab.store import load_snapshot
-from collab.tests.live import append_to_block, markdown_of, stored_doc, stored_markdown, wait_servers_idle
-from collab.tests.yclient import HocuspocusClient, YWebsocketClient
+from collab.tests.live import append_to_block, connect, markdown_of, stored_doc, stored_markdown, wait_servers_idle
+from collab.tests.rest_state import b64, post_update
+from collab.tests.yclient import YWebsocketClient
 from documents.tests.helpers import assert_problem, client_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -61,12 +60,6 @@ def unknown_element_update(state: bytes) -> bytes:
 
 
 KINDS = ["text", "array", "array_of_text", "array_of_map", "array_of_array", "map", "with_a_good_edit"]
-
-
-async def connect(dialect: str, base: str, document_id, token: str):
-    if dialect == "ywebsocket":
-        return await YWebsocketClient.connect(base, document_id, token)
-    return await HocuspocusClient.connect(base, document_id, token)
 
 
 def holds_hostile_items(doc: pycrdt.Doc) -> bool:
@@ -134,10 +127,6 @@ def test_consumers_root_types_unknown_element_names_are_kept(daphne, steps, toke
     assert "<callout" in str(stored_doc(live_doc.pk).get("content", type=pycrdt.XmlFragment))
 
 
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode()
-
-
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize(
     ("path", "field"), [("yjs-state", "update_b64"), ("snapshot", "yjs_state")], ids=["yjs_state", "client_snapshot"]
@@ -145,7 +134,7 @@ def _b64(data: bytes) -> str:
 def test_consumers_root_types_foreign_root_update_over_rest_is_400(team, live_doc, kind, path, field):
     state = load_snapshot(live_doc.pk).as_doc().get_update()
     response = client_for(team.user("editor")).post(
-        f"/api/v1/documents/{live_doc.pk}/{path}", {field: _b64(hostile_update(state, kind))}, format="json"
+        f"/api/v1/documents/{live_doc.pk}/{path}", {field: b64(hostile_update(state, kind))}, format="json"
     )
     body = assert_problem(response, 400, "invalid-yjs-update")
     assert field in body["errors"]
@@ -155,9 +144,6 @@ def test_consumers_root_types_foreign_root_update_over_rest_is_400(team, live_do
 
 def test_consumers_root_types_unknown_element_over_rest_is_kept(team, live_doc):
     state = load_snapshot(live_doc.pk).as_doc().get_update()
-    response = client_for(team.user("editor")).post(
-        f"/api/v1/documents/{live_doc.pk}/yjs-state", {"update_b64": _b64(unknown_element_update(state))},
-        format="json",
-    )
+    response = post_update(client_for(team.user("editor")), live_doc.pk, unknown_element_update(state))
     assert response.status_code == 200, response.content
     assert "<callout" in str(stored_doc(live_doc.pk).get("content", type=pycrdt.XmlFragment))

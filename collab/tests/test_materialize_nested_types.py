@@ -19,6 +19,7 @@ import pytest
 from collab import store
 from collab.markdown import content_fragment
 from collab.tests.live import LIVE_MARKDOWN, normalized, stored_markdown
+from collab.tests.rest_state import b64, content_of, post_update, served_state
 
 pytestmark = pytest.mark.django_db
 
@@ -91,24 +92,15 @@ def foreign_update(state: bytes, target: str, kind: str) -> bytes:
     node = shutil.which("node")
     assert node, "Node.js is required for these tests (then run `make node`)"
     assert YJS.is_dir(), "run `make node` first"
-    request = json.dumps({"yjs": str(YJS), "state": base64.b64encode(state).decode(), "target": target, "kind": kind})
+    request = json.dumps({"yjs": str(YJS), "state": b64(state), "target": target, "kind": kind})
     result = subprocess.run([node, "-e", FOREIGN_CLIENT], input=request, capture_output=True, text=True, timeout=30)
     assert result.returncode == 0, result.stderr
     return base64.b64decode(result.stdout)
 
 
-def _url(document_id) -> str:
-    return f"/api/v1/documents/{document_id}/yjs-state"
-
-
-def served_state(client, document_id) -> bytes:
-    response = client.get(_url(document_id))
-    assert response.status_code == 200, response.content
-    return base64.b64decode(response.json()["state_b64"])
-
-
-def post_update(client, document_id, update: bytes) -> None:
-    response = client.post(_url(document_id), {"update_b64": base64.b64encode(update).decode()}, format="json")
+def post_accepted(client, document_id, update: bytes) -> None:
+    """POST yjs-state of `update`, accepted."""
+    response = post_update(client, document_id, update)
     assert response.status_code == 200, response.content
 
 
@@ -132,21 +124,15 @@ def expected_markdown(target: str, typed: str = "") -> str:
     return normalized(markdown + BLOCKS) if target == "block_attribute" else markdown
 
 
-def content_of(client, document_id) -> str:
-    response = client.get(f"/api/v1/documents/{document_id}")
-    assert response.status_code == 200, response.content
-    return response.json()["content"]
-
-
 @pytest.mark.parametrize(("target", "kind"), CASES, ids=[f"{target}-{kind}" for target, kind in CASES])
 def test_materialize_nested_types_are_skipped_and_later_edits_arrive(team, live_doc, target, kind):
     client = team.client("editor")
-    post_update(client, live_doc.pk, foreign_update(served_state(client, live_doc.pk), target, kind))
+    post_accepted(client, live_doc.pk, foreign_update(served_state(client, live_doc.pk), target, kind))
     expected = expected_markdown(target)
     assert content_of(client, live_doc.pk) == expected
     # The markdown is a function of the document: built again from the stored state, it is the same.
     assert stored_markdown(live_doc.pk) == expected
-    post_update(client, live_doc.pk, type_at_the_end_of_paragraph(served_state(client, live_doc.pk), " Typed later."))
+    post_accepted(client, live_doc.pk, type_at_the_end_of_paragraph(served_state(client, live_doc.pk), " Typed later."))
     expected = expected_markdown(target, " Typed later.")
     assert content_of(client, live_doc.pk) == expected
     store.compact(live_doc.pk)
